@@ -1,0 +1,90 @@
+// @ts-check
+/**
+ * The example app: express-session, then authCallback(), then pages guarded by requireAuth().
+ */
+import express from 'express';
+import session from 'express-session';
+import { AuthError, authCallback, requireAuth } from 'express-oidc-callback';
+
+/**
+ * Escapes text for HTML element content and attribute values.
+ *
+ * @param {unknown} value
+ * @returns {string}
+ */
+export function escapeHtml(value) {
+  return String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/**
+ * @param {string} title
+ * @param {string} body HTML, already escaped
+ * @returns {string}
+ */
+function page(title, body) {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}pre{background:#f4f4f4;padding:1rem;overflow:auto}</style>
+</head><body><h1>${escapeHtml(title)}</h1>${body}</body></html>`;
+}
+
+/**
+ * Builds the example app.
+ *
+ * @param {object} options
+ * @param {import('express-oidc-callback').AuthCallbackConfig} options.auth authCallback() options
+ * @param {string} options.sessionSecret express-session's secret (signs its session id cookie)
+ * @returns {import('express').Express}
+ */
+export function createApp({ auth, sessionSecret }) {
+  const app = express();
+  app.disable('x-powered-by');
+  // With saveUninitialized: false, express-session sets its cookie only while a login is pending.
+  app.use(session({
+    secret: sessionSecret,
+    resave: false,
+    saveUninitialized: false,
+    cookie: { httpOnly: true, sameSite: 'lax', secure: auth.baseURL.startsWith('https:') },
+  }));
+  app.use(authCallback(auth));
+
+  app.get('/', (req, res) => {
+    const body = req.user
+      ? `<p>Signed in as <strong>${escapeHtml(req.user.name ?? req.user.sub)}</strong>.</p>
+<p><a href="/profile">Profile</a> · <a href="/api/me">/api/me</a> · <a href="/logout">Sign out</a></p>`
+      : `<p>You are not signed in.</p><p><a href="/login">Sign in</a></p>`;
+    res.type('html').send(page('express-oidc-callback example', body));
+  });
+
+  app.get('/profile', requireAuth(), (req, res) => {
+    const body = `<p>Signed in as <strong>${escapeHtml(req.user?.name ?? req.user?.sub)}</strong>. These are your ID token's claims:</p>
+<pre id="claims">${escapeHtml(JSON.stringify(req.user, null, 2))}</pre>
+<p><a href="/">Home</a> · <a href="/logout">Sign out</a></p>`;
+    res.type('html').send(page('Profile', body));
+  });
+
+  app.get('/api/me', requireAuth(), (req, res) => {
+    res.json(req.user);
+  });
+
+  // Errors: status and a safe message, escaped; never a stack trace.
+  /**
+   * @param {any} err
+   * @param {import('express').Request} req
+   * @param {import('express').Response} res
+   * @param {import('express').NextFunction} _next
+   */
+  function renderError(err, req, res, _next) {
+    const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 600 ? err.status : 500;
+    const message = err instanceof AuthError && err.expose ? err.message : 'Something went wrong. Please try again.';
+    if (status >= 500) console.error(err);
+    if (res.headersSent) {
+      res.end();
+    } else if (req.accepts(['html', 'json']) === 'json') {
+      res.status(status).json({ error: err instanceof AuthError ? err.code : 'server_error', error_description: message });
+    } else {
+      res.status(status).type('html').send(page('Sign-in problem', `<p>${escapeHtml(message)}</p><p><a href="/">Home</a></p>`));
+    }
+  }
+  app.use(renderError);
+  return app;
+}

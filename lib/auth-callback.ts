@@ -1,0 +1,69 @@
+/**
+ * `authCallback()`: the middleware that serves the login, callback and logout routes and sets
+ * `req.user` on every request that carries a valid session.
+ *
+ * @packageDocumentation
+ */
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { readSession } from './auth-session.js';
+import { handleCallback } from './callback.js';
+import { attach, type Context } from './context.js';
+import { Issuer } from './issuer.js';
+import { handleLogin } from './login.js';
+import { handleLogout } from './logout.js';
+import { resolveOptions, type AuthCallbackConfig } from './options.js';
+import { Sealer } from './seal.js';
+import { SessionCookie } from './session-cookie.js';
+
+type RouteHandler = (context: Context, req: Request, res: Response) => Promise<void>;
+
+/**
+ * Creates the OpenID Connect middleware. Mount it after express-session and before the routes
+ * it protects:
+ *
+ * ```ts
+ * app.use(session({ secret, resave: false, saveUninitialized: false }));
+ * app.use(authCallback({ issuer, clientId, clientSecret, baseURL, secret }));
+ * app.get('/profile', requireAuth(), (req, res) => res.json(req.user));
+ * ```
+ *
+ * It serves `GET {routes.login}`, `GET`/`POST {routes.callback}` and `GET {routes.logout}`
+ * (paths matched exactly, relative to where it is mounted), and on every request sets
+ * `req.user` to the ID token's claims when the session cookie is valid, `undefined` otherwise.
+ * The provider is discovered on the first request that needs it, not at start-up.
+ *
+ * @param config - see {@link AuthCallbackConfig}; checked here, once
+ * @returns the middleware, named `authCallbackMiddleware`
+ * @throws TypeError naming the bad option (missing `issuer`, `clientId`, `baseURL` or `secret`,
+ *   a secret under 32 characters, a `baseURL` that is not an absolute http(s) URL, an `http:`
+ *   issuer off loopback, …)
+ *
+ * Errors passed to `next()` are {@link AuthError}s: see each route's documentation.
+ */
+export function authCallback(config: AuthCallbackConfig): RequestHandler {
+  const options = resolveOptions(config);
+  const context: Context = Object.freeze({
+    options,
+    issuer: new Issuer(options),
+    sealer: new Sealer(options.secrets),
+    cookie: new SessionCookie(options.cookie),
+  });
+  const routes = new Map<string, RouteHandler>();
+  if (options.routes.login !== false) routes.set(`GET ${options.routes.login}`, handleLogin);
+  routes.set(`GET ${options.routes.callback}`, handleCallback);
+  routes.set(`POST ${options.routes.callback}`, handleCallback);
+  if (options.routes.logout !== false) routes.set(`GET ${options.routes.logout}`, handleLogout);
+
+  return function authCallbackMiddleware(req: Request, res: Response, next: NextFunction): void {
+    const session = readSession(context, req);
+    attach(req, context, session);
+    req.user = session?.claims;
+    const handler = routes.get(`${req.method} ${req.path}`);
+    if (handler === undefined) {
+      next();
+      return;
+    }
+    // Express 4 does not catch rejected promises: hand every failure to next() here.
+    handler(context, req, res).catch(next);
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * What one `authCallback()` shares with its routes and with `requireAuth()`: the resolved
+ * options and the objects built from them once, at start-up. It travels on the request under
+ * a private symbol, so `requireAuth()` needs no arguments to find it.
+ *
+ * @packageDocumentation
+ */
+import type { Request } from 'express';
+import { debuglog } from 'node:util';
+import type { Issuer } from './issuer.js';
+import type { ResolvedOptions } from './options.js';
+import type { Sealer } from './seal.js';
+import type { SessionCookie } from './session-cookie.js';
+import type { AuthSession } from './auth-session.js';
+
+/** Debug lines, shown with `NODE_DEBUG=express-oidc-callback`. */
+export const debug = debuglog('express-oidc-callback');
+
+/** Everything built once per `authCallback()`. */
+export interface Context {
+  readonly options: ResolvedOptions;
+  readonly issuer: Issuer;
+  readonly sealer: Sealer;
+  readonly cookie: SessionCookie;
+}
+
+const kContext = Symbol('express-oidc-callback.context');
+const kSession = Symbol('express-oidc-callback.session');
+
+interface Carrier {
+  [kContext]?: Context;
+  [kSession]?: AuthSession;
+}
+
+/** Attaches `context` and the request's session (if any) to `req`. */
+export function attach(req: Request, context: Context, session: AuthSession | undefined): void {
+  const carrier = req as Request & Carrier;
+  carrier[kContext] = context;
+  carrier[kSession] = session;
+}
+
+/** The `authCallback()` context of this request, or `undefined` when it did not run. */
+export function contextOf(req: Request): Context | undefined {
+  return (req as Request & Carrier)[kContext];
+}
+
+/** The request's valid session, or `undefined`. */
+export function sessionOf(req: Request): AuthSession | undefined {
+  return (req as Request & Carrier)[kSession];
+}

@@ -1,0 +1,94 @@
+/**
+ * The one error class this middleware passes to `next()`.
+ *
+ * Every error carries an HTTP `status`, a stable machine-readable `code` and `expose`
+ * (the `http-errors` convention: `true` for 4xx, so an error handler may show `message`
+ * to the user; `false` for 5xx, where the message is for logs only). The original error,
+ * when there is one, is kept as `cause`. Messages never contain tokens, codes or secrets.
+ *
+ * @packageDocumentation
+ */
+
+/**
+ * Stable error codes. Switch on `err.code`, never on `err.message`.
+ *
+ * Codes that come from the provider's own `error` are passed through as they are: from the
+ * authorization response (RFC 6749 §4.1.2.1, e.g. `access_denied`, `login_required`: 400) and
+ * from the token endpoint (RFC 6749 §5.2: `invalid_grant` is 400, e.g. `invalid_client` is 502).
+ * So the union is open-ended: `(string & {})` keeps editor completion for the known ones.
+ */
+export type AuthErrorCode =
+  /** `express-session` is not mounted before `authCallback()` (500). */
+  | 'session_not_mounted'
+  /** `requireAuth()` is used on a request that did not pass through `authCallback()` (500). */
+  | 'middleware_not_mounted'
+  /** The callback carries no authorization code, RFC 6749 §4.1.2 (400). */
+  | 'missing_code'
+  /** No pending login transaction for this callback: no login, or a replayed callback (400). */
+  | 'missing_transaction'
+  /** The callback's `state` matches no pending transaction, RFC 6749 §10.12 (400). */
+  | 'state_mismatch'
+  /** The callback's `iss` is not the issuer the login started with, RFC 9207 §2.4 (400). */
+  | 'issuer_mismatch'
+  /** A callback parameter is repeated or malformed, RFC 6749 §3.1 (400). */
+  | 'invalid_request'
+  /** The authorization code was refused by the token endpoint, RFC 6749 §5.2 (400). */
+  | 'invalid_grant'
+  /** The pending login transaction is older than its lifetime (400). */
+  | 'transaction_expired'
+  /** No valid session on a route guarded by `requireAuth()` (401). */
+  | 'unauthorized'
+  /** The provider could not be reached (502). */
+  | 'provider_unreachable'
+  /** The provider did not answer within `httpTimeout` seconds (504). */
+  | 'provider_timeout'
+  /** The provider answered with something that is not a valid response (502). */
+  | 'invalid_provider_response'
+  /** The ID token failed validation, OpenID Connect Core 1.0 §3.1.3.7 (502). */
+  | 'invalid_id_token'
+  /** An unexpected failure inside the middleware (500); `cause` has the details. */
+  | 'internal_error'
+  | (string & {});
+
+/** Options of {@link AuthError}. */
+export interface AuthErrorOptions {
+  /** The underlying error, kept for logs. */
+  cause?: unknown;
+}
+
+/**
+ * An error with an HTTP `status` and a stable `code`, passed to Express's `next()`.
+ *
+ * @example
+ * ```ts
+ * app.use((err, req, res, next) => {
+ *   if (err instanceof AuthError) return res.status(err.status).send(err.expose ? err.message : 'Sign-in failed');
+ *   next(err);
+ * });
+ * ```
+ */
+export class AuthError extends Error {
+  /** HTTP status code: 4xx for what the client sent, 5xx for server or provider faults. */
+  readonly status: number;
+  /** Alias of `status`, as `http-errors` and Express's final handler read it. */
+  readonly statusCode: number;
+  /** Stable, machine-readable code. */
+  readonly code: AuthErrorCode;
+  /** `true` when `message` is safe to show to the user (every 4xx). */
+  readonly expose: boolean;
+
+  /**
+   * @param code - stable error code
+   * @param status - HTTP status, 400 to 599
+   * @param message - human-readable text; never contains tokens or secrets
+   * @param options - `cause`: the underlying error
+   */
+  constructor(code: AuthErrorCode, status: number, message: string, options?: AuthErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = this.constructor.name;
+    this.code = code;
+    this.status = status;
+    this.statusCode = status;
+    this.expose = status < 500;
+  }
+}

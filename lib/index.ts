@@ -1,0 +1,35 @@
+/**
+ * express-oidc-callback: OpenID Connect login for Express.
+ *
+ * ```ts
+ * import { authCallback, requireAuth } from 'express-oidc-callback';
+ * app.use(session({ secret, resave: false, saveUninitialized: false }));
+ * app.use(authCallback({ issuer, clientId, clientSecret, baseURL, secret }));
+ * app.get('/profile', requireAuth(), (req, res) => res.json(req.user));
+ * ```
+ *
+ * @packageDocumentation
+ */
+import type { IdTokenClaims } from './issuer.js';
+
+export { authCallback } from './auth-callback.js';
+export { requireAuth } from './require-auth.js';
+export { AuthError, type AuthErrorCode, type AuthErrorOptions } from './errors.js';
+export type { AuthCallbackConfig, RoutesConfig, CookieConfig } from './options.js';
+export type { IdTokenClaims } from './issuer.js';
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    /** The signed-in user: the ID token's claims (OpenID Connect Core 1.0 §2, §5.1). */
+    // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+    interface User extends IdTokenClaims {}
+    interface Request {
+      /**
+       * The ID token's claims when the request carries a valid session (set by `authCallback()`
+       * on every request, not only behind `requireAuth()`); `undefined` otherwise.
+       */
+      user?: User;
+    }
+  }
+}

@@ -1,0 +1,269 @@
+/**
+ * The one module that talks to `openid-client`: discovery (cached, retried after a failure),
+ * the authorization URL, the authorization code exchange with ID token validation, the
+ * end-session URL, and the translation of `openid-client`'s errors into {@link AuthError}s.
+ *
+ * @packageDocumentation
+ */
+import * as client from 'openid-client';
+import { AuthError } from './errors.js';
+import type { ResolvedOptions } from './options.js';
+
+/**
+ * Claims of a validated ID token (OpenID Connect Core 1.0 §2 and §5.1): at least `iss`, `sub`,
+ * `aud`, `exp`, `iat`, plus whatever profile claims the provider released (`email`, `name`, …).
+ * Times are in seconds since the epoch.
+ */
+export interface IdTokenClaims {
+  iss: string;
+  sub: string;
+  aud: string | string[];
+  exp: number;
+  iat: number;
+  auth_time?: number;
+  nonce?: string;
+  azp?: string;
+  sid?: string;
+  email?: string;
+  email_verified?: boolean;
+  name?: string;
+  [claim: string]: unknown;
+}
+
+/** The result of a successful authorization code exchange (RFC 6749 §5.1), validated. */
+export interface TokenSet {
+  /** The ID token, a compact JWS whose signature, `iss`, `aud`, `exp`, `iat` and `nonce` were checked. */
+  idToken: string;
+  /** The ID token's claims. */
+  claims: IdTokenClaims;
+  /** The access token (opaque or JWT: never parsed here). */
+  accessToken: string;
+  /** Token type, e.g. `Bearer` or `DPoP` (RFC 6749 §7.1). */
+  tokenType: string;
+  /** The refresh token, when the provider issued one. */
+  refreshToken?: string;
+  /** When the access token expires, in seconds since the epoch; absent when the provider gave no `expires_in`. */
+  expiresAt?: number;
+  /** Granted scope, when the provider returned it (RFC 6749 §5.1). */
+  scope?: string;
+}
+
+/** What the callback proved about the login it finishes: the values the login stored. */
+export interface CodeExchangeChecks {
+  state: string;
+  nonce: string;
+  codeVerifier: string;
+}
+
+/**
+ * Fresh `state`, `nonce` and PKCE `code_verifier` for one login: 32 random bytes each, base64url
+ * (RFC 7636 §4.1, RFC 6749 §10.10).
+ */
+export function randomChecks(): CodeExchangeChecks {
+  return { state: client.randomState(), nonce: client.randomNonce(), codeVerifier: client.randomPKCECodeVerifier() };
+}
+
+/**
+ * The OpenID Provider behind one `authCallback()`: discovered once, on first use.
+ *
+ * Concurrent first requests share one discovery; a failed discovery is not cached, so the next
+ * request tries again (the provider may have been down at start-up).
+ */
+export class Issuer {
+  readonly #options: ResolvedOptions;
+  #configuration: Promise<client.Configuration> | undefined;
+
+  constructor(options: ResolvedOptions) {
+    this.#options = options;
+  }
+
+  /**
+   * The provider's `openid-client` configuration, discovered on first call (OpenID Connect
+   * Discovery 1.0 §4), then cached.
+   *
+   * @throws AuthError `provider_unreachable` (502), `provider_timeout` (504) or
+   *   `invalid_provider_response` (502, e.g. the document's `issuer` is not the configured one)
+   */
+  configuration(): Promise<client.Configuration> {
+    if (this.#configuration === undefined) {
+      const o = this.#options;
+      const execute = [client.enableNonRepudiationChecks];
+      if (o.insecureIssuer) execute.push(client.allowInsecureRequests);
+      const metadata: Partial<client.ClientMetadata> = {
+        // Pinned so that a provider advertising `none` or `HS256` cannot downgrade the check.
+        id_token_signed_response_alg: o.idTokenSigningAlg,
+        [client.clockTolerance]: o.clockTolerance,
+      };
+      const auth = o.clientSecret === undefined ? client.None() : client.ClientSecretBasic(o.clientSecret);
+      const pending = client
+        .discovery(o.issuer, o.clientId, metadata, auth, { timeout: o.httpTimeout, execute })
+        .catch((err: unknown) => {
+          this.#configuration = undefined;
+          throw translateError(err, 'discovery');
+        });
+      this.#configuration = pending;
+    }
+    return this.#configuration;
+  }
+
+  /**
+   * The issuer identifier the provider's metadata declares; `iss` in an authorization response
+   * must equal it (RFC 9207 §2.4).
+   */
+  async identifier(): Promise<string> {
+    return (await this.configuration()).serverMetadata().issuer;
+  }
+
+  /**
+   * `true` when the provider promises `iss` in every authorization response (RFC 9207 §3).
+   */
+  async sendsIssInResponse(): Promise<boolean> {
+    return (await this.configuration()).serverMetadata().authorization_response_iss_parameter_supported === true;
+  }
+
+  /**
+   * Builds the authorization request URL (RFC 6749 §4.1.1, OpenID Connect Core 1.0 §3.1.2.1,
+   * RFC 7636 §4.3 with `S256`).
+   *
+   * @param params - `state`, `nonce` and the PKCE `code_verifier` of the new transaction
+   * @throws AuthError when discovery fails (502/504)
+   */
+  async authorizationUrl(params: CodeExchangeChecks): Promise<URL> {
+    const o = this.#options;
+    const configuration = await this.configuration();
+    return client.buildAuthorizationUrl(configuration, {
+      ...o.authorizationParams,
+      response_type: 'code',
+      redirect_uri: o.redirectUri.href,
+      scope: o.scope,
+      state: params.state,
+      nonce: params.nonce,
+      code_challenge: await client.calculatePKCECodeChallenge(params.codeVerifier),
+      code_challenge_method: 'S256',
+    });
+  }
+
+  /**
+   * Exchanges the authorization code at the token endpoint (RFC 6749 §4.1.3) and validates the
+   * response and its ID token, signature included (OpenID Connect Core 1.0 §3.1.3.5–§3.1.3.7).
+   *
+   * @param callbackUrl - `redirect_uri` with the authorization response's parameters as query
+   * @param checks - the transaction's `state`, `nonce` and `code_verifier`
+   * @throws AuthError `invalid_grant` (400) when the code is refused; 502/504 for provider faults
+   *   and an invalid ID token
+   */
+  async exchangeCode(callbackUrl: URL, checks: CodeExchangeChecks): Promise<TokenSet> {
+    const configuration = await this.configuration();
+    let response: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
+    try {
+      response = await client.authorizationCodeGrant(configuration, callbackUrl, {
+        expectedState: checks.state,
+        expectedNonce: checks.nonce,
+        pkceCodeVerifier: checks.codeVerifier,
+        idTokenExpected: true,
+      });
+    } catch (err) {
+      throw translateError(err, 'token');
+    }
+    const claims = response.claims();
+    if (response.id_token === undefined || claims === undefined) {
+      throw new AuthError('invalid_provider_response', 502, 'The token endpoint returned no ID token');
+    }
+    const expiresIn = response.expiresIn();
+    return {
+      idToken: response.id_token,
+      claims: claims as IdTokenClaims,
+      accessToken: response.access_token,
+      tokenType: response.token_type,
+      ...(response.refresh_token !== undefined && { refreshToken: response.refresh_token }),
+      ...(expiresIn !== undefined && { expiresAt: Math.floor(Date.now() / 1000) + expiresIn }),
+      ...(typeof response.scope === 'string' && { scope: response.scope }),
+    };
+  }
+
+  /**
+   * The RP-initiated logout URL (OpenID Connect RP-Initiated Logout 1.0 §2), or `undefined`
+   * when the provider has no `end_session_endpoint` or cannot be reached (logout must still
+   * end the local session).
+   *
+   * @param idTokenHint - the session's ID token, sent as `id_token_hint`
+   * @param postLogoutRedirectUri - where the provider sends the browser afterwards
+   */
+  async endSessionUrl(idTokenHint: string | undefined, postLogoutRedirectUri: string): Promise<URL | undefined> {
+    let configuration: client.Configuration;
+    try {
+      configuration = await this.configuration();
+    } catch {
+      return undefined;
+    }
+    if (configuration.serverMetadata().end_session_endpoint === undefined) return undefined;
+    const params: Record<string, string> = { post_logout_redirect_uri: postLogoutRedirectUri };
+    if (idTokenHint !== undefined) params.id_token_hint = idTokenHint;
+    return client.buildEndSessionUrl(configuration, params);
+  }
+}
+
+/** `openid-client` (oauth4webapi) error codes that mean the ID token itself failed validation. */
+const ID_TOKEN_CODES = new Set([
+  'OAUTH_JWT_CLAIM_COMPARISON_FAILED',
+  'OAUTH_JWT_TIMESTAMP_CHECK_FAILED',
+  'OAUTH_KEY_SELECTION_FAILED',
+]);
+
+function oauthErrorOfChallenge(err: client.WWWAuthenticateChallengeError): string {
+  const first = err.cause[0];
+  const error = first?.parameters.error;
+  return typeof error === 'string' && /^[\x20-\x7e]{1,64}$/.test(error) ? error : 'invalid_client';
+}
+
+/**
+ * Translates whatever `openid-client` (or `fetch` below it) threw into an {@link AuthError}.
+ * The one place that knows `openid-client`'s error shapes.
+ *
+ * | thrown | status | code |
+ * | --- | --- | --- |
+ * | token endpoint `invalid_grant` (RFC 6749 §5.2) | 400 | `invalid_grant` |
+ * | another token endpoint error, or a 401 challenge | 502 | the OAuth `error` (e.g. `invalid_client`) |
+ * | timeout (`httpTimeout`) | 504 | `provider_timeout` |
+ * | network failure | 502 | `provider_unreachable` |
+ * | ID token validation failure | 502 | `invalid_id_token` |
+ * | any other malformed answer | 502 | `invalid_provider_response` |
+ *
+ * @param err - the thrown value
+ * @param step - which request failed, for the message: `'discovery'` or `'token'`
+ */
+export function translateError(err: unknown, step: 'discovery' | 'token'): AuthError {
+  if (err instanceof AuthError) return err;
+  const what = step === 'discovery' ? 'discovery' : 'the token endpoint';
+  if (err instanceof client.ResponseBodyError) {
+    const status = err.error === 'invalid_grant' ? 400 : 502;
+    const text = err.error === 'invalid_grant' ? 'The authorization code was refused by the provider' : `The provider refused the token request`;
+    return new AuthError(err.error, status, `${text} (${err.error})`, { cause: err });
+  }
+  if (err instanceof client.WWWAuthenticateChallengeError) {
+    const error = oauthErrorOfChallenge(err);
+    return new AuthError(error, 502, `The provider refused the token request (${error})`, { cause: err });
+  }
+  if (err instanceof client.AuthorizationResponseError) {
+    return new AuthError(err.error, 400, `The authorization server answered with an error (${err.error})`, { cause: err });
+  }
+  const code = (err as { code?: unknown } | null)?.code;
+  if (err instanceof client.ClientError) {
+    if (code === 'OAUTH_TIMEOUT' || code === 'OAUTH_ABORT') {
+      return new AuthError('provider_timeout', 504, `The OpenID Provider did not answer ${what} in time`, { cause: err });
+    }
+    if (typeof code === 'string' && ID_TOKEN_CODES.has(code)) {
+      return new AuthError('invalid_id_token', 502, `The ID token failed validation (${code})`, { cause: err });
+    }
+    if (err.cause instanceof TypeError) {
+      return new AuthError('provider_unreachable', 502, `The OpenID Provider could not be reached for ${what}`, { cause: err });
+    }
+    return new AuthError('invalid_provider_response', 502, `The OpenID Provider gave an invalid answer to ${what} (${code ?? 'unknown'})`, { cause: err });
+  }
+  // `fetch` rejects with a plain TypeError on network failure; openid-client's own argument
+  // errors are TypeErrors with an `ERR_INVALID_ARG_*` code and are programming errors.
+  if (err instanceof TypeError && !(typeof code === 'string' && code.startsWith('ERR_INVALID_ARG'))) {
+    return new AuthError('provider_unreachable', 502, `The OpenID Provider could not be reached for ${what}`, { cause: err });
+  }
+  return new AuthError('internal_error', 500, `Unexpected error during ${what}`, { cause: err });
+}

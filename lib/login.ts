@@ -1,0 +1,38 @@
+/**
+ * The login route: starts an authorization code flow with PKCE (RFC 6749 §4.1, RFC 7636,
+ * OpenID Connect Core 1.0 §3.1.2).
+ *
+ * @packageDocumentation
+ */
+import type { Request, Response } from 'express';
+import type { Context } from './context.js';
+import { randomChecks } from './issuer.js';
+import { saveSession, requireSession } from './req-session.js';
+import { safeReturnTo } from './return-to.js';
+import { storeTransaction } from './transaction.js';
+
+/**
+ * `GET {routes.login}[?returnTo=/path]`: creates `state`, `nonce` and a PKCE `code_verifier`,
+ * stores them with `returnTo` (kept only when same-origin, else `/`) as a pending transaction in
+ * the express-session, and answers 302 to the provider's `authorization_endpoint`.
+ *
+ * Errors (passed to `next()`): `session_not_mounted` (500); discovery failures (502/504).
+ */
+export async function handleLogin(context: Context, req: Request, res: Response): Promise<void> {
+  const session = requireSession(req);
+  const requested = new URLSearchParams(req.originalUrl.split('?')[1] ?? '').getAll('returnTo');
+  const returnTo = safeReturnTo(requested.length === 1 ? requested[0] : undefined);
+  const checks = randomChecks();
+  const authorizationUrl = await context.issuer.authorizationUrl(checks);
+  const now = Math.floor(Date.now() / 1000);
+  storeTransaction(
+    session,
+    checks.state,
+    { nonce: checks.nonce, codeVerifier: checks.codeVerifier, returnTo, createdAt: now },
+    context.options.transactionDuration,
+    now,
+  );
+  await saveSession(req);
+  res.set('Cache-Control', 'no-store');
+  res.redirect(302, authorizationUrl.href);
+}

@@ -1,0 +1,276 @@
+/**
+ * The configuration of `authCallback()`: its public shape, its defaults, and the checks that
+ * turn a bad option into a `TypeError` at start-up, before the first request.
+ *
+ * @packageDocumentation
+ */
+
+/** Paths of the routes `authCallback()` serves, relative to `baseURL`. */
+export interface RoutesConfig {
+  /** Starts a login. Default `'/login'`. `false` to serve no login route. */
+  login?: string | false;
+  /** Receives the authorization response; `redirect_uri` = `baseURL` + this path. Default `'/callback'`. */
+  callback?: string;
+  /** Ends the session. Default `'/logout'`. `false` to serve no logout route. */
+  logout?: string | false;
+}
+
+/** Attributes of the sealed session cookie. `HttpOnly` and `Path=/` are always set. */
+export interface CookieConfig {
+  /** Cookie name; RFC 6265 §4.1.1 token characters only. Default `'oidc_session'`. */
+  name?: string;
+  /** `Domain` attribute. Default: none (host-only cookie, the safest). */
+  domain?: string;
+  /** `SameSite` attribute. Default `'lax'`; `'none'` needs an `https:` `baseURL`. */
+  sameSite?: 'lax' | 'strict' | 'none';
+}
+
+/**
+ * Options of {@link authCallback}. Only `issuer`, `clientId`, `baseURL` and `secret` are required.
+ *
+ * Every duration is in **seconds**, as OAuth's own `expires_in` (RFC 6749 §5.1).
+ */
+export interface AuthCallbackConfig {
+  /**
+   * Issuer identifier of the OpenID Provider, an absolute URL. Its metadata is discovered at
+   * `issuer + '/.well-known/openid-configuration'` (OpenID Connect Discovery 1.0 §4) and its
+   * `issuer` must equal this value exactly. `http:` is allowed only on a loopback host
+   * (`localhost`, `127.0.0.0/8`, `[::1]`) unless `allowInsecureRequests` is set.
+   */
+  issuer: string;
+  /** Client identifier registered at the provider (RFC 6749 §2.2). */
+  clientId: string;
+  /**
+   * Client secret (RFC 6749 §2.3.1). When given, the client authenticates to the token endpoint
+   * with `client_secret_basic`; when omitted, the client is public (`none`) and relies on PKCE alone.
+   */
+  clientSecret?: string;
+  /**
+   * The app's external URL, as the browser sees it, e.g. `https://app.example.com`. The
+   * `redirect_uri` is `baseURL` + `routes.callback`; `post_logout_redirect_uri` is `baseURL`.
+   * A path in it (`https://example.com/app`) is the prefix under which a reverse proxy serves the app.
+   * An `https:` `baseURL` makes the session cookie `Secure`.
+   */
+  baseURL: string;
+  /**
+   * Secret(s) from which the session cookie's encryption key is derived (HKDF-SHA-256), each at
+   * least 32 characters. An array rotates keys: the first seals new cookies, every one opens.
+   */
+  secret: string | string[];
+  /** Space-separated scopes; must contain `openid`. Default `'openid profile email'`. */
+  scope?: string;
+  /** Route paths. Defaults: `{ login: '/login', callback: '/callback', logout: '/logout' }`. */
+  routes?: RoutesConfig;
+  /**
+   * Extra authorization request parameters sent on every login, e.g. `{ audience: 'https://api' }`
+   * (Auth0) or `{ prompt: 'login' }`. The protocol's own parameters (`state`, `nonce`,
+   * `code_challenge`, `redirect_uri`, …) cannot be overridden.
+   */
+  authorizationParams?: Record<string, string>;
+  /**
+   * The only JWS algorithm accepted for ID token signatures, sent as the client's
+   * `id_token_signed_response_alg` (OpenID Connect Registration §2), so a provider cannot
+   * advertise a downgrade. Default `'RS256'` (OpenID Connect Core 1.0 §15.1). `none` is refused.
+   */
+  idTokenSigningAlg?: string;
+  /** Allowed clock difference with the provider when checking `exp`/`iat`, in seconds. Default `30`. */
+  clockTolerance?: number;
+  /** Timeout of each HTTP request to the provider, in seconds. Default `10`. */
+  httpTimeout?: number;
+  /** Lifetime of a pending login (from `/login` to the callback), in seconds. Default `3600`. */
+  transactionDuration?: number;
+  /** Absolute lifetime of a session from login, in seconds. Default `604800` (7 days). */
+  sessionDuration?: number;
+  /** Session cookie attributes. */
+  cookie?: CookieConfig;
+  /**
+   * Allow plain-`http:` requests to a provider that is not on a loopback host. Default `false`.
+   * For test networks only: tokens and the client secret then cross the network in clear text.
+   */
+  allowInsecureRequests?: boolean;
+}
+
+/** The validated configuration every module reads; built once by {@link resolveOptions}. */
+export interface ResolvedOptions {
+  readonly issuer: URL;
+  readonly clientId: string;
+  readonly clientSecret: string | undefined;
+  readonly baseURL: URL;
+  /** `baseURL`'s path without a trailing slash: `''` for a root `baseURL`. */
+  readonly basePath: string;
+  /** `baseURL` + `routes.callback`, the exact `redirect_uri` (RFC 6749 §3.1.2). */
+  readonly redirectUri: URL;
+  /** `baseURL` exactly as configured: the `post_logout_redirect_uri` to register at the provider. */
+  readonly postLogoutRedirectUri: string;
+  readonly secrets: readonly string[];
+  readonly scope: string;
+  readonly routes: { readonly login: string | false; readonly callback: string; readonly logout: string | false };
+  readonly authorizationParams: Readonly<Record<string, string>>;
+  readonly idTokenSigningAlg: string;
+  readonly clockTolerance: number;
+  readonly httpTimeout: number;
+  readonly transactionDuration: number;
+  readonly sessionDuration: number;
+  readonly cookie: {
+    readonly name: string;
+    readonly domain: string | undefined;
+    readonly sameSite: 'lax' | 'strict' | 'none';
+    readonly secure: boolean;
+  };
+  /** `true` when the issuer is `http:` (loopback, or allowed by `allowInsecureRequests`). */
+  readonly insecureIssuer: boolean;
+}
+
+/** Minimum secret length, in characters. */
+export const MIN_SECRET_LENGTH = 32;
+
+/** Parameters the login route sets itself; `authorizationParams` may not override them. */
+const PROTOCOL_PARAMS = new Set([
+  'response_type', 'client_id', 'redirect_uri', 'scope', 'state', 'nonce',
+  'code_challenge', 'code_challenge_method', 'response_mode', 'request', 'request_uri',
+]);
+
+/** RFC 6265 §4.1.1 `cookie-name` = RFC 7230 `token`. */
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** JWS algorithms an ID token may be signed with; `none` and the HMAC family (which need the client secret as key) excluded. */
+const ASYMMETRIC_JWS_ALGS = new Set(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'Ed25519', 'EdDSA']);
+
+function fail(key: string, problem: string): never {
+  throw new TypeError(`authCallback(): option "${key}" ${problem}`);
+}
+
+function assertString(value: unknown, key: string): asserts value is string {
+  if (typeof value !== 'string' || value.length === 0) fail(key, 'is required and must be a non-empty string');
+}
+
+function assertSeconds(value: unknown, key: string, fallback: number, min = 0): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
+    fail(key, `must be a number of seconds, at least ${min} (got ${String(value)})`);
+  }
+  return value;
+}
+
+function assertRoute(value: unknown, key: string, fallback: string, allowFalse: boolean): string | false {
+  if (value === undefined) return fallback;
+  if (value === false && allowFalse) return false;
+  if (typeof value !== 'string' || !value.startsWith('/') || value.startsWith('//') || /[?#\s\\]/.test(value)) {
+    fail(key, `must be a path starting with "/"${allowFalse ? ' or false' : ''} (got ${JSON.stringify(value)})`);
+  }
+  return value;
+}
+
+function parseAbsoluteUrl(value: string, key: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    fail(key, `must be an absolute http(s) URL (got ${JSON.stringify(value)})`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    fail(key, `must be an absolute http(s) URL (got ${JSON.stringify(value)})`);
+  }
+  if (url.username || url.password) fail(key, 'must not contain credentials');
+  if (url.search || url.hash) fail(key, 'must not contain a query or a fragment');
+  return url;
+}
+
+/**
+ * `true` for `localhost` (and its subdomains, RFC 6761 §6.3), `127.0.0.0/8` and `[::1]`.
+ *
+ * @param hostname - a URL's `hostname` (IPv6 in brackets, as WHATWG URL gives it)
+ */
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname.endsWith('.localhost') || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
+}
+
+/**
+ * Checks `authCallback()`'s configuration and fills in the defaults.
+ *
+ * @param config - the options given to `authCallback()`
+ * @returns the frozen, resolved options
+ * @throws TypeError naming the bad key, e.g. `authCallback(): option "secret" must be at least 32 characters`
+ */
+export function resolveOptions(config: AuthCallbackConfig): ResolvedOptions {
+  if (config === null || typeof config !== 'object') {
+    throw new TypeError('authCallback(): expected an options object: authCallback({ issuer, clientId, baseURL, secret })');
+  }
+  assertString(config.issuer, 'issuer');
+  assertString(config.clientId, 'clientId');
+  assertString(config.baseURL, 'baseURL');
+  if (config.clientSecret !== undefined) assertString(config.clientSecret, 'clientSecret');
+
+  const issuer = parseAbsoluteUrl(config.issuer, 'issuer');
+  const allowInsecure = config.allowInsecureRequests ?? false;
+  if (typeof allowInsecure !== 'boolean') fail('allowInsecureRequests', 'must be a boolean');
+  const insecureIssuer = issuer.protocol === 'http:';
+  if (insecureIssuer && !isLoopbackHost(issuer.hostname) && !allowInsecure) {
+    fail('issuer', `uses http: on a host that is not loopback (${issuer.hostname}); use https:, or set allowInsecureRequests: true on a test network`);
+  }
+
+  const baseURL = parseAbsoluteUrl(config.baseURL, 'baseURL');
+  const basePath = baseURL.pathname.replace(/\/+$/, '');
+
+  const secrets = Array.isArray(config.secret) ? config.secret : [config.secret];
+  if (secrets.length === 0) fail('secret', 'must be a string or a non-empty array of strings');
+  for (const s of secrets) {
+    if (typeof s !== 'string') fail('secret', 'must be a string or a non-empty array of strings');
+    if (s.length < MIN_SECRET_LENGTH) fail('secret', `must be at least ${MIN_SECRET_LENGTH} characters (a random value, e.g. openssl rand -base64 48)`);
+  }
+
+  const scope = config.scope ?? 'openid profile email';
+  if (typeof scope !== 'string' || !scope.split(' ').includes('openid')) fail('scope', 'must be a space-separated string that contains "openid"');
+
+  const routesIn = config.routes ?? {};
+  if (typeof routesIn !== 'object') fail('routes', 'must be an object');
+  const routes = {
+    login: assertRoute(routesIn.login, 'routes.login', '/login', true),
+    callback: assertRoute(routesIn.callback, 'routes.callback', '/callback', false) as string,
+    logout: assertRoute(routesIn.logout, 'routes.logout', '/logout', true),
+  };
+  const paths = [routes.login, routes.callback, routes.logout].filter((p) => p !== false);
+  if (new Set(paths).size !== paths.length) fail('routes', 'must name a different path for each route');
+
+  const authorizationParams: Record<string, string> = {};
+  for (const [k, v] of Object.entries(config.authorizationParams ?? {})) {
+    if (PROTOCOL_PARAMS.has(k)) fail(`authorizationParams.${k}`, 'is set by the login route itself and cannot be overridden');
+    if (typeof v !== 'string') fail(`authorizationParams.${k}`, 'must be a string');
+    authorizationParams[k] = v;
+  }
+
+  const idTokenSigningAlg = config.idTokenSigningAlg ?? 'RS256';
+  if (!ASYMMETRIC_JWS_ALGS.has(idTokenSigningAlg)) {
+    fail('idTokenSigningAlg', `must be one of ${[...ASYMMETRIC_JWS_ALGS].join(', ')} (got ${JSON.stringify(idTokenSigningAlg)})`);
+  }
+
+  const cookieIn = config.cookie ?? {};
+  const cookieName = cookieIn.name ?? 'oidc_session';
+  if (typeof cookieName !== 'string' || !COOKIE_NAME.test(cookieName)) fail('cookie.name', 'must be a cookie token (letters, digits, !#$%&\'*+-.^_`|~)');
+  if (cookieIn.domain !== undefined) assertString(cookieIn.domain, 'cookie.domain');
+  const sameSite = cookieIn.sameSite ?? 'lax';
+  if (sameSite !== 'lax' && sameSite !== 'strict' && sameSite !== 'none') fail('cookie.sameSite', 'must be "lax", "strict" or "none"');
+  const secure = baseURL.protocol === 'https:';
+  if (sameSite === 'none' && !secure) fail('cookie.sameSite', '"none" requires an https: baseURL (browsers drop SameSite=None cookies without Secure)');
+
+  return Object.freeze({
+    issuer,
+    clientId: config.clientId,
+    clientSecret: config.clientSecret,
+    baseURL,
+    basePath,
+    redirectUri: new URL(basePath + routes.callback, baseURL.origin),
+    postLogoutRedirectUri: config.baseURL,
+    secrets: Object.freeze([...secrets]),
+    scope,
+    routes: Object.freeze(routes),
+    authorizationParams: Object.freeze(authorizationParams),
+    idTokenSigningAlg,
+    clockTolerance: assertSeconds(config.clockTolerance, 'clockTolerance', 30),
+    httpTimeout: assertSeconds(config.httpTimeout, 'httpTimeout', 10, 0.001),
+    transactionDuration: assertSeconds(config.transactionDuration, 'transactionDuration', 3600, 1),
+    sessionDuration: assertSeconds(config.sessionDuration, 'sessionDuration', 7 * 24 * 3600, 1),
+    cookie: Object.freeze({ name: cookieName, domain: cookieIn.domain, sameSite, secure }),
+    insecureIssuer,
+  });
+}

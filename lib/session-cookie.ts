@@ -1,0 +1,129 @@
+/**
+ * Reads, writes and clears the session cookie, splitting a value that is too large for one
+ * cookie into numbered chunks (`name.0`, `name.1`, …) and clearing chunks left from a larger
+ * earlier value. Parsing and serialising are the `cookie` package's (RFC 6265).
+ *
+ * @packageDocumentation
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parse, serialize, type SerializeOptions } from 'cookie';
+
+/**
+ * Upper bound of one serialised `Set-Cookie` value (name, value and attributes), in bytes.
+ * Browsers keep at least 4,096 bytes per cookie (RFC 6265 §6.1); the margin covers
+ * browsers that count differently.
+ */
+export const MAX_COOKIE_BYTES = 4000;
+
+/** At most this many chunks are read back: a larger value is not one this module wrote. */
+const MAX_CHUNKS = 20;
+
+/** Attributes of the session cookie. */
+export interface SessionCookieAttributes {
+  name: string;
+  domain: string | undefined;
+  sameSite: 'lax' | 'strict' | 'none';
+  secure: boolean;
+}
+
+/**
+ * The session cookie of one `authCallback()`: always `HttpOnly` and `Path=/`; `Secure` and
+ * `SameSite` as configured.
+ */
+export class SessionCookie {
+  readonly #name: string;
+  readonly #attributes: SerializeOptions;
+  readonly #chunkName: RegExp;
+  /** Characters of value that fit in one chunk, with its name and attributes. */
+  readonly #chunkSize: number;
+
+  constructor(attributes: SessionCookieAttributes) {
+    this.#name = attributes.name;
+    this.#attributes = {
+      httpOnly: true,
+      path: '/',
+      sameSite: attributes.sameSite,
+      secure: attributes.secure,
+      ...(attributes.domain !== undefined && { domain: attributes.domain }),
+    };
+    this.#chunkName = new RegExp(`^${attributes.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(\\d+)$`);
+    const overhead = serialize(`${attributes.name}.${MAX_CHUNKS}`, '', { ...this.#attributes, expires: new Date(8.64e15) }).length;
+    this.#chunkSize = MAX_COOKIE_BYTES - overhead;
+  }
+
+  /** Name of the cookie (of its first chunk when chunked: `name.0`). */
+  get name(): string {
+    return this.#name;
+  }
+
+  /**
+   * The session cookie's value as the browser sent it, chunks joined; `undefined` when absent or
+   * when its chunks are not contiguous.
+   */
+  read(req: IncomingMessage): string | undefined {
+    const header = req.headers.cookie;
+    if (header === undefined) return undefined;
+    const cookies = parse(header);
+    const single = cookies[this.#name];
+    if (single !== undefined) return single;
+    let value = '';
+    for (let i = 0; i < MAX_CHUNKS; i++) {
+      const chunk = cookies[`${this.#name}.${i}`];
+      if (chunk === undefined) return i === 0 ? undefined : value;
+      value += chunk;
+    }
+    return undefined;
+  }
+
+  /**
+   * Sets the cookie to `value`, chunked when it does not fit in {@link MAX_COOKIE_BYTES}, and
+   * clears every chunk the browser holds that this value does not overwrite.
+   *
+   * @param value - cookie-safe characters (base64url and `.`)
+   * @param expiresAt - the cookie's expiry, in seconds since the epoch (never later than the seal's)
+   */
+  write(req: IncomingMessage, res: ServerResponse, value: string, expiresAt: number): void {
+    const expires = new Date(expiresAt * 1000);
+    const attributes = { ...this.#attributes, expires };
+    const written = new Set<string>();
+    const headers: string[] = [];
+    const single = serialize(this.#name, value, attributes);
+    if (single.length <= MAX_COOKIE_BYTES) {
+      headers.push(single);
+      written.add(this.#name);
+    } else {
+      for (let i = 0, offset = 0; offset < value.length; i++, offset += this.#chunkSize) {
+        const name = `${this.#name}.${i}`;
+        headers.push(serialize(name, value.slice(offset, offset + this.#chunkSize), attributes));
+        written.add(name);
+      }
+    }
+    for (const name of this.#present(req)) {
+      if (!written.has(name)) headers.push(this.#expired(name));
+    }
+    appendSetCookie(res, headers);
+  }
+
+  /** Clears the cookie and all its chunks that the request carries. */
+  clear(req: IncomingMessage, res: ServerResponse): void {
+    appendSetCookie(res, this.#present(req).map((name) => this.#expired(name)));
+  }
+
+  /** Names of this cookie and its chunks present in the request. */
+  #present(req: IncomingMessage): string[] {
+    const header = req.headers.cookie;
+    if (header === undefined) return [];
+    return Object.keys(parse(header)).filter((name) => name === this.#name || this.#chunkName.test(name));
+  }
+
+  #expired(name: string): string {
+    return serialize(name, '', { ...this.#attributes, expires: new Date(0), maxAge: 0 });
+  }
+}
+
+function appendSetCookie(res: ServerResponse, headers: string[]): void {
+  if (headers.length === 0) return;
+  const previous = res.getHeader('Set-Cookie');
+  const list = previous === undefined ? [] : Array.isArray(previous) ? previous : [String(previous)];
+  res.setHeader('Set-Cookie', [...list, ...headers]);
+}
