@@ -33,13 +33,15 @@ function page(title, body) {
  * @param {object} options
  * @param {import('express-oidc-callback').AuthCallbackConfig} options.auth authCallback() options
  * @param {string} options.sessionSecret express-session's secret (signs its session id cookie)
+ * @param {import('express-session').Store} [options.store] express-session store; default: its MemoryStore
  * @returns {import('express').Express}
  */
-export function createApp({ auth, sessionSecret }) {
+export function createApp({ auth, sessionSecret, store }) {
   const app = express();
   app.disable('x-powered-by');
   // With saveUninitialized: false, express-session sets its cookie only while a login is pending.
   app.use(session({
+    ...(store && { store }),
     secret: sessionSecret,
     resave: false,
     saveUninitialized: false,

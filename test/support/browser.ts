@@ -40,6 +40,17 @@ function decodeEntities(value: string): string {
     .replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 }
 
+function formRequest(page: Page, values: Record<string, string>): { url: string; options: RequestOptions } {
+  const form = readForm(page);
+  for (const [k, v] of Object.entries(values)) form.fields.set(k, v);
+  if (form.method === 'GET') {
+    const url = new URL(form.action);
+    url.search = form.fields.toString();
+    return { url: url.href, options: {} };
+  }
+  return { url: form.action, options: { body: form.fields } };
+}
+
 export class Browser {
   readonly jar = new CookieJar();
   /** Every URL requested, in order. */
@@ -78,14 +89,14 @@ export class Browser {
 
   /** Submits the page's form with `values` over its own fields, following redirects. */
   async submit(page: Page, values: Record<string, string> = {}): Promise<Page> {
-    const form = readForm(page);
-    for (const [k, v] of Object.entries(values)) form.fields.set(k, v);
-    if (form.method === 'GET') {
-      const url = new URL(form.action);
-      url.search = form.fields.toString();
-      return this.visit(url.href);
-    }
-    return this.visit(form.action, { body: form.fields });
+    const { url, options } = formRequest(page, values);
+    return this.visit(url, options);
+  }
+
+  /** Submits the page's form without following the redirect that answers it. */
+  async submitOnce(page: Page, values: Record<string, string> = {}): Promise<Page> {
+    const { url, options } = formRequest(page, values);
+    return this.request(url, options);
   }
 
   /** The value of cookie `name` the jar would send to `url`. */

@@ -5,14 +5,17 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
+import { MemoryStore } from 'express-session';
 import type { AuthCallbackConfig } from 'express-oidc-callback';
 import { createApp } from '../../example-app/app.js';
 import { startDevProvider, type DevClient, type DevProvider } from '../../example-app/dev-provider.js';
+import signature from 'cookie-signature';
 import type { Browser, Page } from './browser.js';
 
 export const CLIENT_ID = 'test-app';
 export const CLIENT_SECRET = 'test-app-client-secret-0123456789abcdef';
 export const SECRET = 'a-test-secret-of-at-least-32-characters-0123456789';
+export const SESSION_SECRET = 'express-session-test-secret';
 
 export interface Testbed {
   provider: DevProvider;
@@ -22,6 +25,8 @@ export interface Testbed {
   server: Server;
   /** The authCallback() options the app was built with. */
   auth: AuthCallbackConfig;
+  /** The app's express-session store. */
+  store: MemoryStore;
   close(): Promise<void>;
 }
 
@@ -66,7 +71,8 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
     secret: SECRET,
     ...options.auth,
   };
-  const app = options.build ? options.build(auth) : createApp({ auth, sessionSecret: 'express-session-test-secret' });
+  const store = new MemoryStore();
+  const app = options.build ? options.build(auth) : createApp({ auth, sessionSecret: SESSION_SECRET, store });
   server.on('request', app);
   return {
     provider,
@@ -74,6 +80,7 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
     app,
     server,
     auth,
+    store,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -94,4 +101,47 @@ export async function signIn(browser: Browser, start: string, user = 'alice'): P
   const consent = await browser.submit(loginForm, { login: user, password: 'any-password' });
   if (!/name="prompt" value="consent"/.test(consent.body)) return consent;
   return browser.submit(consent);
+}
+
+/** Starts a login and stops at the provider: the authorization request the app redirected to. */
+export async function startLogin(browser: Browser, start: string): Promise<{ authorizationUrl: URL; state: string }> {
+  const res = await browser.request(start);
+  if (res.status !== 302) throw new Error(`expected a redirect from ${start}, got ${res.status}`);
+  const authorizationUrl = new URL(res.headers.get('location')!);
+  return { authorizationUrl, state: authorizationUrl.searchParams.get('state')! };
+}
+
+/**
+ * Signs in at the provider but stops before the callback: the authorization response URL the
+ * provider sent the browser to (carrying a real authorization code), not yet requested.
+ */
+export async function authorizationResponse(browser: Browser, start: string, user = 'alice'): Promise<URL> {
+  let page = await browser.request(start);
+  for (let hop = 0; hop < 20; hop++) {
+    const location = page.headers.get('location');
+    if (page.status >= 300 && page.status < 400 && location) {
+      const next = new URL(location, page.url);
+      if (next.searchParams.has('code') || next.searchParams.has('error')) return next;
+      page = await browser.request(next.href);
+    } else if (/name="login"/.test(page.body)) {
+      page = await browser.submitOnce(page, { login: user, password: 'any-password' });
+    } else if (/name="prompt" value="consent"/.test(page.body)) {
+      page = await browser.submitOnce(page);
+    } else {
+      throw new Error(`unexpected page ${page.status} at ${page.url}`);
+    }
+  }
+  throw new Error('no authorization response');
+}
+
+/** The express-session id inside a signed `connect.sid` cookie value. */
+export function sessionIdOf(cookieValue: string): string | false {
+  return signature.unsign(decodeURIComponent(cookieValue).replace(/^s:/, ''), SESSION_SECRET);
+}
+
+/** The express-session data the store holds for `id`, or undefined. */
+export function storedSession(store: MemoryStore, id: string): Promise<Record<string, unknown> | undefined> {
+  return new Promise((resolve, reject) => {
+    store.get(id, (err, data) => (err ? reject(err) : resolve(data as Record<string, unknown> | undefined)));
+  });
 }

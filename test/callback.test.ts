@@ -1,0 +1,252 @@
+/**
+ * The callback route against a real OpenID Provider: every rule of the authorization response
+ * (RFC 6749 §4.1.2, RFC 9207, RFC 9700 §4.7) and what a successful login leaves behind.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
+import { parseSetCookie } from 'cookie';
+import { Browser, type Page } from './support/browser.js';
+import {
+  authorizationResponse, sessionIdOf, signIn, startLogin, startTestbed, storedSession, type Testbed,
+} from './support/testbed.js';
+
+let bed: Testbed;
+/** Requests the provider's token endpoint answered, successful or not. */
+let tokenRequests = 0;
+
+beforeAll(async () => {
+  bed = await startTestbed();
+  bed.provider.provider.on('grant.success', () => { tokenRequests++; });
+  bed.provider.provider.on('grant.error', () => { tokenRequests++; });
+});
+afterAll(async () => {
+  await bed.close();
+});
+beforeEach(() => {
+  tokenRequests = 0;
+});
+
+const json = { accept: 'application/json' };
+
+function errorOf(page: Page): { error: string; error_description: string } {
+  return JSON.parse(page.body) as { error: string; error_description: string };
+}
+
+async function expectNotSignedIn(browser: Browser): Promise<void> {
+  expect(await browser.cookie(bed.baseURL, 'oidc_session')).toBeUndefined();
+  const me = await browser.request(`${bed.baseURL}/api/me`, { headers: json });
+  expect(me.status).toBe(401);
+}
+
+describe('an error from the provider (RFC 6749 §4.1.2.1)', () => {
+  test('is a 400 whose code is the OAuth error and whose message carries error_description', async () => {
+    const browser = new Browser();
+    const { state } = await startLogin(browser, `${bed.baseURL}/login`);
+    const res = await browser.request(
+      `${bed.baseURL}/callback?error=access_denied&error_description=The+user+said+no&state=${state}`, { headers: json });
+    expect(res.status).toBe(400);
+    expect(errorOf(res)).toEqual({ error: 'access_denied', error_description: 'The OpenID Provider answered the login with "access_denied": The user said no' });
+    await expectNotSignedIn(browser);
+  });
+
+  test('removes the transaction: the same state cannot be used afterwards', async () => {
+    const browser = new Browser();
+    const { state } = await startLogin(browser, `${bed.baseURL}/login`);
+    await browser.request(`${bed.baseURL}/callback?error=access_denied&state=${state}`, { headers: json });
+    const again = await browser.request(`${bed.baseURL}/callback?code=abc&state=${state}`, { headers: json });
+    expect(again.status).toBe(400);
+    expect(errorOf(again).error).toBe('missing_transaction');
+    expect(tokenRequests).toBe(0);
+  });
+
+  test('is never reflected unescaped into HTML', async () => {
+    const browser = new Browser();
+    const { state } = await startLogin(browser, `${bed.baseURL}/login`);
+    const evil = encodeURIComponent('<script>alert(1)</script>');
+    const res = await browser.request(`${bed.baseURL}/callback?error=${evil}&error_description=${evil}&state=${state}`);
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(res.body).not.toContain('<script>');
+    expect(res.body).not.toMatch(/at \S+ \(.*:\d+:\d+\)/); // no stack trace
+  });
+
+  test('an error value outside RFC 6749\'s character set becomes invalid_request', async () => {
+    const browser = new Browser();
+    const { state } = await startLogin(browser, `${bed.baseURL}/login`);
+    const res = await browser.request(`${bed.baseURL}/callback?error=${encodeURIComponent('bad"error')}&state=${state}`, { headers: json });
+    expect(res.status).toBe(400);
+    expect(errorOf(res).error).toBe('invalid_request');
+  });
+});
+
+describe('a callback that is not the answer to this browser\'s login', () => {
+  test('without a code: 400 "authorization code not found"', async () => {
+    const browser = new Browser();
+    const { state } = await startLogin(browser, `${bed.baseURL}/login`);
+    const res = await browser.request(`${bed.baseURL}/callback?state=${state}`, { headers: json });
+    expect(res.status).toBe(400);
+    expect(errorOf(res)).toEqual({ error: 'missing_code', error_description: 'Authorization code not found in the callback' });
+    expect(tokenRequests).toBe(0);
+  });
+
+  test('without a pending login: 400 before any token request (login CSRF)', async () => {
+    const attacker = new Browser();
+    const response = await authorizationResponse(attacker, `${bed.baseURL}/login`, 'mallory');
+    const victim = new Browser();
+    const res = await victim.request(response.href, { headers: json });
+    expect(res.status).toBe(400);
+    expect(errorOf(res).error).toBe('missing_transaction');
+    expect(tokenRequests).toBe(0);
+    await expectNotSignedIn(victim);
+  });
+
+  test('with another state: 400 before any token request, and the pending login is used up', async () => {
+    const browser = new Browser();
+    const response = await authorizationResponse(browser, `${bed.baseURL}/login`);
+    const forged = new URL(response);
+    forged.searchParams.set('state', 'forged-state');
+    const res = await browser.request(forged.href, { headers: json });
+    expect(res.status).toBe(400);
+    expect(errorOf(res).error).toBe('state_mismatch');
+    const genuine = await browser.request(response.href, { headers: json });
+    expect(genuine.status).toBe(400);
+    expect(errorOf(genuine).error).toBe('missing_transaction');
+    expect(tokenRequests).toBe(0);
+    await expectNotSignedIn(browser);
+  });
+
+  test('with an iss that is not the issuer (RFC 9207 §2.4): 400, no token request', async () => {
+    const browser = new Browser();
+    const response = await authorizationResponse(browser, `${bed.baseURL}/login`);
+    expect(response.searchParams.get('iss')).toBe(bed.provider.issuer); // oidc-provider sends iss
+    response.searchParams.set('iss', 'https://attacker.example');
+    const res = await browser.request(response.href, { headers: json });
+    expect(res.status).toBe(400);
+    expect(errorOf(res).error).toBe('issuer_mismatch');
+    expect(tokenRequests).toBe(0);
+  });
+
+  test('without iss when the provider promises it (RFC 9207 §3): 400', async () => {
+    const browser = new Browser();
+    const response = await authorizationResponse(browser, `${bed.baseURL}/login`);
+    response.searchParams.delete('iss');
+    const res = await browser.request(response.href, { headers: json });
+    expect(res.status).toBe(400);
+    expect(errorOf(res).error).toBe('issuer_mismatch');
+    expect(tokenRequests).toBe(0);
+  });
+
+  test.each([
+    ['state', (u: URL) => u.searchParams.append('state', u.searchParams.get('state')!)],
+    ['code', (u: URL) => u.searchParams.append('code', 'second-code')],
+  ])('with %s repeated (RFC 6749 §3.1): 400, read from the raw URL', async (_name, repeat) => {
+    const browser = new Browser();
+    const response = await authorizationResponse(browser, `${bed.baseURL}/login`);
+    repeat(response);
+    const res = await browser.request(response.href, { headers: json });
+    expect(res.status).toBe(400);
+    expect(errorOf(res).error).toBe('invalid_request');
+    expect(tokenRequests).toBe(0);
+  });
+
+  test('with a bracketed state (state[x]=1): 400', async () => {
+    const browser = new Browser();
+    const response = await authorizationResponse(browser, `${bed.baseURL}/login`);
+    response.searchParams.set('state[x]', '1');
+    const res = await browser.request(response.href, { headers: json });
+    expect(res.status).toBe(400);
+    expect(errorOf(res).error).toBe('invalid_request');
+  });
+
+  test('replayed after a successful login: 400, and the session stays', async () => {
+    const browser = new Browser();
+    const response = await authorizationResponse(browser, `${bed.baseURL}/login`);
+    const first = await browser.request(response.href);
+    expect(first.status).toBe(302);
+    const cookie = await browser.cookie(bed.baseURL, 'oidc_session');
+    expect(cookie).toBeDefined();
+    const replay = await browser.request(response.href, { headers: json });
+    expect(replay.status).toBe(400);
+    expect(errorOf(replay).error).toBe('missing_transaction');
+    expect(await browser.cookie(bed.baseURL, 'oidc_session')).toBe(cookie);
+    expect(tokenRequests).toBe(1);
+  });
+});
+
+describe('a successful callback', () => {
+  test('redirects to returnTo and sets the session cookie HttpOnly, SameSite=Lax, Path=/, not Secure on http', async () => {
+    const browser = new Browser();
+    const response = await authorizationResponse(browser, `${bed.baseURL}/login?returnTo=%2Fprofile`);
+    const before = Math.floor(Date.now() / 1000);
+    const res = await browser.request(response.href);
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe('/profile');
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    const cookies = res.headers.getSetCookie().map((c) => parseSetCookie(c));
+    const session = cookies.find((c) => c.name === 'oidc_session');
+    expect(session).toMatchObject({ httpOnly: true, sameSite: 'lax', path: '/' });
+    expect(session?.secure).toBeFalsy();
+    // The cookie expires with the seal: sessionDuration (7 days) from now.
+    const expires = Math.floor(session!.expires!.getTime() / 1000);
+    expect(expires).toBeGreaterThanOrEqual(before + 604800 - 1);
+    expect(expires).toBeLessThanOrEqual(before + 604800 + 5);
+    // The cookie is sealed: the claims are not readable in it, plain or base64-decoded.
+    expect(session!.value).not.toContain('alice');
+    for (const part of session!.value.split('.')) {
+      expect(Buffer.from(part, 'base64url').toString('latin1')).not.toContain('alice');
+    }
+  });
+
+  test('regenerates the express-session: the pre-login session id is destroyed (no session fixation)', async () => {
+    const browser = new Browser();
+    const response = await authorizationResponse(browser, `${bed.baseURL}/login`);
+    const before = sessionIdOf((await browser.cookie(bed.baseURL, 'connect.sid'))!);
+    expect(before).not.toBe(false);
+    expect(await storedSession(bed.store, before as string)).toHaveProperty('oidcTransactions');
+    const res = await browser.request(response.href);
+    expect(res.status).toBe(302);
+    expect(await storedSession(bed.store, before as string)).toBeUndefined();
+  });
+
+  test('two tabs logging in at once both succeed', async () => {
+    const browser = new Browser();
+    const tabA = await authorizationResponse(browser, `${bed.baseURL}/login?returnTo=%2Fa`, 'alice');
+    const tabB = await authorizationResponse(browser, `${bed.baseURL}/login?returnTo=%2Fb`, 'alice');
+    const b = await browser.request(tabB.href);
+    expect(b.status).toBe(302);
+    expect(b.headers.get('location')).toBe('/b');
+    const a = await browser.request(tabA.href);
+    expect(a.status).toBe(302);
+    expect(a.headers.get('location')).toBe('/a');
+    expect(tokenRequests).toBe(2);
+  });
+
+  test('POST (response_mode=form_post) is accepted with the same checks', async () => {
+    const browser = new Browser();
+    const response = await authorizationResponse(browser, `${bed.baseURL}/login?returnTo=%2Fprofile`);
+    const form = new URLSearchParams(response.search);
+    const res = await browser.request(`${bed.baseURL}/callback`, { body: form });
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe('/profile');
+    const me = await browser.request(`${bed.baseURL}/api/me`, { headers: json });
+    expect(me.status).toBe(200);
+    expect(JSON.parse(me.body)).toMatchObject({ sub: 'alice' });
+  });
+
+  test('a POST with a repeated parameter is refused like a GET', async () => {
+    const browser = new Browser();
+    const response = await authorizationResponse(browser, `${bed.baseURL}/login`);
+    const form = new URLSearchParams(response.search);
+    form.append('state', 'other');
+    const res = await browser.request(`${bed.baseURL}/callback`, { body: form, headers: json });
+    expect(res.status).toBe(400);
+    expect(errorOf(res).error).toBe('invalid_request');
+    expect(tokenRequests).toBe(0);
+  });
+
+  test('req.user holds the ID token claims on every page, not only guarded ones', async () => {
+    const browser = new Browser();
+    const home = await signIn(browser, `${bed.baseURL}/login`, 'bob');
+    expect(home.url).toBe(`${bed.baseURL}/`);
+    expect(home.body).toContain('Signed in as <strong>bob</strong>');
+  });
+});
