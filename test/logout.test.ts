@@ -1,0 +1,83 @@
+/**
+ * The logout route: the local session ends (cookie chunks cleared, express-session destroyed),
+ * then the provider's (OpenID Connect RP-Initiated Logout 1.0 §2).
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { parseSetCookie } from 'cookie';
+import request from 'supertest';
+import { Browser } from './support/browser.js';
+import { sessionIdOf, signIn, startLogin, startTestbed, storedSession, type Testbed } from './support/testbed.js';
+
+let bed: Testbed;
+beforeAll(async () => {
+  bed = await startTestbed();
+});
+afterAll(async () => {
+  await bed.close();
+});
+
+describe('GET /logout', () => {
+  test('clears every chunk of the session cookie', async () => {
+    const res = await request(bed.app).get('/logout').set('Cookie', 'oidc_session.0=a; oidc_session.1=b; other=c');
+    expect(res.status).toBe(302);
+    const cleared = (res.headers['set-cookie'] as unknown as string[]).map((c) => parseSetCookie(c));
+    expect(cleared.map((c) => c.name).sort()).toEqual(['oidc_session.0', 'oidc_session.1']);
+    for (const c of cleared) {
+      expect(c.value).toBe('');
+      expect(c.expires!.getTime()).toBe(0);
+      expect(c).toMatchObject({ path: '/', httpOnly: true });
+    }
+  });
+
+  test('destroys the express-session', async () => {
+    const browser = new Browser();
+    await startLogin(browser, `${bed.baseURL}/login`);
+    const sid = sessionIdOf((await browser.cookie(bed.baseURL, 'connect.sid'))!) as string;
+    expect(await storedSession(bed.store, sid)).toBeDefined();
+    await browser.request(`${bed.baseURL}/logout`);
+    expect(await storedSession(bed.store, sid)).toBeUndefined();
+  });
+
+  test('redirects to end_session_endpoint with id_token_hint and post_logout_redirect_uri = baseURL', async () => {
+    const browser = new Browser();
+    await signIn(browser, `${bed.baseURL}/login`);
+    const res = await browser.request(`${bed.baseURL}/logout`);
+    expect(res.status).toBe(302);
+    const url = new URL(res.headers.get('location')!);
+    expect(`${url.origin}${url.pathname}`).toBe(`${bed.provider.issuer}/session/end`);
+    expect(url.searchParams.get('post_logout_redirect_uri')).toBe(bed.baseURL);
+    expect(url.searchParams.get('client_id')).toBe('test-app');
+    const hint = url.searchParams.get('id_token_hint')!;
+    expect(JSON.parse(Buffer.from(hint.split('.')[1]!, 'base64url').toString())).toMatchObject({ sub: 'alice' });
+    // The copied cookie is gone from the browser; the app treats the browser as signed out.
+    expect(await browser.cookie(bed.baseURL, 'oidc_session')).toBeUndefined();
+    const me = await browser.request(`${bed.baseURL}/api/me`, { headers: { accept: 'application/json' } });
+    expect(me.status).toBe(401);
+  });
+
+  test('without a session, still goes to the provider, without id_token_hint', async () => {
+    const res = await request(bed.app).get('/logout');
+    expect(res.status).toBe(302);
+    const url = new URL(res.headers.location as string);
+    expect(`${url.origin}${url.pathname}`).toBe(`${bed.provider.issuer}/session/end`);
+    expect(url.searchParams.has('id_token_hint')).toBe(false);
+  });
+});
+
+describe('GET /logout with a provider that has no end_session_endpoint', () => {
+  test('redirects to baseURL', async () => {
+    const other = await startTestbed({
+      providerConfiguration: { features: { devInteractions: { enabled: true }, rpInitiatedLogout: { enabled: false } } },
+    });
+    try {
+      const browser = new Browser();
+      await signIn(browser, `${other.baseURL}/login`);
+      const res = await browser.request(`${other.baseURL}/logout`);
+      expect(res.status).toBe(302);
+      expect(res.headers.get('location')).toBe(other.baseURL);
+      expect(await browser.cookie(other.baseURL, 'oidc_session')).toBeUndefined();
+    } finally {
+      await other.close();
+    }
+  });
+});
