@@ -1,0 +1,454 @@
+/**
+ * Unit tests of lib/options.ts: every bad option is a `TypeError` naming its key, at start-up;
+ * every default is filled in; `redirectUri` is `baseURL` + `routes.callback`.
+ */
+import { describe, expect, test } from '@jest/globals';
+import { MIN_SECRET_LENGTH, isLoopbackHost, resolveOptions, type AuthCallbackConfig } from '../lib/options.js';
+
+const SECRET = 'a-secret-of-at-least-thirty-two-characters';
+const OTHER_SECRET = 'another-secret-of-at-least-thirty-two-chars';
+
+/** A valid configuration, with `overrides` applied (an `undefined` override removes the key). */
+function config(overrides: Record<string, unknown> = {}): AuthCallbackConfig {
+  const base: Record<string, unknown> = {
+    issuer: 'https://op.example',
+    clientId: 'my-client',
+    baseURL: 'https://app.example',
+    secret: SECRET,
+  };
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value === undefined) delete base[key];
+    else base[key] = value;
+  }
+  return base as unknown as AuthCallbackConfig;
+}
+
+/** Asserts that `resolveOptions(cfg)` throws a `TypeError` whose message names `key`. */
+function expectOptionError(cfg: AuthCallbackConfig, key: string): void {
+  let thrown: unknown;
+  try {
+    resolveOptions(cfg);
+  } catch (err) {
+    thrown = err;
+  }
+  expect(thrown).toBeInstanceOf(TypeError);
+  expect((thrown as TypeError).message).toContain(`option "${key}"`);
+}
+
+describe('resolveOptions(): required options', () => {
+  test('a non-object configuration is a TypeError', () => {
+    expect(() => resolveOptions(undefined as unknown as AuthCallbackConfig)).toThrow(TypeError);
+    expect(() => resolveOptions(null as unknown as AuthCallbackConfig)).toThrow(TypeError);
+    expect(() => resolveOptions('https://op.example' as unknown as AuthCallbackConfig)).toThrow(TypeError);
+  });
+
+  test.each(['issuer', 'clientId', 'baseURL', 'secret'])('a missing "%s" is refused, naming the key', (key) => {
+    expectOptionError(config({ [key]: undefined }), key);
+  });
+
+  test.each(['issuer', 'clientId', 'baseURL'])('an empty "%s" is refused, naming the key', (key) => {
+    expectOptionError(config({ [key]: '' }), key);
+  });
+
+  test.each(['issuer', 'clientId', 'baseURL'])('a non-string "%s" is refused, naming the key', (key) => {
+    expectOptionError(config({ [key]: 42 }), key);
+  });
+
+  test('an empty clientSecret is refused; an absent one makes a public client', () => {
+    expectOptionError(config({ clientSecret: '' }), 'clientSecret');
+    expect(resolveOptions(config()).clientSecret).toBeUndefined();
+    expect(resolveOptions(config({ clientSecret: 's3cr3t' })).clientSecret).toBe('s3cr3t');
+  });
+
+  test('a valid minimal configuration resolves', () => {
+    const options = resolveOptions(config());
+    expect(options.issuer.href).toBe('https://op.example/');
+    expect(options.clientId).toBe('my-client');
+    expect(options.baseURL.href).toBe('https://app.example/');
+  });
+});
+
+describe('resolveOptions(): secret', () => {
+  test(`a secret shorter than ${MIN_SECRET_LENGTH} characters is refused`, () => {
+    expectOptionError(config({ secret: 'x'.repeat(MIN_SECRET_LENGTH - 1) }), 'secret');
+  });
+
+  test(`a secret of exactly ${MIN_SECRET_LENGTH} characters is accepted`, () => {
+    const secret = 'x'.repeat(MIN_SECRET_LENGTH);
+    expect(resolveOptions(config({ secret })).secrets).toEqual([secret]);
+  });
+
+  test('a short secret inside an array is refused', () => {
+    expectOptionError(config({ secret: [SECRET, 'too-short'] }), 'secret');
+    expectOptionError(config({ secret: ['too-short', SECRET] }), 'secret');
+  });
+
+  test('an empty secret array is refused', () => {
+    expectOptionError(config({ secret: [] }), 'secret');
+  });
+
+  test('a non-string secret (alone or in an array) is refused', () => {
+    expectOptionError(config({ secret: 1e40 }), 'secret');
+    expectOptionError(config({ secret: [SECRET, { toString: () => SECRET }] }), 'secret');
+  });
+
+  test('an array of secrets is kept in order (the first seals, every one opens)', () => {
+    const options = resolveOptions(config({ secret: [SECRET, OTHER_SECRET] }));
+    expect(options.secrets).toEqual([SECRET, OTHER_SECRET]);
+  });
+
+  test('a single secret string becomes a one-element list', () => {
+    expect(resolveOptions(config()).secrets).toEqual([SECRET]);
+  });
+
+  test('the resolved secrets are a copy, not the caller\'s array', () => {
+    const secrets = [SECRET];
+    const options = resolveOptions(config({ secret: secrets }));
+    secrets.push(OTHER_SECRET);
+    expect(options.secrets).toEqual([SECRET]);
+  });
+});
+
+describe('resolveOptions(): baseURL', () => {
+  test.each(['localhost:3000', 'ftp://x', '/path', 'app.example', 'javascript:alert(1)', 'file:///etc/passwd'])(
+    'a baseURL that is not an absolute http(s) URL is refused: %s',
+    (baseURL) => {
+      expectOptionError(config({ baseURL }), 'baseURL');
+    },
+  );
+
+  test('a baseURL with credentials, a query or a fragment is refused', () => {
+    expectOptionError(config({ baseURL: 'https://user:pass@app.example' }), 'baseURL');
+    expectOptionError(config({ baseURL: 'https://app.example/?x=1' }), 'baseURL');
+    expectOptionError(config({ baseURL: 'https://app.example/#x' }), 'baseURL');
+  });
+
+  test('an http baseURL is accepted (the cookie is then not Secure)', () => {
+    const options = resolveOptions(config({ baseURL: 'http://localhost:3000' }));
+    expect(options.baseURL.href).toBe('http://localhost:3000/');
+    expect(options.cookie.secure).toBe(false);
+  });
+
+  test('postLogoutRedirectUri is baseURL exactly as configured', () => {
+    expect(resolveOptions(config({ baseURL: 'https://app.example' })).postLogoutRedirectUri).toBe('https://app.example');
+    expect(resolveOptions(config({ baseURL: 'https://app.example/app/' })).postLogoutRedirectUri).toBe('https://app.example/app/');
+  });
+});
+
+describe('resolveOptions(): redirectUri = baseURL + routes.callback (RFC 6749 §3.1.2)', () => {
+  test.each([
+    ['https://x.example', 'https://x.example/callback'],
+    ['https://x.example/', 'https://x.example/callback'],
+    ['https://x.example/app', 'https://x.example/app/callback'],
+    ['https://x.example/app/', 'https://x.example/app/callback'],
+    ['https://x.example/a/b//', 'https://x.example/a/b/callback'],
+    ['http://localhost:3000', 'http://localhost:3000/callback'],
+  ])('baseURL %s gives redirect_uri %s', (baseURL, redirectUri) => {
+    expect(resolveOptions(config({ baseURL })).redirectUri.href).toBe(redirectUri);
+  });
+
+  test('a custom callback route is appended to the baseURL path prefix', () => {
+    const options = resolveOptions(config({ baseURL: 'https://x.example/app/', routes: { callback: '/auth/cb' } }));
+    expect(options.redirectUri.href).toBe('https://x.example/app/auth/cb');
+  });
+
+  test('basePath is baseURL\'s path without a trailing slash ("" for a root baseURL)', () => {
+    expect(resolveOptions(config({ baseURL: 'https://x.example' })).basePath).toBe('');
+    expect(resolveOptions(config({ baseURL: 'https://x.example/' })).basePath).toBe('');
+    expect(resolveOptions(config({ baseURL: 'https://x.example/app/' })).basePath).toBe('/app');
+  });
+});
+
+describe('resolveOptions(): issuer', () => {
+  test('an https issuer is accepted and is not insecure', () => {
+    expect(resolveOptions(config({ issuer: 'https://op.example/tenant' })).insecureIssuer).toBe(false);
+  });
+
+  test.each(['op.example', '/issuer', 'ftp://op.example'])('an issuer that is not an absolute http(s) URL is refused: %s', (issuer) => {
+    expectOptionError(config({ issuer }), 'issuer');
+  });
+
+  test('an issuer with a query or a fragment is refused', () => {
+    expectOptionError(config({ issuer: 'https://op.example/?tenant=1' }), 'issuer');
+    expectOptionError(config({ issuer: 'https://op.example/#x' }), 'issuer');
+  });
+
+  test.each(['http://op.example', 'http://10.0.0.5:8080', 'http://localhost.evil.example', 'http://127.0.0.1.nip.io'])(
+    'an http issuer on a non-loopback host is refused: %s',
+    (issuer) => {
+      expectOptionError(config({ issuer }), 'issuer');
+    },
+  );
+
+  test('an http issuer on a non-loopback host is accepted with allowInsecureRequests: true', () => {
+    const options = resolveOptions(config({ issuer: 'http://op.example', allowInsecureRequests: true }));
+    expect(options.issuer.href).toBe('http://op.example/');
+    expect(options.insecureIssuer).toBe(true);
+  });
+
+  test('allowInsecureRequests: false still refuses an http issuer on a non-loopback host', () => {
+    expectOptionError(config({ issuer: 'http://op.example', allowInsecureRequests: false }), 'issuer');
+  });
+
+  test('a non-boolean allowInsecureRequests is refused', () => {
+    expectOptionError(config({ issuer: 'http://op.example', allowInsecureRequests: 'yes' }), 'allowInsecureRequests');
+  });
+
+  test.each([
+    'http://localhost',
+    'http://localhost:4000/oidc',
+    'http://op.localhost:4000',
+    'http://127.0.0.1:4000',
+    'http://127.1.2.3',
+    'http://[::1]:4000',
+    'http://[0:0:0:0:0:0:0:1]',
+  ])('an http issuer on a loopback host is accepted without allowInsecureRequests: %s', (issuer) => {
+    const options = resolveOptions(config({ issuer }));
+    expect(options.issuer.protocol).toBe('http:');
+    expect(options.insecureIssuer).toBe(true);
+  });
+});
+
+describe('isLoopbackHost(): localhost (RFC 6761 §6.3), 127.0.0.0/8 and [::1]', () => {
+  test.each(['localhost', 'app.localhost', 'a.b.localhost', '127.0.0.1', '127.255.255.254', '127.0.0.53', '[::1]'])(
+    '%s is loopback',
+    (host) => {
+      expect(isLoopbackHost(host)).toBe(true);
+    },
+  );
+
+  test.each([
+    'example.com',
+    'localhost.example.com',
+    'notlocalhost',
+    '127.0.0.1.example.com',
+    '128.0.0.1',
+    '10.0.0.1',
+    '0.0.0.0',
+    '::1',
+    '[::2]',
+    '[::ffff:7f00:1]',
+    '',
+  ])('%s is not loopback', (host) => {
+    expect(isLoopbackHost(host)).toBe(false);
+  });
+});
+
+describe('resolveOptions(): scope', () => {
+  test('the default scope is "openid profile email"', () => {
+    expect(resolveOptions(config()).scope).toBe('openid profile email');
+  });
+
+  test.each(['openid', 'profile openid', 'openid offline_access'])('a scope containing "openid" is kept: %s', (scope) => {
+    expect(resolveOptions(config({ scope })).scope).toBe(scope);
+  });
+
+  test.each(['profile email', '', 'openidx profile', 'open id', 'OPENID'])('a scope without "openid" is refused: %j', (scope) => {
+    expectOptionError(config({ scope }), 'scope');
+  });
+
+  test('a non-string scope is refused', () => {
+    expectOptionError(config({ scope: ['openid'] }), 'scope');
+  });
+});
+
+describe('resolveOptions(): routes', () => {
+  test('the default routes are /login, /callback and /logout', () => {
+    expect(resolveOptions(config()).routes).toEqual({ login: '/login', callback: '/callback', logout: '/logout' });
+  });
+
+  test('custom routes are kept; login and logout may be false', () => {
+    const options = resolveOptions(config({ routes: { login: '/auth/in', callback: '/auth/cb', logout: false } }));
+    expect(options.routes).toEqual({ login: '/auth/in', callback: '/auth/cb', logout: false });
+    expect(resolveOptions(config({ routes: { login: false } })).routes.login).toBe(false);
+  });
+
+  test.each([
+    ['login', 'login'],
+    ['login', '//evil.example'],
+    ['callback', 'callback'],
+    ['callback', '//x'],
+    ['callback', ''],
+    ['logout', 'https://app.example/logout'],
+    ['logout', '/log out'],
+    ['login', '/login?x=1'],
+    ['login', '/login#x'],
+    ['login', '/\\login'],
+  ])('routes.%s = %j is refused (a path must start with a single "/")', (route, path) => {
+    expectOptionError(config({ routes: { [route]: path } }), `routes.${route}`);
+  });
+
+  test('routes.callback cannot be false (the callback is the redirect_uri)', () => {
+    expectOptionError(config({ routes: { callback: false } }), 'routes.callback');
+  });
+
+  test('routes.login cannot be true or a number', () => {
+    expectOptionError(config({ routes: { login: true } }), 'routes.login');
+    expectOptionError(config({ routes: { logout: 1 } }), 'routes.logout');
+  });
+
+  test.each([
+    [{ login: '/callback' }],
+    [{ logout: '/login' }],
+    [{ login: '/auth', callback: '/auth' }],
+    [{ login: '/x', logout: '/x' }],
+  ])('two routes on the same path are refused: %j', (routes) => {
+    expectOptionError(config({ routes }), 'routes');
+  });
+
+  test('login and logout both false leave no duplicate', () => {
+    expect(resolveOptions(config({ routes: { login: false, logout: false } })).routes).toEqual({ login: false, callback: '/callback', logout: false });
+  });
+
+  test('a non-object routes is refused', () => {
+    expectOptionError(config({ routes: '/login' }), 'routes');
+  });
+});
+
+describe('resolveOptions(): authorizationParams', () => {
+  test('extra parameters are kept (e.g. audience, prompt)', () => {
+    const options = resolveOptions(config({ authorizationParams: { audience: 'https://api', prompt: 'login' } }));
+    expect(options.authorizationParams).toEqual({ audience: 'https://api', prompt: 'login' });
+  });
+
+  test('the default is no extra parameter', () => {
+    expect(resolveOptions(config()).authorizationParams).toEqual({});
+  });
+
+  test.each([
+    'state',
+    'nonce',
+    'redirect_uri',
+    'response_type',
+    'client_id',
+    'scope',
+    'code_challenge',
+    'code_challenge_method',
+    'response_mode',
+    'request',
+    'request_uri',
+  ])('the protocol parameter "%s" cannot be overridden', (param) => {
+    expectOptionError(config({ authorizationParams: { [param]: 'x' } }), `authorizationParams.${param}`);
+  });
+
+  test('a non-string parameter value is refused', () => {
+    expectOptionError(config({ authorizationParams: { max_age: 300 } }), 'authorizationParams.max_age');
+  });
+});
+
+describe('resolveOptions(): idTokenSigningAlg (OpenID Connect Core 1.0 §15.1)', () => {
+  test('the default is RS256', () => {
+    expect(resolveOptions(config()).idTokenSigningAlg).toBe('RS256');
+  });
+
+  test.each(['ES256', 'PS256', 'RS512', 'EdDSA'])('the asymmetric algorithm %s is accepted', (alg) => {
+    expect(resolveOptions(config({ idTokenSigningAlg: alg })).idTokenSigningAlg).toBe(alg);
+  });
+
+  test.each(['none', 'HS256', 'HS384', 'HS512', 'rs256', ''])('%j is refused', (alg) => {
+    expectOptionError(config({ idTokenSigningAlg: alg }), 'idTokenSigningAlg');
+  });
+});
+
+describe('resolveOptions(): cookie', () => {
+  test('the defaults: name "oidc_session", no Domain, SameSite lax, Secure for an https baseURL', () => {
+    expect(resolveOptions(config()).cookie).toEqual({ name: 'oidc_session', domain: undefined, sameSite: 'lax', secure: true });
+  });
+
+  test('Secure is set only for an https baseURL', () => {
+    expect(resolveOptions(config({ baseURL: 'https://app.example' })).cookie.secure).toBe(true);
+    expect(resolveOptions(config({ baseURL: 'http://app.example' })).cookie.secure).toBe(false);
+  });
+
+  test('custom cookie attributes are kept', () => {
+    const options = resolveOptions(config({ cookie: { name: '__Secure-sess', domain: 'app.example', sameSite: 'strict' } }));
+    expect(options.cookie).toEqual({ name: '__Secure-sess', domain: 'app.example', sameSite: 'strict', secure: true });
+  });
+
+  test('a __Host- cookie name is accepted on https without a domain (RFC 6265bis §4.1.3.2)', () => {
+    expect(resolveOptions(config({ cookie: { name: '__Host-sess' } })).cookie.name).toBe('__Host-sess');
+  });
+
+  test('a __Host- cookie name with a domain is refused: browsers would drop the cookie', () => {
+    expectOptionError(config({ cookie: { name: '__Host-sess', domain: 'app.example' } }), 'cookie.domain');
+  });
+
+  test.each(['__Host-sess', '__Secure-sess'])('cookie.name %j on an http baseURL is refused: it needs Secure', (name) => {
+    expectOptionError(config({ baseURL: 'http://localhost:3000', cookie: { name } }), 'cookie.name');
+  });
+
+  test.each(['a b', 'a;b', 'a=b', 'a,b', 'a"b', 'a\tb', 'sess(ion)', 'caf\u00e9', 'a/b', ''])(
+    'cookie.name %j is refused: not an RFC 6265 §4.1.1 token',
+    (name) => {
+      expectOptionError(config({ cookie: { name } }), 'cookie.name');
+    },
+  );
+
+  test.each(['sess', 'my.session', 'a-b_c', "x!#$%&'*+^`|~1"])('cookie.name %j is an RFC 6265 token and is accepted', (name) => {
+    expect(resolveOptions(config({ cookie: { name } })).cookie.name).toBe(name);
+  });
+
+  test('an empty cookie.domain is refused', () => {
+    expectOptionError(config({ cookie: { domain: '' } }), 'cookie.domain');
+  });
+
+  test('an unknown sameSite is refused', () => {
+    expectOptionError(config({ cookie: { sameSite: 'Lax' } }), 'cookie.sameSite');
+    expectOptionError(config({ cookie: { sameSite: true } }), 'cookie.sameSite');
+  });
+
+  test('sameSite "none" with an http baseURL is refused (SameSite=None needs Secure)', () => {
+    expectOptionError(config({ baseURL: 'http://app.example', cookie: { sameSite: 'none' } }), 'cookie.sameSite');
+    expectOptionError(config({ baseURL: 'http://localhost:3000', cookie: { sameSite: 'none' } }), 'cookie.sameSite');
+  });
+
+  test('sameSite "none" with an https baseURL is accepted', () => {
+    const options = resolveOptions(config({ cookie: { sameSite: 'none' } }));
+    expect(options.cookie).toMatchObject({ sameSite: 'none', secure: true });
+  });
+});
+
+describe('resolveOptions(): durations, in seconds', () => {
+  test('the defaults: httpTimeout 10, clockTolerance 30, transactionDuration 3600, sessionDuration 604800', () => {
+    const options = resolveOptions(config());
+    expect(options.httpTimeout).toBe(10);
+    expect(options.clockTolerance).toBe(30);
+    expect(options.transactionDuration).toBe(3600);
+    expect(options.sessionDuration).toBe(604800);
+  });
+
+  test('custom durations are kept', () => {
+    const options = resolveOptions(config({ httpTimeout: 2.5, clockTolerance: 0, transactionDuration: 600, sessionDuration: 3600 }));
+    expect(options).toMatchObject({ httpTimeout: 2.5, clockTolerance: 0, transactionDuration: 600, sessionDuration: 3600 });
+  });
+
+  const durations = ['httpTimeout', 'clockTolerance', 'transactionDuration', 'sessionDuration'];
+  const bad: [string, unknown][] = [
+    ['negative', -1],
+    ['NaN', Number.NaN],
+    ['Infinity', Number.POSITIVE_INFINITY],
+    ['a string', '60'],
+    ['null', null],
+  ];
+  test.each(durations.flatMap((key) => bad.map(([label, value]) => [key, label, value] as const)))(
+    '%s refuses %s',
+    (key, _label, value) => {
+      expectOptionError(config({ [key]: value }), key);
+    },
+  );
+
+  test.each(['httpTimeout', 'transactionDuration', 'sessionDuration'])('%s refuses 0', (key) => {
+    expectOptionError(config({ [key]: 0 }), key);
+  });
+});
+
+describe('resolveOptions(): the result', () => {
+  test('is frozen, and so are its nested objects', () => {
+    const options = resolveOptions(config({ authorizationParams: { prompt: 'login' } }));
+    expect(Object.isFrozen(options)).toBe(true);
+    expect(Object.isFrozen(options.routes)).toBe(true);
+    expect(Object.isFrozen(options.cookie)).toBe(true);
+    expect(Object.isFrozen(options.secrets)).toBe(true);
+    expect(Object.isFrozen(options.authorizationParams)).toBe(true);
+  });
+});
