@@ -252,6 +252,11 @@ export function resolveOptions(config: AuthCallbackConfig): ResolvedOptions {
   if (sameSite !== 'lax' && sameSite !== 'strict' && sameSite !== 'none') fail('cookie.sameSite', 'must be "lax", "strict" or "none"');
   const secure = baseURL.protocol === 'https:';
   if (sameSite === 'none' && !secure) fail('cookie.sameSite', '"none" requires an https: baseURL (browsers drop SameSite=None cookies without Secure)');
+  // RFC 6265bis §4.1.3: browsers drop __Secure- cookies without Secure, and __Host- ones also with a Domain.
+  if ((cookieName.startsWith('__Secure-') || cookieName.startsWith('__Host-')) && !secure) {
+    fail('cookie.name', 'with a __Secure- or __Host- prefix requires an https: baseURL');
+  }
+  if (cookieName.startsWith('__Host-') && cookieIn.domain !== undefined) fail('cookie.domain', 'must not be set with a __Host- cookie name');
 
   return Object.freeze({
     issuer,

@@ -16,7 +16,8 @@ const PLACEHOLDER_ORIGIN = 'http://return-to.invalid';
  * Returns `value` when it is a path on this origin, else `fallback`.
  *
  * Kept: `/`, `/profile?tab=1#x`. Refused (→ `fallback`): absolute URLs (`https://evil`),
- * scheme-relative `//evil` and `/\evil` (browsers read `\` as `/`), `javascript:` and every
+ * scheme-relative `//evil` and `/\evil` (browsers read `\` as `/`), paths whose dot segments
+ * normalise to a scheme-relative URL (`/.//evil`, `/%2e%2e//evil`), `javascript:` and every
  * other scheme, relative paths without a leading `/`, control characters and white space,
  * anything longer than {@link MAX_RETURN_TO_LENGTH}, and non-strings (`?returnTo=a&returnTo=b`).
  *
@@ -36,5 +37,7 @@ export function safeReturnTo(value: unknown, fallback = '/'): string {
     return fallback;
   }
   if (url.origin !== PLACEHOLDER_ORIGIN) return fallback;
+  // Dot segments ("/.//evil", "/a/..//evil", "/%2e//evil") normalise to "//evil": scheme-relative.
+  if (url.pathname.startsWith('//')) return fallback;
   return url.pathname + url.search + url.hash;
 }

@@ -66,13 +66,15 @@ export class SessionCookie {
     const cookies = parse(header);
     const single = cookies[this.#name];
     if (single !== undefined) return single;
+    const count = Object.keys(cookies).filter((name) => this.#chunkName.test(name)).length;
+    if (count === 0 || count > MAX_CHUNKS) return undefined;
     let value = '';
-    for (let i = 0; i < MAX_CHUNKS; i++) {
+    for (let i = 0; i < count; i++) {
       const chunk = cookies[`${this.#name}.${i}`];
-      if (chunk === undefined) return i === 0 ? undefined : value;
+      if (chunk === undefined) return undefined; // not contiguous: name.0 … name.(count-1) expected
       value += chunk;
     }
-    return undefined;
+    return value;
   }
 
   /**
