@@ -5,6 +5,7 @@
  *
  * @packageDocumentation
  */
+import { types } from 'node:util';
 import * as client from 'openid-client';
 import { AuthError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
@@ -210,6 +211,25 @@ const ID_TOKEN_CODES = new Set([
   'OAUTH_KEY_SELECTION_FAILED',
 ]);
 
+/**
+ * In the token step, a generic `OAUTH_INVALID_RESPONSE` whose details name a JWT's `claims`,
+ * `header` or `signature` (oauth4webapi's shapes) is about the ID token: a bad signature, an
+ * `alg` other than the pinned one, a malformed claim. Read from the error's structure, not its text.
+ */
+function concernsIdToken(err: client.ClientError): boolean {
+  if (err.code !== 'OAUTH_INVALID_RESPONSE') return false;
+  const detail = (err.cause as { cause?: unknown } | undefined)?.cause;
+  return typeof detail === 'object' && detail !== null && ('claims' in detail || 'header' in detail || 'signature' in detail);
+}
+
+/**
+ * `fetch` rejects with a plain `TypeError` on a network failure; it may come from another realm
+ * (a VM context, an injected `fetch`), where `instanceof TypeError` is false.
+ */
+function isTypeError(value: unknown): value is TypeError {
+  return value instanceof TypeError || (types.isNativeError(value) && value.name === 'TypeError');
+}
+
 function oauthErrorOfChallenge(err: client.WWWAuthenticateChallengeError): string {
   const first = err.cause[0];
   const error = first?.parameters.error;
@@ -252,17 +272,17 @@ export function translateError(err: unknown, step: 'discovery' | 'token'): AuthE
     if (code === 'OAUTH_TIMEOUT' || code === 'OAUTH_ABORT') {
       return new AuthError('provider_timeout', 504, `The OpenID Provider did not answer ${what} in time`, { cause: err });
     }
-    if (typeof code === 'string' && ID_TOKEN_CODES.has(code)) {
+    if ((typeof code === 'string' && ID_TOKEN_CODES.has(code)) || (step === 'token' && concernsIdToken(err))) {
       return new AuthError('invalid_id_token', 502, `The ID token failed validation (${code})`, { cause: err });
     }
-    if (err.cause instanceof TypeError) {
+    if (isTypeError(err.cause)) {
       return new AuthError('provider_unreachable', 502, `The OpenID Provider could not be reached for ${what}`, { cause: err });
     }
     return new AuthError('invalid_provider_response', 502, `The OpenID Provider gave an invalid answer to ${what} (${code ?? 'unknown'})`, { cause: err });
   }
   // `fetch` rejects with a plain TypeError on network failure; openid-client's own argument
   // errors are TypeErrors with an `ERR_INVALID_ARG_*` code and are programming errors.
-  if (err instanceof TypeError && !(typeof code === 'string' && code.startsWith('ERR_INVALID_ARG'))) {
+  if (isTypeError(err) && !(typeof code === 'string' && code.startsWith('ERR_INVALID_ARG'))) {
     return new AuthError('provider_unreachable', 502, `The OpenID Provider could not be reached for ${what}`, { cause: err });
   }
   return new AuthError('internal_error', 500, `Unexpected error during ${what}`, { cause: err });
