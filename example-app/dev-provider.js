@@ -5,6 +5,7 @@
  * keeps everything in memory and trusts whoever types a name.
  */
 import { createServer } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { exportJWK, generateKeyPair } from 'jose';
 
 /**
@@ -45,7 +46,7 @@ async function quietly(fn) {
  * @typedef {object} DevProvider
  * @property {string} issuer the issuer identifier, e.g. `http://localhost:3001`
  * @property {import('oidc-provider').default} provider the oidc-provider instance
- * @property {import('node:http').Server} server
+ * @property {import('node:http').Server | import('node:https').Server} server
  * @property {() => Promise<void>} close stops the server
  */
 
@@ -61,17 +62,18 @@ async function quietly(fn) {
  * @param {number} [options.port] TCP port; default 0 (any free port)
  * @param {string} [options.host] default `localhost`
  * @param {Record<string, unknown>} [options.configuration] oidc-provider configuration merged over these defaults
+ * @param {{ key: string, cert: string }} [options.tls] PEM key and certificate: serve `https:` instead of `http:`
  * @returns {Promise<DevProvider>}
  */
-export async function startDevProvider({ clients, port = 0, host = 'localhost', configuration = {} }) {
-  const server = createServer();
+export async function startDevProvider({ clients, port = 0, host = 'localhost', configuration = {}, tls }) {
+  const server = tls ? createTlsServer({ key: tls.key, cert: tls.cert }) : createServer();
   await new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host === 'localhost' ? '127.0.0.1' : host, () => resolve(undefined));
   });
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('dev provider: no TCP address');
-  const issuer = `http://${host}:${address.port}`;
+  const issuer = `${tls ? 'https' : 'http'}://${host}:${address.port}`;
 
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   const signingKey = { ...(await exportJWK(privateKey)), kid: 'dev-rs256', use: 'sig', alg: 'RS256' };

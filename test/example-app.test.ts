@@ -3,50 +3,22 @@
  * in its own process, with its embedded development provider, signed into over HTTP.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { Browser } from './support/browser.js';
+import { startExampleProcess, freePort, type ExampleProcess } from './support/example-process.js';
 import { signIn } from './support/testbed.js';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-let child: ChildProcess;
-let output = '';
+let app: ExampleProcess;
 let baseURL: string;
+let output = '';
 
 beforeAll(async () => {
-  const [port, providerPort] = [await freePort(), await freePort()];
-  baseURL = `http://localhost:${port}`;
-  const server = fileURLToPath(new URL('../example-app/server.js', import.meta.url));
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), DEV_PROVIDER_PORT: String(providerPort) };
-  delete env.ISSUER;
-  delete env.NODE_OPTIONS; // jest's --experimental-vm-modules is not for the app
-  child = spawn(process.execPath, [server], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-  child.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-  const deadline = Date.now() + 15000;
-  while (!output.includes('Example app at')) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`example app did not start:\n${output}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  app = await startExampleProcess({ DEV_PROVIDER_PORT: String(await freePort()) });
+  baseURL = app.baseURL;
+  output = app.output();
 });
 
 afterAll(async () => {
-  if (child.exitCode === null) {
-    child.kill('SIGTERM');
-    await once(child, 'exit');
-  }
+  await app.stop();
 });
 
 describe('the example app (npm start)', () => {
