@@ -6,6 +6,29 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { contextOf, sessionOf } from './context.js';
 import { AuthError } from './errors.js';
+import type { ResolvedOptions } from './options.js';
+
+interface Guard {
+  /** The login route as the browser sees it, or `undefined` when there is none. */
+  loginPath: string | undefined;
+  /** The `WWW-Authenticate` value of a 401 (RFC 9110 §11.6.1). */
+  challenge: string;
+}
+
+/** Derived once per `authCallback()` options object, not per request. */
+const guards = new WeakMap<ResolvedOptions, Guard>();
+
+function guardOf(options: ResolvedOptions): Guard {
+  let guard = guards.get(options);
+  if (guard === undefined) {
+    const { routes, basePath, baseURL } = options;
+    const loginPath = routes.login === false ? undefined : basePath + routes.login;
+    const login = loginPath === undefined ? '' : `, login_uri="${new URL(loginPath, baseURL.origin).href}"`;
+    guard = { loginPath, challenge: `OpenIDConnect realm="${baseURL.origin}"${login}` };
+    guards.set(options, guard);
+  }
+  return guard;
+}
 
 /**
  * Returns middleware that calls `next()` when the request carries a valid session (`req.user`
@@ -35,15 +58,13 @@ export function requireAuth(): RequestHandler {
       next();
       return;
     }
-    const { routes, basePath, baseURL } = context.options;
-    const loginPath = routes.login === false ? undefined : basePath + routes.login;
+    const { loginPath, challenge } = guardOf(context.options);
     const browser = (req.method === 'GET' || req.method === 'HEAD') && req.accepts(['html', 'json']) === 'html';
     if (loginPath !== undefined && browser) {
       res.redirect(302, `${loginPath}?returnTo=${encodeURIComponent(req.originalUrl)}`);
       return;
     }
-    const login = loginPath === undefined ? '' : `, login_uri="${new URL(loginPath, baseURL.origin).href}"`;
-    res.set('WWW-Authenticate', `OpenIDConnect realm="${baseURL.origin}"${login}`);
+    res.set('WWW-Authenticate', challenge);
     next(new AuthError('unauthorized', 401, 'Authentication required: sign in first'));
   };
 }

@@ -4,6 +4,9 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import { parseSetCookie } from 'cookie';
+import express from 'express';
+import session from 'express-session';
+import { authCallback } from '../lib/index.js';
 import { Browser, type Page } from './support/browser.js';
 import {
   authorizationResponse, sessionIdOf, signIn, startLogin, startTestbed, storedSession, type Testbed,
@@ -194,6 +197,32 @@ describe('a successful callback', () => {
     expect(value).not.toContain('alice');
     for (const part of value.split('.')) {
       expect(Buffer.from(part, 'base64url').toString('latin1')).not.toContain('alice');
+    }
+  });
+
+  test('with an https baseURL, the session cookie is also Secure', async () => {
+    const proxied = await startTestbed({
+      behindTlsProxy: true,
+      // express-session's own cookie stays non-Secure: the test browser talks plain http to the app.
+      build(auth) {
+        const app = express();
+        app.use(session({ secret: 'express-session-test-secret', resave: false, saveUninitialized: false }));
+        app.use(authCallback(auth));
+        return app;
+      },
+    });
+    try {
+      expect(proxied.auth.baseURL).toMatch(/^https:/);
+      const browser = new Browser();
+      const response = await authorizationResponse(browser, `${proxied.baseURL}/login`);
+      expect(response.protocol).toBe('https:');
+      response.protocol = 'http:'; // the TLS-terminating proxy's job
+      const res = await browser.request(response.href);
+      expect(res.status).toBe(302);
+      const session = res.headers.getSetCookie().map((c) => parseSetCookie(c)).find((c) => c.name === 'oidc_session');
+      expect(session).toMatchObject({ secure: true, httpOnly: true, sameSite: 'lax', path: '/' });
+    } finally {
+      await proxied.close();
     }
   });
 

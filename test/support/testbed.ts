@@ -37,6 +37,11 @@ export interface TestbedOptions {
   client?: Partial<DevClient>;
   /** oidc-provider configuration over the development provider's. */
   providerConfiguration?: Record<string, unknown>;
+  /**
+   * The app's `baseURL` is `https://localhost:<port>` while it listens on plain http, as behind a
+   * TLS-terminating proxy: the provider redirects to https, and tests request the http URL.
+   */
+  behindTlsProxy?: boolean;
   /** Builds the app instead of the example app (whose pages the tests use by default). */
   build?: (auth: AuthCallbackConfig) => Express;
 }
@@ -53,12 +58,13 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
   const port = await listen(server);
   const baseURL = `http://localhost:${port}`;
   const callbackPath = options.auth?.routes?.callback ?? '/callback';
+  const publicURL = options.behindTlsProxy ? baseURL.replace(/^http:/, 'https:') : baseURL;
   const provider = await startDevProvider({
     clients: [{
       client_id: CLIENT_ID,
       client_secret: CLIENT_SECRET,
-      redirect_uris: [`${baseURL}${callbackPath}`],
-      post_logout_redirect_uris: [baseURL],
+      redirect_uris: [`${publicURL}${callbackPath}`],
+      post_logout_redirect_uris: [publicURL],
       ...options.client,
     }],
     ...(options.providerConfiguration && { configuration: options.providerConfiguration }),
@@ -67,7 +73,7 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
     issuer: provider.issuer,
     clientId: CLIENT_ID,
     clientSecret: CLIENT_SECRET,
-    baseURL,
+    baseURL: publicURL,
     secret: SECRET,
     ...options.auth,
   };
