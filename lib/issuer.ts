@@ -7,7 +7,7 @@
  */
 import { types } from 'node:util';
 import * as client from 'openid-client';
-import { AuthError } from './errors.js';
+import { AuthError, oauthErrorCode } from './errors.js';
 import type { ResolvedOptions } from './options.js';
 
 /**
@@ -132,16 +132,21 @@ export class Issuer {
   async authorizationUrl(params: CodeExchangeChecks): Promise<URL> {
     const o = this.#options;
     const configuration = await this.configuration();
-    return client.buildAuthorizationUrl(configuration, {
-      ...o.authorizationParams,
-      response_type: 'code',
-      redirect_uri: o.redirectUri.href,
-      scope: o.scope,
-      state: params.state,
-      nonce: params.nonce,
-      code_challenge: await client.calculatePKCECodeChallenge(params.codeVerifier),
-      code_challenge_method: 'S256',
-    });
+    const codeChallenge = await client.calculatePKCECodeChallenge(params.codeVerifier);
+    try {
+      return client.buildAuthorizationUrl(configuration, {
+        ...o.authorizationParams,
+        response_type: 'code',
+        redirect_uri: o.redirectUri.href,
+        scope: o.scope,
+        state: params.state,
+        nonce: params.nonce,
+        code_challenge: codeChallenge,
+        code_challenge_method: 'S256',
+      });
+    } catch (err) {
+      throw translateError(err, 'discovery'); // e.g. metadata without an authorization_endpoint
+    }
   }
 
   /**
@@ -200,7 +205,11 @@ export class Issuer {
     if (configuration.serverMetadata().end_session_endpoint === undefined) return undefined;
     const params: Record<string, string> = { post_logout_redirect_uri: postLogoutRedirectUri };
     if (idTokenHint !== undefined) params.id_token_hint = idTokenHint;
-    return client.buildEndSessionUrl(configuration, params);
+    try {
+      return client.buildEndSessionUrl(configuration, params);
+    } catch {
+      return undefined; // an unusable end_session_endpoint (e.g. http: for an https: issuer)
+    }
   }
 }
 
@@ -231,9 +240,7 @@ function isTypeError(value: unknown): value is TypeError {
 }
 
 function oauthErrorOfChallenge(err: client.WWWAuthenticateChallengeError): string {
-  const first = err.cause[0];
-  const error = first?.parameters.error;
-  return typeof error === 'string' && /^[\x20-\x7e]{1,64}$/.test(error) ? error : 'invalid_client';
+  return oauthErrorCode(err.cause[0]?.parameters.error, 'invalid_client');
 }
 
 /**
@@ -256,23 +263,27 @@ export function translateError(err: unknown, step: 'discovery' | 'token'): AuthE
   if (err instanceof AuthError) return err;
   const what = step === 'discovery' ? 'discovery' : 'the token endpoint';
   if (err instanceof client.ResponseBodyError) {
-    const status = err.error === 'invalid_grant' ? 400 : 502;
-    const text = err.error === 'invalid_grant' ? 'The authorization code was refused by the provider' : `The provider refused the token request`;
-    return new AuthError(err.error, status, `${text} (${err.error})`, { cause: err });
+    const error = oauthErrorCode(err.error, 'invalid_provider_response');
+    const status = error === 'invalid_grant' ? 400 : 502;
+    const text = error === 'invalid_grant' ? 'The authorization code was refused by the provider' : 'The provider refused the token request';
+    return new AuthError(error, status, `${text} (${error})`, { cause: err });
   }
   if (err instanceof client.WWWAuthenticateChallengeError) {
     const error = oauthErrorOfChallenge(err);
     return new AuthError(error, 502, `The provider refused the token request (${error})`, { cause: err });
   }
   if (err instanceof client.AuthorizationResponseError) {
-    return new AuthError(err.error, 400, `The authorization server answered with an error (${err.error})`, { cause: err });
+    const error = oauthErrorCode(err.error, 'invalid_request');
+    return new AuthError(error, 400, `The authorization server answered with an error (${error})`, { cause: err });
   }
   const code = (err as { code?: unknown } | null)?.code;
-  if (err instanceof client.ClientError) {
+  // openid-client's ClientError, and oauth4webapi's errors that some of its functions let through
+  // unwrapped (e.g. OAUTH_MISSING_SERVER_METADATA from buildAuthorizationUrl), all carry an OAUTH_ code.
+  if (err instanceof client.ClientError || (err instanceof Error && typeof code === 'string' && code.startsWith('OAUTH_'))) {
     if (code === 'OAUTH_TIMEOUT' || code === 'OAUTH_ABORT') {
       return new AuthError('provider_timeout', 504, `The OpenID Provider did not answer ${what} in time`, { cause: err });
     }
-    if ((typeof code === 'string' && ID_TOKEN_CODES.has(code)) || (step === 'token' && concernsIdToken(err))) {
+    if ((typeof code === 'string' && ID_TOKEN_CODES.has(code)) || (step === 'token' && err instanceof client.ClientError && concernsIdToken(err))) {
       return new AuthError('invalid_id_token', 502, `The ID token failed validation (${code})`, { cause: err });
     }
     if (isTypeError(err.cause)) {

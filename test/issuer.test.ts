@@ -177,6 +177,17 @@ describe('discovery faults', () => {
     await expectSignedOut(browser, app);
   });
 
+  test('discovery without an authorization_endpoint: /login answers 502 invalid_provider_response, not 500', async () => {
+    provider.behaviour.overrides.discovery = (_req, res) => {
+      res.json({ issuer: provider.issuer, token_endpoint: `${provider.issuer}/token`, jwks_uri: `${provider.issuer}/jwks`, response_types_supported: ['code'] });
+    };
+    const browser = new Browser();
+    const page = await browser.request(`${app.baseURL}/login`, { headers: JSON_ACCEPT });
+    expect(page.status).toBe(502);
+    expect(jsonError(page)).toEqual({ error: 'invalid_provider_response', error_description: GENERIC_MESSAGE });
+    await expectNoSessionCookie(browser, app, page);
+  });
+
   test('a failed discovery is not cached: once the provider is fixed the next /login works, and discovery is then fetched once', async () => {
     provider.behaviour.discovery = 'error-500';
     const browser = new Browser();
