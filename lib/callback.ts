@@ -8,19 +8,17 @@ import type { Request, Response } from 'express';
 import { writeSession } from './auth-session.js';
 import { readAuthorizationResponse } from './authorization-response.js';
 import type { Context } from './context.js';
-import { AuthError } from './errors.js';
+import { AuthError, oauthErrorCode } from './errors.js';
 import { regenerateSession, requireSession, saveSession, type ExpressSession } from './req-session.js';
 import { pendingTransactions, takeTransaction, type Transaction } from './transaction.js';
 
-/** RFC 6749 §4.1.2.1: `error` is `1*( %x20-21 / %x23-5B / %x5D-7E )`. */
-const OAUTH_ERROR = /^[\x20\x21\x23-\x5b\x5d-\x7e]{1,64}$/;
 /** RFC 6749 §4.1.2.1: `error_description` uses the same characters; longer text is cut. */
 const NOT_DESCRIPTION_CHAR = /[^\x20\x21\x23-\x5b\x5d-\x7e]/g;
 const MAX_DESCRIPTION_LENGTH = 300;
 
 /** The `error` response (RFC 6749 §4.1.2.1) as an {@link AuthError} whose `code` is the OAuth `error`. */
 function authorizationError(error: string, description: string | null): AuthError {
-  const code = OAUTH_ERROR.test(error) ? error : 'invalid_request';
+  const code = oauthErrorCode(error, 'invalid_request');
   const text = description?.replace(NOT_DESCRIPTION_CHAR, ' ').slice(0, MAX_DESCRIPTION_LENGTH).trim();
   return new AuthError(code, 400, `The OpenID Provider answered the login with "${code}"${text ? `: ${text}` : ''}`);
 }

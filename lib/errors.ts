@@ -92,3 +92,14 @@ export class AuthError extends Error {
     this.expose = status < 500;
   }
 }
+
+/** RFC 6749 §4.1.2.1 and §5.2: `error` is `1*( %x20-21 / %x23-5B / %x5D-7E )`. */
+const OAUTH_ERROR = /^[\x20\x21\x23-\x5b\x5d-\x7e]{1,64}$/;
+
+/**
+ * An OAuth `error` value fit to be an {@link AuthError} `code`: `value` when it uses only the
+ * characters RFC 6749 allows (and at most 64 of them), else `fallback`.
+ */
+export function oauthErrorCode(value: unknown, fallback: AuthErrorCode): AuthErrorCode {
+  return typeof value === 'string' && OAUTH_ERROR.test(value) ? value : fallback;
+}
