@@ -20,7 +20,8 @@ import { storeTransaction } from './transaction.js';
  */
 export async function handleLogin(context: Context, req: Request, res: Response): Promise<void> {
   const session = requireSession(req);
-  const requested = new URLSearchParams(req.originalUrl.split('?')[1] ?? '').getAll('returnTo');
+  const query = req.originalUrl.indexOf('?');
+  const requested = query === -1 ? [] : new URLSearchParams(req.originalUrl.slice(query + 1)).getAll('returnTo');
   const returnTo = safeReturnTo(requested.length === 1 ? requested[0] : undefined);
   const checks = randomChecks();
   const authorizationUrl = await context.issuer.authorizationUrl(checks);

@@ -82,6 +82,11 @@ describe('GET /login', () => {
     expect(transaction.returnTo).toBe('/');
   });
 
+  test('a returnTo whose own query is not encoded keeps it (the raw query is read past its first "?")', async () => {
+    const { transaction } = await login('/login?returnTo=/search?q=1');
+    expect(transaction.returnTo).toBe('/search?q=1');
+  });
+
   test('a repeated returnTo falls back to /', async () => {
     const { transaction } = await login('/login?returnTo=%2Fa&returnTo=%2Fb');
     expect(transaction.returnTo).toBe('/');
