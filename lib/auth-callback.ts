@@ -12,6 +12,7 @@ import { Issuer } from './issuer.js';
 import { handleLogin } from './login.js';
 import { handleLogout } from './logout.js';
 import { resolveOptions, type AuthCallbackConfig } from './options.js';
+import { createGuard } from './require-auth.js';
 import { Sealer } from './seal.js';
 import { SessionCookie } from './session-cookie.js';
 
@@ -47,6 +48,7 @@ export function authCallback(config: AuthCallbackConfig): RequestHandler {
     issuer: new Issuer(options),
     sealer: new Sealer(options.secrets),
     cookie: new SessionCookie(options.cookie),
+    guard: createGuard(options),
   });
   const routes = new Map<string, RouteHandler>();
   if (options.routes.login !== false) routes.set(`GET ${options.routes.login}`, handleLogin);

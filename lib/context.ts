@@ -11,6 +11,7 @@ import type { Issuer } from './issuer.js';
 import type { ResolvedOptions } from './options.js';
 import type { Sealer } from './seal.js';
 import type { SessionCookie } from './session-cookie.js';
+import type { Guard } from './require-auth.js';
 import type { AuthSession } from './auth-session.js';
 
 /** Debug lines, shown with `NODE_DEBUG=express-oidc-callback`. */
@@ -22,6 +23,7 @@ export interface Context {
   readonly issuer: Issuer;
   readonly sealer: Sealer;
   readonly cookie: SessionCookie;
+  readonly guard: Guard;
 }
 
 const kContext = Symbol('express-oidc-callback.context');

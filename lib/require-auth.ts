@@ -8,26 +8,20 @@ import { contextOf, sessionOf } from './context.js';
 import { AuthError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
 
-interface Guard {
-  /** The login route as the browser sees it, or `undefined` when there is none. */
-  loginPath: string | undefined;
+/** What the guard answers with, derived once per `authCallback()` (not per request). */
+export interface Guard {
+  /** The login route as the browser sees it (`basePath` + `routes.login`), or `undefined` when there is none. */
+  readonly loginPath: string | undefined;
   /** The `WWW-Authenticate` value of a 401 (RFC 9110 §11.6.1). */
-  challenge: string;
+  readonly challenge: string;
 }
 
-/** Derived once per `authCallback()` options object, not per request. */
-const guards = new WeakMap<ResolvedOptions, Guard>();
-
-function guardOf(options: ResolvedOptions): Guard {
-  let guard = guards.get(options);
-  if (guard === undefined) {
-    const { routes, basePath, baseURL } = options;
-    const loginPath = routes.login === false ? undefined : basePath + routes.login;
-    const login = loginPath === undefined ? '' : `, login_uri="${new URL(loginPath, baseURL.origin).href}"`;
-    guard = { loginPath, challenge: `OpenIDConnect realm="${baseURL.origin}"${login}` };
-    guards.set(options, guard);
-  }
-  return guard;
+/** Builds the {@link Guard} of one `authCallback()`'s options. */
+export function createGuard(options: ResolvedOptions): Guard {
+  const { routes, basePath, baseURL } = options;
+  const loginPath = routes.login === false ? undefined : basePath + routes.login;
+  const login = loginPath === undefined ? '' : `, login_uri="${new URL(loginPath, baseURL.origin).href}"`;
+  return Object.freeze({ loginPath, challenge: `OpenIDConnect realm="${baseURL.origin}"${login}` });
 }
 
 /**
@@ -58,7 +52,7 @@ export function requireAuth(): RequestHandler {
       next();
       return;
     }
-    const { loginPath, challenge } = guardOf(context.options);
+    const { loginPath, challenge } = context.guard;
     const browser = (req.method === 'GET' || req.method === 'HEAD') && req.accepts(['html', 'json']) === 'html';
     if (loginPath !== undefined && browser) {
       res.redirect(302, `${loginPath}?returnTo=${encodeURIComponent(req.originalUrl)}`);
