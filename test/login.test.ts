@@ -8,6 +8,7 @@ import express from 'express';
 import request from 'supertest';
 import { authCallback } from '../lib/index.js';
 import { Browser } from './support/browser.js';
+import { errorAsJson } from './support/error-handler.js';
 import { CLIENT_ID, SECRET, sessionIdOf, startLogin, startTestbed, storedSession, type Testbed } from './support/testbed.js';
 
 let bed: Testbed;
@@ -95,9 +96,7 @@ describe('GET /login', () => {
   test('without express-session mounted, the error says to mount it', async () => {
     const app = express();
     app.use(authCallback({ ...bed.auth }));
-    app.use((err: { status: number; code: string; message: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-      res.status(err.status).json({ code: err.code, message: err.message });
-    });
+    app.use(errorAsJson);
     const res = await request(app).get('/login');
     expect(res.status).toBe(500);
     expect(res.body.code).toBe('session_not_mounted');

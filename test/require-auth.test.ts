@@ -8,6 +8,7 @@ import request from 'supertest';
 import { authCallback, requireAuth } from '../lib/index.js';
 import { Sealer } from '../lib/seal.js';
 import { Browser } from './support/browser.js';
+import { errorAsJson } from './support/error-handler.js';
 import { SECRET, signIn, startTestbed, type Testbed } from './support/testbed.js';
 
 let bed: Testbed;
@@ -76,9 +77,7 @@ describe('requireAuth() without a valid session', () => {
     const app = express();
     app.use(authCallback(bed.auth));
     app.post('/comments', requireAuth(), (_req, res) => { res.send('saved'); });
-    app.use((err: { status: number }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-      res.sendStatus(err.status);
-    });
+    app.use(errorAsJson);
     const res = await request(app).post('/comments').set('Accept', 'text/html').send('text=hi');
     expect(res.status).toBe(401);
     expect(res.headers['www-authenticate']).toMatch(/^OpenIDConnect /);
@@ -103,9 +102,7 @@ describe('requireAuth() without a valid session', () => {
   test('without authCallback() mounted, the error says to mount it', async () => {
     const app = express();
     app.get('/x', requireAuth(), (_req, res) => { res.send('unreachable'); });
-    app.use((err: { status: number; code: string; message: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-      res.status(err.status).json({ code: err.code, message: err.message });
-    });
+    app.use(errorAsJson);
     const res = await request(app).get('/x');
     expect(res.status).toBe(500);
     expect(res.body.code).toBe('middleware_not_mounted');
