@@ -4,7 +4,9 @@
  * Every error carries an HTTP `status`, a stable machine-readable `code` and `expose`
  * (the `http-errors` convention: `true` for 4xx, so an error handler may show `message`
  * to the user; `false` for 5xx, where the message is for logs only). The original error,
- * when there is one, is kept as `cause`. Messages never contain tokens, codes or secrets.
+ * when there is one, is kept as `cause`, redacted: an error from the provider keeps its name,
+ * message, stack and `code`, never the response body or token it refused. Messages never contain
+ * tokens, codes or secrets.
  *
  * @packageDocumentation
  */
@@ -46,6 +48,10 @@ export type AuthErrorCode =
   | 'invalid_provider_response'
   /** The ID token failed validation, OpenID Connect Core 1.0 §3.1.3.7 (502). */
   | 'invalid_id_token'
+  /** The UserInfo response failed validation, e.g. its `sub` is not the ID token's, OpenID Connect Core 1.0 §5.3.4 (502). */
+  | 'invalid_userinfo'
+  /** The sealed session is too large for a request's headers to carry back (500). */
+  | 'session_too_large'
   /** An unexpected failure inside the middleware (500); `cause` has the details. */
   | 'internal_error'
   | (string & {});

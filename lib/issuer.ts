@@ -5,6 +5,7 @@
  *
  * @packageDocumentation
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { types } from 'node:util';
 import * as client from 'openid-client';
 import { AuthError, oauthErrorCode } from './errors.js';
@@ -56,6 +57,50 @@ export interface CodeExchangeChecks {
   codeVerifier: string;
 }
 
+/** Claims of a UserInfo response (OpenID Connect Core 1.0 §5.3.2), its `sub` checked. */
+export type UserInfoClaims = Record<string, unknown> & { sub: string };
+
+/**
+ * The token endpoint's answer to one code exchange, held while openid-client validates it, so
+ * that it can be validated once more against a re-fetched JWKS (see {@link Issuer.exchangeCode}).
+ */
+interface TokenResponseCapture {
+  /** A copy of the token endpoint's response, body unread. */
+  response?: Response;
+  /** When set, the next token request is answered with this instead of going to the network. */
+  replay?: Response;
+}
+
+const tokenResponseCapture = new AsyncLocalStorage<TokenResponseCapture>();
+
+/**
+ * The `fetch` every configuration uses. Outside a code exchange it is plain `fetch`; inside one
+ * it keeps a copy of the token endpoint's response (the one `POST` of the exchange), or answers
+ * with the copy when replaying.
+ */
+async function capturingFetch(url: string, init: client.CustomFetchOptions): Promise<Response> {
+  const capture = tokenResponseCapture.getStore();
+  if (capture === undefined || init.method !== 'POST') return fetch(url, init as RequestInit);
+  if (capture.replay !== undefined) {
+    const replay = capture.replay;
+    capture.replay = undefined;
+    return replay;
+  }
+  const response = await fetch(url, init as RequestInit);
+  capture.response = response.clone();
+  return response;
+}
+
+/**
+ * `true` when the ID token's `kid` named no key of the cached JWKS (oauth4webapi's "no applicable
+ * keys found"): the provider may have rotated its keys since the JWKS was fetched.
+ */
+function isUnknownKey(err: unknown): boolean {
+  if (!(err instanceof client.ClientError) || err.code !== 'OAUTH_KEY_SELECTION_FAILED') return false;
+  const detail = (err.cause as { cause?: { candidates?: unknown } } | undefined)?.cause;
+  return Array.isArray(detail?.candidates) && detail.candidates.length === 0;
+}
+
 /**
  * Fresh `state`, `nonce` and PKCE `code_verifier` for one login: 32 random bytes each, base64url
  * (RFC 7636 §4.1, RFC 6749 §10.10).
@@ -88,16 +133,21 @@ export class Issuer {
   configuration(): Promise<client.Configuration> {
     if (this.#configuration === undefined) {
       const o = this.#options;
-      const execute = [client.enableNonRepudiationChecks];
-      if (o.insecureIssuer) execute.push(client.allowInsecureRequests);
-      const metadata: Partial<client.ClientMetadata> = {
-        // Pinned so that a provider advertising `none` or `HS256` cannot downgrade the check.
-        id_token_signed_response_alg: o.idTokenSigningAlg,
-        [client.clockTolerance]: o.clockTolerance,
-      };
-      const auth = o.clientSecret === undefined ? client.None() : client.ClientSecretBasic(o.clientSecret);
       const pending = client
-        .discovery(o.issuer, o.clientId, metadata, auth, { timeout: o.httpTimeout, execute })
+        .discovery(o.issuer, o.clientId, this.#clientMetadata(), this.#clientAuthentication(), {
+          timeout: o.httpTimeout,
+          ...(o.insecureIssuer && { execute: [client.allowInsecureRequests] }),
+        })
+        .then((configuration) => {
+          // openid-client compares normalised URLs; Discovery §4.3 wants the identical string.
+          const published = configuration.serverMetadata().issuer;
+          if (published !== o.issuerIdentifier) {
+            throw new AuthError('invalid_provider_response', 502,
+              `The provider's discovery document names the issuer "${published}", not the configured "${o.issuerIdentifier}"; `
+              + 'set issuer to exactly the value the provider publishes (OpenID Connect Discovery 1.0 §4.3)');
+          }
+          return this.#prepare(configuration);
+        })
         .catch((err: unknown) => {
           this.#configuration = undefined;
           throw translateError(err, 'discovery');
@@ -105,6 +155,41 @@ export class Issuer {
       this.#configuration = pending;
     }
     return this.#configuration;
+  }
+
+  #clientMetadata(): Partial<client.ClientMetadata> {
+    return {
+      // Pinned so that a provider advertising `none` or `HS256` cannot downgrade the check.
+      id_token_signed_response_alg: this.#options.idTokenSigningAlg,
+      [client.clockTolerance]: this.#options.clockTolerance,
+    };
+  }
+
+  #clientAuthentication(): client.ClientAuth {
+    const secret = this.#options.clientSecret;
+    return secret === undefined ? client.None() : client.ClientSecretBasic(secret);
+  }
+
+  /** Applies the settings every configuration of this issuer carries. */
+  #prepare(configuration: client.Configuration): client.Configuration {
+    client.enableNonRepudiationChecks(configuration); // the ID token's signature is checked, code flow included
+    if (this.#options.insecureIssuer) client.allowInsecureRequests(configuration);
+    configuration.timeout = this.#options.httpTimeout;
+    configuration[client.customFetch] = capturingFetch;
+    return configuration;
+  }
+
+  /**
+   * Replaces `stale` by a configuration with the same metadata and an empty JWKS cache, so the
+   * next key lookup fetches the JWKS again. Concurrent callers holding the same stale
+   * configuration share one replacement.
+   */
+  async #withFreshKeys(stale: client.Configuration): Promise<client.Configuration> {
+    const current = await this.configuration();
+    if (current !== stale) return current;
+    const fresh = this.#prepare(new client.Configuration(stale.serverMetadata(), this.#options.clientId, this.#clientMetadata(), this.#clientAuthentication()));
+    this.#configuration = Promise.resolve(fresh);
+    return fresh;
   }
 
   /**
@@ -151,40 +236,83 @@ export class Issuer {
 
   /**
    * Exchanges the authorization code at the token endpoint (RFC 6749 §4.1.3) and validates the
-   * response and its ID token, signature included (OpenID Connect Core 1.0 §3.1.3.5–§3.1.3.7).
+   * response and its ID token, signature included (OpenID Connect Core 1.0 §3.1.3.5–§3.1.3.7):
+   * `iss`, `aud` (and `azp` when several audiences), `exp` and `nbf` within `clockTolerance`
+   * seconds, `iat` present and not more than `clockTolerance` seconds in the future, `nonce`, and,
+   * when `checks.maxAge` is set, `auth_time` present and within it.
+   *
+   * Signing keys rotate (OpenID Connect Core 1.0 §10.1.1): when the ID token names a `kid` the
+   * cached JWKS does not have, the JWKS is fetched once more and the same token response (the
+   * code cannot be exchanged twice) is validated again against it. A `kid` still unknown then is
+   * refused.
    *
    * @param callbackUrl - `redirect_uri` with the authorization response's parameters as query
-   * @param checks - the transaction's `state`, `nonce` and `code_verifier`
-   * @throws AuthError `invalid_grant` (400) when the code is refused; 502/504 for provider faults
-   *   and an invalid ID token
+   * @param checks - the transaction's `state`, `nonce` and `code_verifier`; `maxAge` in seconds
+   * @throws AuthError `invalid_grant` (400) when the code is refused; `invalid_id_token` (502)
+   *   when the ID token fails validation; 502/504 for other provider faults
    */
-  async exchangeCode(callbackUrl: URL, checks: CodeExchangeChecks): Promise<TokenSet> {
-    const configuration = await this.configuration();
+  async exchangeCode(callbackUrl: URL, checks: CodeExchangeChecks & { maxAge?: number }): Promise<TokenSet> {
+    const grantChecks: client.AuthorizationCodeGrantChecks = {
+      expectedState: checks.state,
+      expectedNonce: checks.nonce,
+      pkceCodeVerifier: checks.codeVerifier,
+      idTokenExpected: true,
+      ...(checks.maxAge !== undefined && { maxAge: checks.maxAge }),
+    };
+    let configuration = await this.configuration();
+    const capture: TokenResponseCapture = {};
     let response: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
     try {
-      response = await client.authorizationCodeGrant(configuration, callbackUrl, {
-        expectedState: checks.state,
-        expectedNonce: checks.nonce,
-        pkceCodeVerifier: checks.codeVerifier,
-        idTokenExpected: true,
+      response = await tokenResponseCapture.run(capture, async () => {
+        try {
+          return await client.authorizationCodeGrant(configuration, callbackUrl, grantChecks);
+        } catch (err) {
+          if (!isUnknownKey(err) || capture.response === undefined) throw err;
+          configuration = await this.#withFreshKeys(configuration);
+          capture.replay = capture.response;
+          return client.authorizationCodeGrant(configuration, callbackUrl, grantChecks);
+        }
       });
     } catch (err) {
       throw translateError(err, 'token');
     }
-    const claims = response.claims();
+    const claims = response.claims() as IdTokenClaims | undefined;
     if (response.id_token === undefined || claims === undefined) {
       throw new AuthError('invalid_provider_response', 502, 'The token endpoint returned no ID token');
+    }
+    const now = Math.floor(Date.now() / 1000);
+    // OpenID Connect Core 1.0 §3.1.3.7 item 10; openid-client checks that iat is a number only.
+    if (claims.iat > now + this.#options.clockTolerance) {
+      throw new AuthError('invalid_id_token', 502, 'The ID token failed validation (its iat is in the future beyond clockTolerance)');
     }
     const expiresIn = response.expiresIn();
     return {
       idToken: response.id_token,
-      claims: claims as IdTokenClaims,
+      claims,
       accessToken: response.access_token,
       tokenType: response.token_type,
       ...(response.refresh_token !== undefined && { refreshToken: response.refresh_token }),
-      ...(expiresIn !== undefined && { expiresAt: Math.floor(Date.now() / 1000) + expiresIn }),
+      ...(expiresIn !== undefined && { expiresAt: now + expiresIn }),
       ...(typeof response.scope === 'string' && { scope: response.scope }),
     };
+  }
+
+  /**
+   * Fetches the UserInfo claims with the access token (OpenID Connect Core 1.0 §5.3) and checks
+   * that their `sub` is the ID token's (§5.3.4: otherwise the response must not be used).
+   *
+   * @param accessToken - the access token of the session
+   * @param expectedSubject - the ID token's `sub`
+   * @throws AuthError `invalid_userinfo` (502) when `sub` differs or the answer is malformed;
+   *   502/504 when the provider fails or has no `userinfo_endpoint`
+   */
+  async fetchUserInfo(accessToken: string, expectedSubject: string): Promise<UserInfoClaims> {
+    const configuration = await this.configuration();
+    try {
+      return await client.fetchUserInfo(configuration, accessToken, expectedSubject) as UserInfoClaims;
+    } catch (err) {
+      throw translateError(err, 'userinfo');
+    }
   }
 
   /**
@@ -254,47 +382,78 @@ function oauthErrorOfChallenge(err: client.WWWAuthenticateChallengeError): strin
  * | timeout (`httpTimeout`) | 504 | `provider_timeout` |
  * | network failure | 502 | `provider_unreachable` |
  * | ID token validation failure | 502 | `invalid_id_token` |
+ * | UserInfo response failure (e.g. another `sub`) | 502 | `invalid_userinfo` |
  * | any other malformed answer | 502 | `invalid_provider_response` |
  *
+ * The `cause` kept is a {@link redacted} copy: openid-client's errors carry the provider's
+ * response body (tokens included) and the JWS they refused, which must not reach the logs.
+ *
  * @param err - the thrown value
- * @param step - which request failed, for the message: `'discovery'` or `'token'`
+ * @param step - which request failed: `'discovery'`, `'token'` or `'userinfo'`
  */
-export function translateError(err: unknown, step: 'discovery' | 'token'): AuthError {
+export function translateError(err: unknown, step: 'discovery' | 'token' | 'userinfo'): AuthError {
   if (err instanceof AuthError) return err;
-  const what = step === 'discovery' ? 'discovery' : 'the token endpoint';
+  const what = { discovery: 'discovery', token: 'the token endpoint', userinfo: 'the userinfo endpoint' }[step];
+  const cause = redacted(err);
   if (err instanceof client.ResponseBodyError) {
     const error = oauthErrorCode(err.error, 'invalid_provider_response');
     const status = error === 'invalid_grant' ? 400 : 502;
     const text = error === 'invalid_grant' ? 'The authorization code was refused by the provider' : 'The provider refused the token request';
-    return new AuthError(error, status, `${text} (${error})`, { cause: err });
+    return new AuthError(error, status, `${text} (${error})`, { cause });
   }
   if (err instanceof client.WWWAuthenticateChallengeError) {
     const error = oauthErrorOfChallenge(err);
-    return new AuthError(error, 502, `The provider refused the token request (${error})`, { cause: err });
+    return new AuthError(error, 502, `The provider refused the token request (${error})`, { cause });
   }
   if (err instanceof client.AuthorizationResponseError) {
     const error = oauthErrorCode(err.error, 'invalid_request');
-    return new AuthError(error, 400, `The authorization server answered with an error (${error})`, { cause: err });
+    return new AuthError(error, 400, `The authorization server answered with an error (${error})`, { cause });
   }
   const code = (err as { code?: unknown } | null)?.code;
   // openid-client's ClientError, and oauth4webapi's errors that some of its functions let through
   // unwrapped (e.g. OAUTH_MISSING_SERVER_METADATA from buildAuthorizationUrl), all carry an OAUTH_ code.
   if (err instanceof client.ClientError || (err instanceof Error && typeof code === 'string' && code.startsWith('OAUTH_'))) {
     if (code === 'OAUTH_TIMEOUT' || code === 'OAUTH_ABORT') {
-      return new AuthError('provider_timeout', 504, `The OpenID Provider did not answer ${what} in time`, { cause: err });
+      return new AuthError('provider_timeout', 504, `The OpenID Provider did not answer ${what} in time`, { cause });
     }
     if ((typeof code === 'string' && ID_TOKEN_CODES.has(code)) || (step === 'token' && err instanceof client.ClientError && concernsIdToken(err))) {
-      return new AuthError('invalid_id_token', 502, `The ID token failed validation (${code})`, { cause: err });
+      return new AuthError('invalid_id_token', 502, `The ID token failed validation (${code})`, { cause });
     }
     if (isTypeError(err.cause)) {
-      return new AuthError('provider_unreachable', 502, `The OpenID Provider could not be reached for ${what}`, { cause: err });
+      return new AuthError('provider_unreachable', 502, `The OpenID Provider could not be reached for ${what}`, { cause });
     }
-    return new AuthError('invalid_provider_response', 502, `The OpenID Provider gave an invalid answer to ${what} (${code ?? 'unknown'})`, { cause: err });
+    if (step === 'userinfo') {
+      return new AuthError('invalid_userinfo', 502, `The UserInfo response failed validation (${code ?? 'unknown'})`, { cause });
+    }
+    return new AuthError('invalid_provider_response', 502, `The OpenID Provider gave an invalid answer to ${what} (${code ?? 'unknown'})`, { cause });
   }
   // `fetch` rejects with a plain TypeError on network failure; openid-client's own argument
   // errors are TypeErrors with an `ERR_INVALID_ARG_*` code and are programming errors.
   if (isTypeError(err) && !(typeof code === 'string' && code.startsWith('ERR_INVALID_ARG'))) {
-    return new AuthError('provider_unreachable', 502, `The OpenID Provider could not be reached for ${what}`, { cause: err });
+    return new AuthError('provider_unreachable', 502, `The OpenID Provider could not be reached for ${what}`, { cause });
   }
-  return new AuthError('internal_error', 500, `Unexpected error during ${what}`, { cause: err });
+  return new AuthError('internal_error', 500, `Unexpected error during ${what}`, { cause });
+}
+
+/** Own properties of an error worth logging: none of them can hold a token or a response body. */
+const SAFE_PROPERTIES = ['code', 'error', 'status'] as const;
+
+/**
+ * A copy of `err` for logs: its name, message, stack, and `code`, `error` and `status` when they
+ * are strings or numbers, with the same redaction applied down its `cause` chain. Anything else
+ * (a response body, a parsed token response, a JWS, a `Response`) is dropped.
+ */
+export function redacted(err: unknown): Error | undefined {
+  if (!(err instanceof Error) && !types.isNativeError(err)) return undefined;
+  const nested = redacted(err.cause);
+  const copy = new Error(err.message, nested === undefined ? undefined : { cause: nested });
+  copy.name = err.name;
+  if (err.stack !== undefined) copy.stack = err.stack;
+  const source = err as unknown as Record<string, unknown>;
+  const target = copy as unknown as Record<string, unknown>;
+  for (const key of SAFE_PROPERTIES) {
+    const value = source[key];
+    if (typeof value === 'string' || typeof value === 'number') target[key] = value;
+  }
+  return copy;
 }
