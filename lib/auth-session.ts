@@ -4,10 +4,22 @@
  *
  * @packageDocumentation
  */
+import { maxHeaderSize } from 'node:http';
 import type { Request, Response } from 'express';
 import { decodeJwt } from 'jose';
 import { debug, type Context } from './context.js';
-import type { IdTokenClaims, TokenSet } from './issuer.js';
+import { AuthError } from './errors.js';
+import type { IdTokenClaims, TokenSet, UserInfoClaims } from './issuer.js';
+
+/**
+ * Room left in a request's headers for everything but the session cookie, in bytes. Node refuses
+ * a request whose headers exceed `http.maxHeaderSize` (16 KiB unless `--max-http-header-size`
+ * raises it) with 431, so a larger session cookie would lock its user out.
+ */
+const HEADER_ROOM = 4096;
+
+/** The largest sealed session the cookie may carry, in bytes (12 KiB by default). */
+export const MAX_SEALED_SESSION_BYTES = maxHeaderSize - HEADER_ROOM;
 
 /** What is sealed into the cookie: the tokens. The claims are read back from the ID token. */
 export interface SealedTokens {
@@ -19,12 +31,14 @@ export interface SealedTokens {
   /** Access token expiry, in seconds since the epoch. */
   expiresAt?: number;
   scope?: string;
+  /** UserInfo claims fetched at login (option `fetchUserInfo`), their `sub` checked. */
+  userinfo?: UserInfoClaims;
 }
 
 /** A valid session, as read from the request's cookie. */
 export interface AuthSession {
   tokens: SealedTokens;
-  /** The ID token's claims. */
+  /** The ID token's claims, over the UserInfo claims when they were fetched. */
   claims: IdTokenClaims;
   /** When the session ends, in seconds since the epoch (the seal's `exp`). */
   expiresAt: number;
@@ -41,7 +55,13 @@ function pickTokens(source: SealedTokens): SealedTokens {
     ...(source.refreshToken !== undefined && { refreshToken: source.refreshToken }),
     ...(source.expiresAt !== undefined && { expiresAt: source.expiresAt }),
     ...(source.scope !== undefined && { scope: source.scope }),
+    ...(source.userinfo !== undefined && { userinfo: source.userinfo }),
   };
+}
+
+/** The user's claims: the ID token's, over UserInfo's (the ID token's are signed). */
+function userClaims(idTokenClaims: IdTokenClaims, userinfo: UserInfoClaims | undefined): IdTokenClaims {
+  return userinfo === undefined ? idTokenClaims : { ...userinfo, ...idTokenClaims };
 }
 
 /**
@@ -64,17 +84,26 @@ export function readSession(context: Context, req: Request): AuthSession | undef
     debug('session cookie ignored: its ID token cannot be decoded');
     return undefined;
   }
-  return { tokens: pickTokens(payload), claims, expiresAt: payload.exp, staleKey: opened.staleKey };
+  return { tokens: pickTokens(payload), claims: userClaims(claims, payload.userinfo), expiresAt: payload.exp, staleKey: opened.staleKey };
 }
 
 /**
  * Seals a new session into the response's cookie, valid for `sessionDuration` seconds from now.
  *
+ * @param userinfo - UserInfo claims to keep with the tokens, when fetched
  * @returns the session as later requests will read it
+ * @throws AuthError `session_too_large` (500) when the sealed session exceeds
+ *   {@link MAX_SEALED_SESSION_BYTES}: the browser would send it back in a request Node refuses
  */
-export function writeSession(context: Context, req: Request, res: Response, tokenSet: TokenSet): AuthSession {
+export function writeSession(context: Context, req: Request, res: Response, tokenSet: TokenSet, userinfo?: UserInfoClaims): AuthSession {
   const expiresAt = Math.floor(Date.now() / 1000) + context.options.sessionDuration;
-  const tokens = pickTokens(tokenSet);
-  context.cookie.write(req, res, context.sealer.seal(tokens, expiresAt), expiresAt);
-  return { tokens, claims: tokenSet.claims, expiresAt, staleKey: false };
+  const tokens = pickTokens({ ...tokenSet, ...(userinfo !== undefined && { userinfo }) });
+  const sealed = context.sealer.seal(tokens, expiresAt);
+  if (sealed.length > MAX_SEALED_SESSION_BYTES) {
+    throw new AuthError('session_too_large', 500,
+      `The sealed session is ${sealed.length} bytes, more than the ${MAX_SEALED_SESSION_BYTES} a request's headers can carry back `
+      + `(Node's maximum header size is ${maxHeaderSize} bytes): request fewer scopes or claims, or raise --max-http-header-size`);
+  }
+  context.cookie.write(req, res, sealed, expiresAt);
+  return { tokens, claims: userClaims(tokenSet.claims, userinfo), expiresAt, staleKey: false };
 }

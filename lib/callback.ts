@@ -23,17 +23,19 @@ function authorizationError(error: string, description: string | null): AuthErro
   return new AuthError(code, 400, `The OpenID Provider answered the login with "${code}"${text ? `: ${text}` : ''}`);
 }
 
-/** Takes the pending transaction for this response, or throws the 400 that says why there is none. */
+/**
+ * Takes the pending transaction for this response, or throws the 400 that says why there is none.
+ *
+ * The transaction is checked before `error` and `code`: an answer that does not belong to this
+ * browser's login is refused as such, so an attacker's `error_description` is never shown.
+ */
 function transactionFor(context: Context, session: ExpressSession, params: URLSearchParams): Transaction {
   const now = Math.floor(Date.now() / 1000);
   const taken = takeTransaction(session, params.get('state') ?? undefined, context.options.transactionDuration, now);
   // The transaction is used up first, so that every outcome below consumes it.
-  const error = params.get('error');
-  if (error !== null) throw authorizationError(error, params.get('error_description'));
-  if (!params.get('code')) throw new AuthError('missing_code', 400, 'Authorization code not found in the callback');
   switch (taken.kind) {
     case 'found':
-      return taken.transaction;
+      break;
     case 'none':
       throw new AuthError('missing_transaction', 400, 'No login is pending in this browser session: start again from the login page');
     case 'state_mismatch':
@@ -41,6 +43,10 @@ function transactionFor(context: Context, session: ExpressSession, params: URLSe
     case 'expired':
       throw new AuthError('transaction_expired', 400, 'The login took too long: start again from the login page');
   }
+  const error = params.get('error');
+  if (error !== null) throw authorizationError(error, params.get('error_description'));
+  if (!params.get('code')) throw new AuthError('missing_code', 400, 'Authorization code not found in the callback');
+  return taken.transaction;
 }
 
 /** RFC 9207 §2.4: `iss`, when sent, must be the issuer; when the provider promises it, it must be sent. */
@@ -56,19 +62,25 @@ async function checkIssuer(context: Context, params: URLSearchParams): Promise<v
  * `GET`/`POST {routes.callback}`: the authorization response.
  *
  * In order: the pending transaction for `state` is removed from the express-session (every
- * outcome uses it up); an `error` parameter → 400 with `code` = the OAuth `error`; no `code` →
- * 400 `missing_code`; no pending transaction → 400 `missing_transaction`; unknown `state` →
- * 400 `state_mismatch`; a wrong or (when promised) missing `iss` → 400 `issuer_mismatch`. Then the
+ * outcome uses it up); no pending transaction → 400 `missing_transaction`; unknown `state` →
+ * 400 `state_mismatch` (RFC 6749 §10.12); an expired one → 400 `transaction_expired`; an `error`
+ * parameter → 400 with `code` = the OAuth `error` (RFC 6749 §4.1.2.1); no `code` → 400
+ * `missing_code`; a wrong or (when promised) missing `iss` → 400 `issuer_mismatch` (RFC 9207 §2.4). Then the
  * code is exchanged with the stored `code_verifier`, `state` and `nonce`, and the ID token is
  * validated, signature included. On success the express-session id is regenerated (against
  * session fixation), the tokens are sealed into the session cookie, and the answer is 302 to the
  * transaction's `returnTo`.
  *
- * Errors (passed to `next()`): the 400s above; `invalid_grant` (400); provider faults (502/504).
+ * With `fetchUserInfo`, the UserInfo claims are fetched next and must carry the ID token's `sub`.
+ *
+ * Errors (passed to `next()`): the 400s above; `invalid_grant` (400); `invalid_id_token` and
+ * `invalid_userinfo` (502); other provider faults (502/504); `session_too_large` (500) when the
+ * token set cannot fit in the cookie.
  */
 export async function handleCallback(context: Context, req: Request, res: Response): Promise<void> {
   const session = requireSession(req);
-  res.set('Cache-Control', 'no-store');
+  // RFC 9700 §4.2.4: the authorization response must not leak through the Referer header.
+  res.set({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' });
   let params: URLSearchParams;
   try {
     params = await readAuthorizationResponse(req);
@@ -86,11 +98,15 @@ export async function handleCallback(context: Context, req: Request, res: Respon
     state,
     nonce: transaction.nonce,
     codeVerifier: transaction.codeVerifier,
+    ...(context.options.maxAge !== undefined && { maxAge: context.options.maxAge }),
   });
+  const userinfo = context.options.fetchUserInfo
+    ? await context.issuer.fetchUserInfo(tokenSet.accessToken, tokenSet.claims.sub)
+    : undefined;
 
   const keep = pendingTransactions(session); // another tab's login, still pending
   await regenerateSession(req, keep);
   if (Object.keys(keep).length > 0) await saveSession(req);
-  writeSession(context, req, res, tokenSet);
+  writeSession(context, req, res, tokenSet, userinfo);
   res.redirect(302, context.options.basePath + transaction.returnTo);
 }

@@ -65,15 +65,30 @@ export interface AuthCallbackConfig {
    * Extra authorization request parameters sent on every login, e.g. `{ audience: 'https://api' }`
    * (Auth0) or `{ prompt: 'login' }`. The protocol's own parameters (`state`, `nonce`,
    * `code_challenge`, `redirect_uri`, …) cannot be overridden.
+   *
+   * `max_age` (seconds, a string of digits) asks the provider to re-authenticate users whose last
+   * authentication is older; the ID token must then carry `auth_time`, and a login whose
+   * `auth_time` is older than `max_age` (plus `clockTolerance`) is refused (OpenID Connect Core
+   * 1.0 §3.1.2.1, §3.1.3.7 item 13).
    */
   authorizationParams?: Record<string, string>;
+  /**
+   * Fetch the UserInfo claims at login (OpenID Connect Core 1.0 §5.3) and add them to `req.user`;
+   * the ID token's own claims win over UserInfo's. A UserInfo response whose `sub` is not the ID
+   * token's is not used, and the login fails with `invalid_userinfo` (502; §5.3.4). Default `false`.
+   */
+  fetchUserInfo?: boolean;
   /**
    * The only JWS algorithm accepted for ID token signatures, sent as the client's
    * `id_token_signed_response_alg` (OpenID Connect Registration §2), so a provider cannot
    * advertise a downgrade. Default `'RS256'` (OpenID Connect Core 1.0 §15.1). `none` is refused.
    */
   idTokenSigningAlg?: string;
-  /** Allowed clock difference with the provider when checking `exp`/`iat`, in seconds. Default `30`. */
+  /**
+   * Allowed clock difference with the provider, in seconds: an ID token whose `exp` passed more
+   * than this long ago, or whose `iat` (or `nbf`) is more than this far in the future, is refused
+   * (OpenID Connect Core 1.0 §3.1.3.7 items 9–10). Default `30`.
+   */
   clockTolerance?: number;
   /** Timeout of each HTTP request to the provider, in seconds. Default `10`. */
   httpTimeout?: number;
@@ -93,6 +108,8 @@ export interface AuthCallbackConfig {
 /** The validated configuration every module reads; built once by {@link resolveOptions}. */
 export interface ResolvedOptions {
   readonly issuer: URL;
+  /** The issuer identifier exactly as configured; discovery's `issuer` must be this string. */
+  readonly issuerIdentifier: string;
   readonly clientId: string;
   readonly clientSecret: string | undefined;
   readonly baseURL: URL;
@@ -106,6 +123,9 @@ export interface ResolvedOptions {
   readonly scope: string;
   readonly routes: { readonly login: string | false; readonly callback: string; readonly logout: string | false };
   readonly authorizationParams: Readonly<Record<string, string>>;
+  /** `authorizationParams.max_age`, in seconds, when set: `auth_time` is then required and checked. */
+  readonly maxAge: number | undefined;
+  readonly fetchUserInfo: boolean;
   readonly idTokenSigningAlg: string;
   readonly clockTolerance: number;
   readonly httpTimeout: number;
@@ -238,6 +258,11 @@ export function resolveOptions(config: AuthCallbackConfig): ResolvedOptions {
     if (typeof v !== 'string') fail(`authorizationParams.${k}`, 'must be a string');
     authorizationParams[k] = v;
   }
+  const maxAgeParam = authorizationParams.max_age;
+  if (maxAgeParam !== undefined && !/^\d{1,10}$/.test(maxAgeParam)) fail('authorizationParams.max_age', 'must be a whole number of seconds, as a string of digits');
+  const maxAge = maxAgeParam === undefined ? undefined : Number(maxAgeParam);
+  const fetchUserInfo = config.fetchUserInfo ?? false;
+  if (typeof fetchUserInfo !== 'boolean') fail('fetchUserInfo', 'must be a boolean');
 
   const idTokenSigningAlg = config.idTokenSigningAlg ?? 'RS256';
   if (!ASYMMETRIC_JWS_ALGS.has(idTokenSigningAlg)) {
@@ -260,6 +285,7 @@ export function resolveOptions(config: AuthCallbackConfig): ResolvedOptions {
 
   return Object.freeze({
     issuer,
+    issuerIdentifier: config.issuer,
     clientId: config.clientId,
     clientSecret: config.clientSecret,
     baseURL,
@@ -270,6 +296,8 @@ export function resolveOptions(config: AuthCallbackConfig): ResolvedOptions {
     scope,
     routes: Object.freeze(routes),
     authorizationParams: Object.freeze(authorizationParams),
+    maxAge,
+    fetchUserInfo,
     idTokenSigningAlg,
     clockTolerance: assertSeconds(config.clockTolerance, 'clockTolerance', 30),
     httpTimeout: assertSeconds(config.httpTimeout, 'httpTimeout', 10, 0.001),
