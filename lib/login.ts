@@ -8,7 +8,7 @@ import type { Request, Response } from 'express';
 import type { Context } from './context.js';
 import { randomChecks } from './issuer.js';
 import { saveSession, requireSession } from './req-session.js';
-import { safeReturnTo } from './return-to.js';
+import { requestedReturnTo } from './return-to.js';
 import { storeTransaction } from './transaction.js';
 
 /**
@@ -20,9 +20,7 @@ import { storeTransaction } from './transaction.js';
  */
 export async function handleLogin(context: Context, req: Request, res: Response): Promise<void> {
   const session = requireSession(req);
-  const query = req.originalUrl.indexOf('?');
-  const requested = query === -1 ? [] : new URLSearchParams(req.originalUrl.slice(query + 1)).getAll('returnTo');
-  const returnTo = safeReturnTo(requested.length === 1 ? requested[0] : undefined);
+  const returnTo = requestedReturnTo(req.originalUrl);
   const checks = randomChecks();
   const authorizationUrl = await context.issuer.authorizationUrl(checks);
   const now = Math.floor(Date.now() / 1000);

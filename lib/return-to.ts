@@ -41,3 +41,16 @@ export function safeReturnTo(value: unknown, fallback = '/'): string {
   if (url.pathname.startsWith('//')) return fallback;
   return url.pathname + url.search + url.hash;
 }
+
+/**
+ * The `returnTo` query parameter of `req`, read from the raw URL past its first `?` (so an
+ * unencoded `returnTo` keeps its own query) and held to {@link safeReturnTo}: `'/'` when absent,
+ * repeated or refused.
+ *
+ * @param originalUrl - the request's `originalUrl`
+ */
+export function requestedReturnTo(originalUrl: string): string {
+  const query = originalUrl.indexOf('?');
+  const requested = query === -1 ? [] : new URLSearchParams(originalUrl.slice(query + 1)).getAll('returnTo');
+  return safeReturnTo(requested.length === 1 ? requested[0] : undefined);
+}
