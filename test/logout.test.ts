@@ -55,6 +55,21 @@ describe('GET /logout', () => {
     expect(me.status).toBe(401);
   });
 
+  test('a same-origin returnTo becomes post_logout_redirect_uri = baseURL + returnTo', async () => {
+    const res = await request(bed.app).get('/logout?returnTo=%2Fgoodbye%3Fsee%3Dyou');
+    expect(res.status).toBe(302);
+    const url = new URL(res.headers.location as string);
+    expect(url.searchParams.get('post_logout_redirect_uri')).toBe(`${bed.baseURL}/goodbye?see=you`);
+  });
+
+  test.each(['//evil.example', 'https://evil.example/', '/\\evil.example', 'javascript:alert(1)'])(
+    'a returnTo off this origin (%s) falls back to post_logout_redirect_uri = baseURL (RFC 9700 §4.11)', async (returnTo) => {
+      const res = await request(bed.app).get(`/logout?returnTo=${encodeURIComponent(returnTo)}`);
+      expect(res.status).toBe(302);
+      const url = new URL(res.headers.location as string);
+      expect(url.searchParams.get('post_logout_redirect_uri')).toBe(bed.baseURL);
+    });
+
   test('without a session, still goes to the provider, without id_token_hint', async () => {
     const res = await request(bed.app).get('/logout');
     expect(res.status).toBe(302);
@@ -65,7 +80,7 @@ describe('GET /logout', () => {
 });
 
 describe('GET /logout with a provider that has no end_session_endpoint', () => {
-  test('redirects to baseURL', async () => {
+  test('redirects to baseURL, or to a same-origin returnTo', async () => {
     const other = await startTestbed({
       providerConfiguration: { features: { devInteractions: { enabled: true }, rpInitiatedLogout: { enabled: false } } },
     });
@@ -76,6 +91,10 @@ describe('GET /logout with a provider that has no end_session_endpoint', () => {
       expect(res.status).toBe(302);
       expect(res.headers.get('location')).toBe(other.baseURL);
       expect(await browser.cookie(other.baseURL, 'oidc_session')).toBeUndefined();
+      const back = await browser.request(`${other.baseURL}/logout?returnTo=%2Fgoodbye`);
+      expect(back.headers.get('location')).toBe(`${other.baseURL}/goodbye`);
+      const refused = await browser.request(`${other.baseURL}/logout?returnTo=${encodeURIComponent('//evil.example')}`);
+      expect(refused.headers.get('location')).toBe(other.baseURL);
     } finally {
       await other.close();
     }

@@ -334,6 +334,41 @@ describe('resolveOptions(): authorizationParams', () => {
   test('a non-string parameter value is refused', () => {
     expectOptionError(config({ authorizationParams: { max_age: 300 } }), 'authorizationParams.max_age');
   });
+
+  test('max_age, a string of digits, is sent as given and kept as seconds for the auth_time check (OIDC Core §3.1.3.7 item 13)', () => {
+    const options = resolveOptions(config({ authorizationParams: { max_age: '600' } }));
+    expect(options.authorizationParams.max_age).toBe('600');
+    expect(options.maxAge).toBe(600);
+    expect(resolveOptions(config({ authorizationParams: { max_age: '0' } })).maxAge).toBe(0);
+  });
+
+  test('without max_age, no auth_time check is asked for', () => {
+    expect(resolveOptions(config()).maxAge).toBeUndefined();
+  });
+
+  test.each(['', '-1', '1.5', '1e3', ' 60', '60s', '12345678901'])('a max_age that is not a whole number of seconds is refused: "%s"', (value) => {
+    expectOptionError(config({ authorizationParams: { max_age: value } }), 'authorizationParams.max_age');
+  });
+});
+
+describe('resolveOptions(): fetchUserInfo', () => {
+  test('is off by default', () => {
+    expect(resolveOptions(config()).fetchUserInfo).toBe(false);
+  });
+
+  test('true is kept', () => {
+    expect(resolveOptions(config({ fetchUserInfo: true })).fetchUserInfo).toBe(true);
+  });
+
+  test.each(['yes', 1, {}])('a non-boolean is refused: %p', (value) => {
+    expectOptionError(config({ fetchUserInfo: value }), 'fetchUserInfo');
+  });
+});
+
+describe('resolveOptions(): issuerIdentifier', () => {
+  test.each(['https://op.example', 'https://op.example/', 'https://op.example/tenant/'])('is the issuer exactly as configured: %s', (issuer) => {
+    expect(resolveOptions(config({ issuer })).issuerIdentifier).toBe(issuer);
+  });
 });
 
 describe('resolveOptions(): idTokenSigningAlg (OpenID Connect Core 1.0 §15.1)', () => {
