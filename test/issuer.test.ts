@@ -5,11 +5,13 @@
  * no token, code or secret in the response.
  */
 import { randomBytes } from 'node:crypto';
+import { inspect } from 'node:util';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, jest, test } from '@jest/globals';
 import type { AuthCallbackConfig } from 'express-oidc-callback';
 import { createApp } from '../example-app/app.js';
+import { redacted } from '../lib/issuer.js';
 import { Browser, type Page } from './support/browser.js';
 import {
   basicCredentials,
@@ -273,6 +275,15 @@ describe('token endpoint and ID token faults (one app through all of them)', () 
     expect(provider.issued.idTokens).toHaveLength(issuedBefore + 1);
   });
 
+  test('a token set too large for the cookie even in chunks: 500 session_too_large at the callback, not a dropped cookie and a login loop', async () => {
+    // 16 KB of claims: sealed, more than a request's headers can carry back (Node's limit is 16 KiB).
+    provider.behaviour.claims = { bulk: 'x'.repeat(16_000) };
+    consoleError.mockClear();
+    await failingCallback(500, 'session_too_large');
+    const logged = consoleError.mock.calls.flat().find((arg) => (arg as { code?: unknown }).code === 'session_too_large') as Error;
+    expect(logged.message).toMatch(/^The sealed session is \d+ bytes, more than the \d+ a request's headers can carry back/);
+  });
+
   test('a token response without an ID token: 502 invalid_provider_response', async () => {
     provider.behaviour.overrides.token = (_req, res) => {
       const accessToken = randomBytes(24).toString('base64url');
@@ -354,5 +365,27 @@ describe('token endpoint and ID token faults (one app through all of them)', () 
       email: 'mallory@example.test',
     });
     expect(provider.requests.token).toBe(1);
+  });
+});
+
+describe('redacted(): what an error from the provider keeps for the logs', () => {
+  test('name, message, stack, code, error and status, down the cause chain; never a body, response or token', () => {
+    const token = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2ln';
+    const inner = Object.assign(new Error('invalid response encountered'), {
+      code: 'OAUTH_INVALID_RESPONSE',
+      cause: { access_token: token, id_token: token },
+    });
+    const outer = Object.assign(new TypeError('outer'), { code: 'X', status: 502, error: 'invalid_client', body: token, cause: inner });
+    const copy = redacted(outer)!;
+    expect(copy).toMatchObject({ name: 'TypeError', message: 'outer', code: 'X', status: 502, error: 'invalid_client', stack: outer.stack });
+    expect(copy.cause).toMatchObject({ name: 'Error', message: 'invalid response encountered', code: 'OAUTH_INVALID_RESPONSE' });
+    expect((copy.cause as Error).cause).toBeUndefined();
+    expect(JSON.stringify(Object.entries(copy))).not.toContain(token);
+    expect(inspect(copy, { depth: 10 })).not.toContain(token);
+  });
+
+  test('a value that is not an error gives undefined', () => {
+    expect(redacted({ access_token: 'x' })).toBeUndefined();
+    expect(redacted(undefined)).toBeUndefined();
   });
 });
