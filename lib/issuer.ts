@@ -360,6 +360,20 @@ function concernsIdToken(err: client.ClientError): boolean {
 }
 
 /**
+ * `true` when `httpTimeout` fired after the headers arrived: `fetch` fails the body read with the
+ * signal's reason, a `TimeoutError` DOMException, which oauth4webapi wraps as a parse error. Found
+ * by name down the `cause` chain (a DOMException is not a native error, and may come from another realm).
+ */
+function timedOut(err: unknown): boolean {
+  let current: unknown = err;
+  for (let depth = 0; typeof current === 'object' && current !== null && depth < 8; depth++) {
+    if ((current as { name?: unknown }).name === 'TimeoutError') return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/**
  * `fetch` rejects with a plain `TypeError` on a network failure; it may come from another realm
  * (a VM context, an injected `fetch`), where `instanceof TypeError` is false.
  */
@@ -413,7 +427,7 @@ export function translateError(err: unknown, step: 'discovery' | 'token' | 'user
   // openid-client's ClientError, and oauth4webapi's errors that some of its functions let through
   // unwrapped (e.g. OAUTH_MISSING_SERVER_METADATA from buildAuthorizationUrl), all carry an OAUTH_ code.
   if (err instanceof client.ClientError || (err instanceof Error && typeof code === 'string' && code.startsWith('OAUTH_'))) {
-    if (code === 'OAUTH_TIMEOUT' || code === 'OAUTH_ABORT') {
+    if (code === 'OAUTH_TIMEOUT' || code === 'OAUTH_ABORT' || timedOut(err)) {
       return new AuthError('provider_timeout', 504, `The OpenID Provider did not answer ${what} in time`, { cause });
     }
     if ((typeof code === 'string' && ID_TOKEN_CODES.has(code)) || (step === 'token' && err instanceof client.ClientError && concernsIdToken(err))) {
