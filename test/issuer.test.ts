@@ -280,7 +280,7 @@ describe('token endpoint and ID token faults (one app through all of them)', () 
     provider.behaviour.claims = { bulk: 'x'.repeat(16_000) };
     consoleError.mockClear();
     await failingCallback(500, 'session_too_large');
-    const logged = consoleError.mock.calls.flat().find((arg) => (arg as { code?: unknown }).code === 'session_too_large') as Error;
+    const logged = consoleError.mock.calls.flat().find((arg: unknown) => (arg as { code?: unknown }).code === 'session_too_large') as Error;
     expect(logged.message).toMatch(/^The sealed session is \d+ bytes, more than the \d+ a request's headers can carry back/);
   });
 
