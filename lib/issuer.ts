@@ -228,6 +228,8 @@ export class Issuer {
         nonce: params.nonce,
         code_challenge: codeChallenge,
         code_challenge_method: 'S256',
+        // `query` is the code flow's default response mode (OAuth 2.0 Multiple Response Types §2.1).
+        ...(o.responseMode === 'form_post' && { response_mode: 'form_post' }),
       });
     } catch (err) {
       throw translateError(err, 'discovery'); // e.g. metadata without an authorization_endpoint

@@ -73,6 +73,16 @@ export interface AuthCallbackConfig {
    */
   authorizationParams?: Record<string, string>;
   /**
+   * How the provider returns the authorization response: `'query'` (a redirect, RFC 6749 §4.1.2)
+   * or `'form_post'` (an auto-submitted POST, OAuth 2.0 Form Post Response Mode), which keeps
+   * the code out of URLs and logs. Default `'query'`. The callback accepts both either way.
+   *
+   * With `'form_post'` the POST arrives cross-site when the provider is on another site, and a
+   * `SameSite=Lax` express-session cookie is not sent with it: give express-session's cookie
+   * `sameSite: 'none', secure: true` in that case.
+   */
+  responseMode?: 'query' | 'form_post';
+  /**
    * Fetch the UserInfo claims at login (OpenID Connect Core 1.0 §5.3) and add them to `req.user`;
    * the ID token's own claims win over UserInfo's. A UserInfo response whose `sub` is not the ID
    * token's is not used, and the login fails with `invalid_userinfo` (502; §5.3.4). Default `false`.
@@ -126,6 +136,7 @@ export interface ResolvedOptions {
   /** `authorizationParams.max_age`, in seconds, when set: `auth_time` is then required and checked. */
   readonly maxAge: number | undefined;
   readonly fetchUserInfo: boolean;
+  readonly responseMode: 'query' | 'form_post';
   readonly idTokenSigningAlg: string;
   readonly clockTolerance: number;
   readonly httpTimeout: number;
@@ -261,6 +272,8 @@ export function resolveOptions(config: AuthCallbackConfig): ResolvedOptions {
   const maxAgeParam = authorizationParams.max_age;
   if (maxAgeParam !== undefined && !/^\d{1,10}$/.test(maxAgeParam)) fail('authorizationParams.max_age', 'must be a whole number of seconds, as a string of digits');
   const maxAge = maxAgeParam === undefined ? undefined : Number(maxAgeParam);
+  const responseMode = config.responseMode ?? 'query';
+  if (responseMode !== 'query' && responseMode !== 'form_post') fail('responseMode', 'must be "query" or "form_post"');
   const fetchUserInfo = config.fetchUserInfo ?? false;
   if (typeof fetchUserInfo !== 'boolean') fail('fetchUserInfo', 'must be a boolean');
 
@@ -298,6 +311,7 @@ export function resolveOptions(config: AuthCallbackConfig): ResolvedOptions {
     authorizationParams: Object.freeze(authorizationParams),
     maxAge,
     fetchUserInfo,
+    responseMode,
     idTokenSigningAlg,
     clockTolerance: assertSeconds(config.clockTolerance, 'clockTolerance', 30),
     httpTimeout: assertSeconds(config.httpTimeout, 'httpTimeout', 10, 0.001),

@@ -262,6 +262,25 @@ describe('a successful callback', () => {
     expect(JSON.parse(me.body)).toMatchObject({ sub: 'alice' });
   });
 
+  test('responseMode form_post: the provider posts the response back through its auto-submitted form, and the login completes [rp-response_mode-form_post]', async () => {
+    const other = await startTestbed({ auth: { responseMode: 'form_post' } });
+    try {
+      const browser = new Browser();
+      const { authorizationUrl } = await startLogin(browser, `${other.baseURL}/login?returnTo=%2Fprofile`);
+      expect(authorizationUrl.searchParams.get('response_mode')).toBe('form_post');
+      const formPost = await signIn(browser, authorizationUrl.href);
+      // The provider's page is a form that posts code, state and iss to the callback: no code in any URL.
+      expect(formPost.body).toMatch(new RegExp(`<form[^>]+method="post"[^>]+action="${other.baseURL}/callback"`, 'i'));
+      expect(browser.history.some((url) => new URL(url).searchParams.has('code'))).toBe(false);
+      const landed = await browser.submit(formPost);
+      expect(new URL(landed.url).pathname).toBe('/profile');
+      const me = await browser.request(`${other.baseURL}/api/me`, { headers: json });
+      expect(JSON.parse(me.body)).toMatchObject({ sub: 'alice' });
+    } finally {
+      await other.close();
+    }
+  });
+
   test('a POST with a repeated parameter is refused like a GET', async () => {
     const browser = new Browser();
     const response = await authorizationResponse(browser, `${bed.baseURL}/login`);

@@ -365,6 +365,17 @@ describe('resolveOptions(): fetchUserInfo', () => {
   });
 });
 
+describe('resolveOptions(): responseMode', () => {
+  test('is query by default; form_post is kept', () => {
+    expect(resolveOptions(config()).responseMode).toBe('query');
+    expect(resolveOptions(config({ responseMode: 'form_post' })).responseMode).toBe('form_post');
+  });
+
+  test.each(['fragment', 'jwt', 'FORM_POST', 1])('anything else is refused: %p', (value) => {
+    expectOptionError(config({ responseMode: value }), 'responseMode');
+  });
+});
+
 describe('resolveOptions(): issuerIdentifier', () => {
   test.each(['https://op.example', 'https://op.example/', 'https://op.example/tenant/'])('is the issuer exactly as configured: %s', (issuer) => {
     expect(resolveOptions(config({ issuer })).issuerIdentifier).toBe(issuer);
