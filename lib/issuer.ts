@@ -351,12 +351,13 @@ const ID_TOKEN_CODES = new Set([
 ]);
 
 /**
- * In the token step, a generic `OAUTH_INVALID_RESPONSE` whose details name a JWT's `claims`,
+ * In the token step, a generic `OAUTH_INVALID_RESPONSE` (or `OAUTH_UNSUPPORTED_OPERATION`) whose details name a JWT's `claims`,
  * `header` or `signature` (oauth4webapi's shapes) is about the ID token: a bad signature, an
  * `alg` other than the pinned one, a malformed claim. Read from the error's structure, not its text.
  */
 function concernsIdToken(err: client.ClientError): boolean {
-  if (err.code !== 'OAUTH_INVALID_RESPONSE') return false;
+  // An unsupported JWS feature (a `crit` header) is OAUTH_UNSUPPORTED_OPERATION, with the same details.
+  if (err.code !== 'OAUTH_INVALID_RESPONSE' && err.code !== 'OAUTH_UNSUPPORTED_OPERATION') return false;
   const detail = (err.cause as { cause?: unknown } | undefined)?.cause;
   return typeof detail === 'object' && detail !== null && ('claims' in detail || 'header' in detail || 'signature' in detail);
 }
