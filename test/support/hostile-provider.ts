@@ -9,12 +9,21 @@
  * Every piece misbehaves on demand: a test mutates {@link HostileProvider.behaviour} before the
  * request it wants to break, and reads {@link HostileProvider.requests} and the recorded
  * requests afterwards. `reset()` restores the defaults between tests.
+ *
+ * For ID token tests, the token is built from parts a test can each change: its claims
+ * ({@link Behaviour.claims}, {@link Behaviour.transformClaims}), its JWS protected header
+ * ({@link Behaviour.header}), the algorithm and key it is signed with ({@link Behaviour.alg},
+ * {@link Behaviour.signingKey}, HS256 with the client secret as key), and the keys the JWKS
+ * publishes ({@link HostileProvider.createKey}, {@link HostileProvider.rotateKey}, also right
+ * before one ID token is signed: {@link Behaviour.rotateBeforeSigning}). The discovery document
+ * can be edited field by field ({@link Behaviour.metadata}), and a userinfo endpoint
+ * (OpenID Connect Core 1.0 §5.3) answers with claims a test can change ({@link Behaviour.userinfoClaims}).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Request, type Response } from 'express';
-import { base64url, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { base64url, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
 
 /** How `/.well-known/openid-configuration` answers. */
 export type DiscoveryMode =
@@ -25,6 +34,8 @@ export type DiscoveryMode =
   | 'html'
   /** A valid document whose `issuer` is not this provider's issuer identifier. */
   | 'wrong-issuer'
+  /** A valid document whose `issuer` is this provider's issuer identifier plus a trailing `/` (`http://localhost:<port>/`). */
+  | 'issuer-trailing-slash'
   /** Never answers. */
   | 'hang';
 
@@ -68,7 +79,26 @@ export type IdTokenMode =
   | 'expired';
 
 /** The provider's endpoints, as counted in {@link RequestCounts}. */
-export type Endpoint = 'discovery' | 'jwks' | 'authorize' | 'token' | 'endSession';
+export type Endpoint = 'discovery' | 'jwks' | 'authorize' | 'token' | 'userinfo' | 'endSession';
+
+/**
+ * The JWS algorithm an ID token is signed with: `RS256` and `ES256` with the provider's current
+ * key of that algorithm, `HS256` with the client secret as HMAC key (OpenID Connect Core 1.0
+ * §10.1, the key a symmetric-alg downgrade would use), `none` unsigned (empty signature).
+ */
+export type SigningAlg = 'RS256' | 'ES256' | 'HS256' | 'none';
+
+/** One of the provider's asymmetric signing keys. */
+export interface ProviderKey {
+  readonly kid: string;
+  readonly alg: 'RS256' | 'ES256';
+  readonly privateKey: CryptoKey;
+  /** The public key as the JWKS publishes it: with `kid`, `use: 'sig'` and `alg`. */
+  readonly publicJwk: JWK;
+}
+
+/** A set of claims or fields: each value replaces the built one; `undefined` removes it. */
+export type Edits = Record<string, unknown>;
 
 /** A hand-written answer for one endpoint; it replaces the endpoint's mode (the request is still counted and recorded). */
 export type Override = (req: Request, res: Response) => void | Promise<void>;
@@ -81,8 +111,38 @@ export interface Behaviour {
   idToken: IdTokenMode;
   /** `error_description` sent with `authorize: 'access_denied'`. */
   errorDescription: string;
-  /** Claims merged over the ID token's own, after {@link IdTokenMode} has shaped them. */
-  claims: Record<string, unknown>;
+  /**
+   * Claims merged over the ID token's own, after {@link IdTokenMode} has shaped them; a claim set
+   * to `undefined` is removed (e.g. `{ sub: undefined }`). The built claims are `iss`, `sub`,
+   * `aud`, `iat`, `exp` (an hour after `iat`), `auth_time` (when `/authorize` signed the user in),
+   * `nonce` (when the authorization request had one), `name`, `email`, `email_verified`.
+   */
+  claims: Edits;
+  /** Applied last to the ID token's claims (after {@link Behaviour.claims}); its result is the payload. */
+  transformClaims: ((claims: Record<string, unknown>) => Record<string, unknown>) | undefined;
+  /**
+   * Fields merged over the ID token's JWS protected header `{ alg, kid, typ: 'JWT' }`; `undefined`
+   * removes one (e.g. `{ kid: undefined }`, `{ crit: ['exp'], exp: 1 }`). Only the header changes:
+   * the signature is still made with {@link Behaviour.alg}'s key.
+   */
+  header: Edits;
+  /** How the ID token is signed. Default `RS256`. `ES256` creates (and publishes) an ES256 key on first use. */
+  alg: SigningAlg;
+  /** Sign with this key instead of the current key of {@link Behaviour.alg}; its `kid` and `alg` go into the header (e.g. a key never published). */
+  signingKey: ProviderKey | undefined;
+  /** Rotate the RS256 key ({@link HostileProvider.rotateKey}) right before signing the next ID token; turns itself off once done. */
+  rotateBeforeSigning: boolean;
+  /** Fields merged over the discovery document (after {@link DiscoveryMode}); `undefined` removes one. */
+  metadata: Edits;
+  /**
+   * The issuer identifier the provider declares everywhere: discovery's `issuer` (mode `ok`), the
+   * authorization response's `iss` (mode `ok`) and the ID token's `iss` (mode `ok`), e.g.
+   * `` `${issuer}/` `` for an Auth0-style identifier with a trailing slash. The endpoints stay under
+   * {@link HostileProvider.issuer}. Default: {@link HostileProvider.issuer}.
+   */
+  issuerIdentifier: string | undefined;
+  /** Claims merged over the userinfo response `{ sub, name, email, email_verified, picture }`; `undefined` removes one. */
+  userinfoClaims: Edits;
   /** Advertise `end_session_endpoint` in discovery. */
   endSession: boolean;
   /** Per-endpoint answers that take precedence over the modes above. */
@@ -95,6 +155,7 @@ export interface RequestCounts {
   jwks: number;
   authorize: number;
   token: number;
+  userinfo: number;
   endSession: number;
 }
 
@@ -114,6 +175,14 @@ export interface TokenRequestRecord {
   params: URLSearchParams;
 }
 
+/** One request to `/userinfo`, as received. */
+export interface UserinfoRequestRecord {
+  method: string;
+  headers: IncomingHttpHeaders;
+  /** The raw request body (`''` for a GET). */
+  body: string;
+}
+
 /** Everything secret the provider handed out, so a test can check none of it leaks. */
 export interface Issued {
   codes: string[];
@@ -129,6 +198,8 @@ export interface HostileProviderOptions {
   clientSecret?: string;
   /** The signed-in user's claims. Default `sub` `mallory`, `name` `Mallory Hostile`, `email` `mallory@example.test`. */
   user?: { sub: string; name: string; email: string };
+  /** `picture` in the userinfo response (not in the ID token). Default `https://pictures.example.test/mallory.png`. */
+  picture?: string;
 }
 
 export interface HostileProvider {
@@ -140,15 +211,36 @@ export interface HostileProvider {
   readonly requests: RequestCounts;
   readonly authorizeRequests: AuthorizeRecord[];
   readonly tokenRequests: TokenRequestRecord[];
+  readonly userinfoRequests: UserinfoRequestRecord[];
   readonly issued: Issued;
   /** Every code and token issued so far, for leak checks. */
   secrets(): string[];
-  /** Default behaviour, zero counts, no request records, no pending codes. `issued` is kept, so leak checks cover every earlier test. */
+  /** The keys `/jwks` publishes now, in order. */
+  jwks(): JWK[];
+  /** The key ID tokens of `alg` are signed with now (`undefined`: no ES256 key yet). */
+  signingKey(alg?: ProviderKey['alg']): ProviderKey | undefined;
+  /**
+   * A new key with a new `kid`. Published (added to the JWKS) unless `publish: false`; never
+   * made the signing key: sign with it through {@link Behaviour.signingKey}.
+   */
+  createKey(alg?: ProviderKey['alg'], options?: { publish?: boolean }): Promise<ProviderKey>;
+  /**
+   * Key rotation: a new key of `alg` (default `RS256`) with a new `kid` becomes the signing key
+   * and is published; every other key of `alg` is removed from the JWKS.
+   */
+  rotateKey(alg?: ProviderKey['alg']): Promise<ProviderKey>;
+  /**
+   * Default behaviour, zero counts, no request records, no pending codes, and the start-up key set
+   * (the first RS256 key, signing and alone in the JWKS). `issued` is kept, so leak checks cover
+   * every earlier test. An app that cached a rotated JWKS still holds it: start a new app after a rotation.
+   */
   reset(): void;
   close(): Promise<void>;
 }
 
 interface PendingCode {
+  /** When `/authorize` signed the user in, in seconds since the epoch (the ID token's `auth_time`). */
+  authTime: number;
   clientId: string | null;
   redirectUri: string;
   nonce: string | null;
@@ -167,6 +259,14 @@ export function defaultBehaviour(): Behaviour {
     idToken: 'ok',
     errorDescription: 'The user denied the request',
     claims: {},
+    transformClaims: undefined,
+    header: {},
+    alg: 'RS256',
+    signingKey: undefined,
+    rotateBeforeSigning: false,
+    metadata: {},
+    issuerIdentifier: undefined,
+    userinfoClaims: {},
     endSession: true,
     overrides: {},
   };
@@ -192,6 +292,75 @@ export async function closedPortIssuer(): Promise<string> {
   const port = await listen(server);
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return `http://localhost:${port}`;
+}
+
+/** `target` with `edits` applied: each value replaces, `undefined` removes. */
+function applyEdits(target: Record<string, unknown>, edits: Edits): Record<string, unknown> {
+  const result = { ...target };
+  for (const [name, value] of Object.entries(edits)) {
+    if (value === undefined) delete result[name];
+    else result[name] = value;
+  }
+  return result;
+}
+
+/**
+ * Key pairs shared by every provider of the test process, generated on first use: RSA key
+ * generation costs tens of milliseconds, and each test starts providers of its own. Within one
+ * provider every key is distinct ({@link KeyPairs.next}); across providers reuse is harmless,
+ * as each has its own issuer.
+ */
+/** A key pair as `jose`'s `generateKeyPair` gives it. */
+type KeyPair = Awaited<ReturnType<typeof generateKeyPair>>;
+
+const keyPool = new Map<string, Promise<KeyPair>[]>();
+
+/** One provider's view of {@link keyPool}: each call of `next(alg)` gives a pair it has not had. */
+class KeyPairs {
+  readonly #used = new Map<string, number>();
+
+  next(alg: string): Promise<KeyPair> {
+    const index = this.#used.get(alg) ?? 0;
+    this.#used.set(alg, index + 1);
+    const pool = keyPool.get(alg) ?? [];
+    keyPool.set(alg, pool);
+    pool[index] ??= generateKeyPair(alg, { extractable: true });
+    return pool[index];
+  }
+}
+
+/** A key pair of `alg` this provider has not used yet, as the provider publishes it. */
+async function newKey(pairs: KeyPairs, alg: ProviderKey['alg'], kid: string): Promise<ProviderKey> {
+  const pair = await pairs.next(alg);
+  const publicJwk: JWK = { ...(await exportJWK(pair.publicKey)), kid, use: 'sig', alg };
+  return { kid, alg, privateKey: pair.privateKey, publicJwk };
+}
+
+/**
+ * A JWS compact serialization (RFC 7515 §7.1) of `payload` under exactly `header`, signed
+ * per `alg` with `key` (a `CryptoKey` for RS256/ES256, the shared secret for HS256, nothing
+ * for `none`). Hand-made rather than with `jose`'s `SignJWT`, which refuses the broken headers
+ * (`crit` with unknown extensions, an `alg` that is not the key's) these tests need to send.
+ */
+async function signCompact(header: Record<string, unknown>, payload: Record<string, unknown>, alg: SigningAlg, key: CryptoKey | string | undefined): Promise<string> {
+  const input = `${base64url.encode(JSON.stringify(header))}.${base64url.encode(JSON.stringify(payload))}`;
+  let signature: Uint8Array;
+  switch (alg) {
+    case 'none':
+      signature = new Uint8Array();
+      break;
+    case 'HS256':
+      signature = createHmac('sha256', key as string).update(input).digest();
+      break;
+    case 'RS256':
+      signature = new Uint8Array(await crypto.subtle.sign('RSASSA-PKCS1-v1_5', key as CryptoKey, Buffer.from(input)));
+      break;
+    case 'ES256':
+      // WebCrypto's ECDSA signature is already JWS's R || S (RFC 7518 §3.4).
+      signature = new Uint8Array(await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, key as CryptoKey, Buffer.from(input)));
+      break;
+  }
+  return `${input}.${base64url.encode(signature)}`;
 }
 
 /** `application/x-www-form-urlencoded` decoding of one value (RFC 6749 Appendix B). */
@@ -224,15 +393,28 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
   const port = await listen(server);
   const issuer = `http://localhost:${port}`;
 
-  const signing = await generateKeyPair('RS256', { extractable: true });
-  const impostor = await generateKeyPair('RS256');
-  const publicJwk: JWK = { ...(await exportJWK(signing.publicKey)), kid: KID, use: 'sig', alg: 'RS256' };
+  const picture = options.picture ?? 'https://pictures.example.test/mallory.png';
 
-  const requests: RequestCounts = { discovery: 0, jwks: 0, authorize: 0, token: 0, endSession: 0 };
+  const pairs = new KeyPairs();
+  const initialKey = await newKey(pairs, 'RS256', KID);
+  const impostor = await pairs.next('RS256');
+  /** The current signing key per algorithm, and the published keys (the JWKS), in order. */
+  const signingKeys: Partial<Record<ProviderKey['alg'], ProviderKey>> = { RS256: initialKey };
+  let published: ProviderKey[] = [initialKey];
+  let keyCount = 0;
+  function nextKid(alg: ProviderKey['alg']): string {
+    keyCount++;
+    return `hostile-${alg.toLowerCase()}-${keyCount}`;
+  }
+
+  const requests: RequestCounts = { discovery: 0, jwks: 0, authorize: 0, token: 0, userinfo: 0, endSession: 0 };
   const authorizeRequests: AuthorizeRecord[] = [];
   const tokenRequests: TokenRequestRecord[] = [];
+  const userinfoRequests: UserinfoRequestRecord[] = [];
   const issued: Issued = { codes: [], accessTokens: [], refreshTokens: [], idTokens: [] };
   const pending = new Map<string, PendingCode>();
+  /** Access tokens the userinfo endpoint accepts: those of successful token responses since the last reset. */
+  const activeAccessTokens = new Set<string>();
 
   const provider: HostileProvider = {
     issuer,
@@ -241,14 +423,33 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
     requests,
     authorizeRequests,
     tokenRequests,
+    userinfoRequests,
     issued,
     secrets: () => [...issued.codes, ...issued.accessTokens, ...issued.refreshTokens, ...issued.idTokens],
+    jwks: () => published.map((key) => key.publicJwk),
+    signingKey: (alg = 'RS256') => signingKeys[alg],
+    async createKey(alg = 'RS256', { publish = true } = {}) {
+      const key = await newKey(pairs, alg, nextKid(alg));
+      if (publish) published.push(key);
+      return key;
+    },
+    async rotateKey(alg = 'RS256') {
+      const key = await newKey(pairs, alg, nextKid(alg));
+      signingKeys[alg] = key;
+      published = [...published.filter((k) => k.alg !== alg), key];
+      return key;
+    },
     reset() {
       provider.behaviour = defaultBehaviour();
       for (const key of Object.keys(requests) as (keyof RequestCounts)[]) requests[key] = 0;
       authorizeRequests.length = 0;
       tokenRequests.length = 0;
+      userinfoRequests.length = 0;
       pending.clear();
+      activeAccessTokens.clear();
+      for (const alg of Object.keys(signingKeys) as ProviderKey['alg'][]) delete signingKeys[alg];
+      signingKeys.RS256 = initialKey;
+      published = [initialKey];
     },
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
@@ -257,10 +458,11 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
   };
 
   function discoveryDocument(iss: string): Record<string, unknown> {
-    return {
+    return applyEdits({
       issuer: iss,
       authorization_endpoint: `${issuer}/authorize`,
       token_endpoint: `${issuer}/token`,
+      userinfo_endpoint: `${issuer}/userinfo`,
       jwks_uri: `${issuer}/jwks`,
       ...(provider.behaviour.endSession && { end_session_endpoint: `${issuer}/session/end` }),
       response_types_supported: ['code'],
@@ -271,32 +473,46 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
       code_challenge_methods_supported: ['S256'],
       token_endpoint_auth_methods_supported: options.clientSecret === undefined ? ['none'] : ['client_secret_basic'],
       scopes_supported: ['openid', 'profile', 'email'],
-      claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'nonce', 'name', 'email'],
+      claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'name', 'email', 'email_verified', 'picture'],
       authorization_response_iss_parameter_supported: true,
-    };
+    }, provider.behaviour.metadata);
   }
 
   async function idToken(record: PendingCode, aud: string): Promise<string> {
     const now = Math.floor(Date.now() / 1000);
-    const mode = provider.behaviour.idToken;
-    const claims: Record<string, unknown> = {
-      iss: mode === 'wrong-iss' ? `${issuer}/impostor` : issuer,
+    const b = provider.behaviour;
+    const mode = b.idToken;
+    let claims = applyEdits({
+      iss: mode === 'wrong-iss' ? `${issuer}/impostor` : b.issuerIdentifier ?? issuer,
       sub: user.sub,
       aud: mode === 'wrong-aud' ? 'some-other-client' : aud,
       iat: mode === 'expired' ? now - 7200 : now,
       exp: mode === 'expired' ? now - 3600 : now + 3600,
+      auth_time: record.authTime,
       ...(mode === 'wrong-nonce' ? { nonce: random() } : record.nonce !== null && { nonce: record.nonce }),
       name: user.name,
       email: user.email,
       email_verified: true,
-      ...provider.behaviour.claims,
-    };
-    if (mode === 'alg-none') {
-      const header = base64url.encode(JSON.stringify({ alg: 'none', typ: 'JWT' }));
-      return `${header}.${base64url.encode(JSON.stringify(claims))}.`;
+    }, b.claims);
+    if (b.transformClaims !== undefined) claims = b.transformClaims(claims);
+
+    if (b.rotateBeforeSigning) {
+      b.rotateBeforeSigning = false;
+      await provider.rotateKey('RS256');
     }
-    const key: CryptoKey = mode === 'bad-signature' ? impostor.privateKey : signing.privateKey;
-    return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: KID, typ: 'JWT' }).sign(key);
+    const alg: SigningAlg = mode === 'alg-none' ? 'none' : b.signingKey?.alg ?? b.alg;
+    let key: CryptoKey | string | undefined;
+    let kid: string | undefined;
+    if (alg === 'HS256') {
+      if (options.clientSecret === undefined) throw new Error('hostile provider: HS256 needs the clientSecret option (its HMAC key)');
+      key = options.clientSecret;
+    } else if (alg === 'RS256' || alg === 'ES256') {
+      const own = b.signingKey ?? signingKeys[alg] ?? (await provider.rotateKey(alg));
+      kid = own.kid;
+      key = mode === 'bad-signature' ? impostor.privateKey : own.privateKey;
+    }
+    const header = applyEdits({ alg, ...(kid !== undefined && { kid }), typ: 'JWT' }, b.header);
+    return signCompact(header, claims, alg, key);
   }
 
   function oauthError(res: Response, status: number, error: string, description: string): void {
@@ -365,8 +581,11 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
       case 'wrong-issuer':
         res.json(discoveryDocument(`${issuer}/other-tenant`));
         return;
+      case 'issuer-trailing-slash':
+        res.json(discoveryDocument(`${issuer}/`));
+        return;
       case 'ok':
-        res.json(discoveryDocument(issuer));
+        res.json(discoveryDocument(provider.behaviour.issuerIdentifier ?? issuer));
     }
   });
 
@@ -380,7 +599,7 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
         res.status(500).type('text').send('Internal Server Error');
         return;
       case 'ok':
-        res.type('application/jwk-set+json').send(JSON.stringify({ keys: [publicJwk] }));
+        res.type('application/jwk-set+json').send(JSON.stringify({ keys: provider.jwks() }));
     }
   });
 
@@ -409,6 +628,7 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
       code = random();
       issued.codes.push(code);
       pending.set(code, {
+        authTime: Math.floor(Date.now() / 1000),
         clientId: params.get('client_id'),
         redirectUri: redirectUri!,
         nonce: params.get('nonce'),
@@ -421,7 +641,7 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
     const state = params.get('state');
     if (state !== null) target.searchParams.set('state', state);
     if (mode === 'wrong-iss') target.searchParams.set('iss', `${issuer}/impostor`);
-    else if (mode !== 'no-iss') target.searchParams.set('iss', issuer);
+    else if (mode !== 'no-iss') target.searchParams.set('iss', provider.behaviour.issuerIdentifier ?? issuer);
     res.redirect(302, target.href);
   });
 
@@ -457,6 +677,7 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
         issued.accessTokens.push(accessToken);
         issued.refreshTokens.push(refreshToken);
         issued.idTokens.push(token);
+        activeAccessTokens.add(accessToken);
         res.set('Cache-Control', 'no-store').json({
           access_token: accessToken,
           token_type: 'Bearer',
@@ -468,6 +689,26 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
       }
     }
   });
+
+  /**
+   * OpenID Connect Core 1.0 §5.3: the access token as a Bearer token (RFC 6750 §2.1), by GET or
+   * POST; 401 `invalid_token` (RFC 6750 §3.1) for a missing or unknown one.
+   */
+  async function userinfo(req: Request, res: Response): Promise<void> {
+    requests.userinfo++;
+    const body = typeof req.body === 'string' ? req.body : '';
+    userinfoRequests.push({ method: req.method, headers: { ...req.headers }, body });
+    if (await overridden('userinfo', req, res)) return;
+    const token = /^Bearer ([\w\-.~+/]+=*)$/i.exec(req.headers.authorization ?? '')?.[1];
+    if (token === undefined || !activeAccessTokens.has(token)) {
+      res.status(401).set('WWW-Authenticate', 'Bearer error="invalid_token"').end();
+      return;
+    }
+    const claims = { sub: user.sub, name: user.name, email: user.email, email_verified: true, picture };
+    res.set('Cache-Control', 'no-store').json(applyEdits(claims, provider.behaviour.userinfoClaims));
+  }
+  app.get('/userinfo', userinfo);
+  app.post('/userinfo', express.text({ type: () => true }), userinfo);
 
   app.get('/session/end', async (req, res) => {
     requests.endSession++;
