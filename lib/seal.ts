@@ -85,7 +85,9 @@ export class Sealer {
   }
 
   /**
-   * Opens a sealed value. Never throws: anything that is not a value this sealer made, with a
+   * Opens a sealed value. Each part must be the canonical base64url of its bytes (RFC 7515 §2:
+   * no padding, no other characters, unused bits zero), so a recoded cookie is refused too.
+   * Never throws: anything that is not a value this sealer made, with a
    * listed secret, of the current version and not past its `exp`, gives `undefined`.
    *
    * @param sealed - the value from {@link Sealer.seal}
@@ -97,15 +99,16 @@ export class Sealer {
     const [header, , ivB64, ciphertextB64, tagB64] = parts as [string, string, string, string, string];
     const entry = this.#byHeader.get(header);
     if (entry === undefined) return undefined;
-    const iv = Buffer.from(ivB64, 'base64url');
-    const tag = Buffer.from(tagB64, 'base64url');
-    if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) return undefined;
+    const iv = strictBase64url(ivB64);
+    const ciphertext = strictBase64url(ciphertextB64);
+    const tag = strictBase64url(tagB64);
+    if (iv?.length !== IV_BYTES || tag?.length !== TAG_BYTES || ciphertext === undefined) return undefined;
     let plaintext: string;
     try {
       const decipher = createDecipheriv('aes-256-gcm', entry.key, iv, { authTagLength: TAG_BYTES });
       decipher.setAAD(Buffer.from(header, 'ascii'));
       decipher.setAuthTag(tag);
-      plaintext = decipher.update(ciphertextB64, 'base64url', 'utf8') + decipher.final('utf8');
+      plaintext = Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString('utf8');
     } catch {
       return undefined; // wrong key or tampered: the GCM tag does not verify
     }
@@ -120,4 +123,14 @@ export class Sealer {
     if (claims.v !== SEAL_VERSION || typeof claims.exp !== 'number' || claims.exp <= now) return undefined;
     return { payload: payload as T & SealedClaims, staleKey: entry.index !== 0 };
   }
+}
+
+/**
+ * The bytes of `value` when it is their one canonical base64url encoding, else `undefined`.
+ * Node's decoder skips characters outside the alphabet and ignores a last character's unused
+ * bits, so several strings decode to the same bytes; only the canonical one is accepted.
+ */
+function strictBase64url(value: string): Buffer | undefined {
+  const bytes = Buffer.from(value, 'base64url');
+  return bytes.toString('base64url') === value ? bytes : undefined;
 }
