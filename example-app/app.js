@@ -39,6 +39,8 @@ function page(title, body) {
 export function createApp({ auth, sessionSecret, store }) {
   const app = express();
   app.disable('x-powered-by');
+  // JSON error answers may quote the provider's error_description: write <, > and & as \u003c, \u003e, \u0026.
+  app.set('json escape', true);
   // With saveUninitialized: false, express-session sets its cookie only while a login is pending.
   app.use(session({
     ...(store && { store }),
