@@ -9,7 +9,8 @@ import type { Request, Response } from 'express';
 import { decodeJwt } from 'jose';
 import { debug, type Context } from './context.js';
 import { AuthError } from './errors.js';
-import type { IdTokenClaims, TokenSet, UserInfoClaims } from './issuer.js';
+import type { IdTokenClaims, UserInfoClaims } from './issuer.js';
+import type { ResolvedOptions } from './options.js';
 
 /**
  * Room left in a request's headers for everything but the session cookie, in bytes. Node refuses
@@ -35,19 +36,29 @@ export interface SealedTokens {
   userinfo?: UserInfoClaims;
 }
 
-/** A valid session, as read from the request's cookie. */
+/** What the seal holds: the tokens, and when the user logged in. */
+interface SealedSession extends SealedTokens {
+  /** When the session started (the login), in seconds since the epoch: the absolute lifetime runs from it. */
+  createdAt: number;
+}
+
+/** A valid session, as read from the request's cookie. Times are in seconds since the epoch. */
 export interface AuthSession {
   tokens: SealedTokens;
   /** The ID token's claims, over the UserInfo claims when they were fetched. */
   claims: IdTokenClaims;
-  /** When the session ends, in seconds since the epoch (the seal's `exp`). */
+  /** When the user logged in. */
+  createdAt: number;
+  /** When the cookie was last sealed (login, refresh or an activity touch). */
+  touchedAt: number;
+  /** When the session ends, unless activity extends it: the seal's `exp`. */
   expiresAt: number;
   /** The cookie was sealed with an older secret. */
   staleKey: boolean;
 }
 
 /** Copies exactly the sealed fields, so no other property of `source` reaches the cookie. */
-function pickTokens(source: SealedTokens): SealedTokens {
+export function pickTokens(source: SealedTokens): SealedTokens {
   return {
     idToken: source.idToken,
     accessToken: source.accessToken,
@@ -65,13 +76,22 @@ function userClaims(idTokenClaims: IdTokenClaims, userinfo: UserInfoClaims | und
 }
 
 /**
+ * When a session sealed at `now` ends: `sessionDuration` after login, or `sessionIdleDuration`
+ * after `now` when that comes first (seconds since the epoch).
+ */
+export function sessionExpiry(options: ResolvedOptions, createdAt: number, now: number): number {
+  const absolute = createdAt + options.sessionDuration;
+  return options.sessionIdleDuration === undefined ? absolute : Math.min(absolute, now + options.sessionIdleDuration);
+}
+
+/**
  * Reads the request's session cookie. A missing, tampered, truncated, foreign or expired cookie
  * is "no session" (a debug line, never an error).
  */
 export function readSession(context: Context, req: Request): AuthSession | undefined {
   const sealed = context.cookie.read(req);
   if (sealed === undefined) return undefined;
-  const opened = context.sealer.unseal<SealedTokens>(sealed);
+  const opened = context.sealer.unseal<SealedSession>(sealed);
   if (opened === undefined) {
     debug('session cookie "%s" ignored: not sealed by a configured secret, tampered or expired', context.cookie.name);
     return undefined;
@@ -84,26 +104,40 @@ export function readSession(context: Context, req: Request): AuthSession | undef
     debug('session cookie ignored: its ID token cannot be decoded');
     return undefined;
   }
-  return { tokens: pickTokens(payload), claims: userClaims(claims, payload.userinfo), expiresAt: payload.exp, staleKey: opened.staleKey };
+  const createdAt = typeof payload.createdAt === 'number' ? payload.createdAt : payload.iat;
+  return {
+    tokens: pickTokens(payload),
+    claims: userClaims(claims, payload.userinfo),
+    createdAt,
+    touchedAt: payload.iat,
+    expiresAt: payload.exp,
+    staleKey: opened.staleKey,
+  };
 }
 
 /**
- * Seals a new session into the response's cookie, valid for `sessionDuration` seconds from now.
+ * Seals a session into the response's cookie, with the current secret, until
+ * {@link sessionExpiry}.
  *
- * @param userinfo - UserInfo claims to keep with the tokens, when fetched
+ * @param tokens - what to seal (only the {@link SealedTokens} fields are kept)
+ * @param idTokenClaims - the claims of `tokens.idToken`
+ * @param createdAt - when the user logged in, in seconds since the epoch
  * @returns the session as later requests will read it
  * @throws AuthError `session_too_large` (500) when the sealed session exceeds
  *   {@link MAX_SEALED_SESSION_BYTES}: the browser would send it back in a request Node refuses
  */
-export function writeSession(context: Context, req: Request, res: Response, tokenSet: TokenSet, userinfo?: UserInfoClaims): AuthSession {
-  const expiresAt = Math.floor(Date.now() / 1000) + context.options.sessionDuration;
-  const tokens = pickTokens({ ...tokenSet, ...(userinfo !== undefined && { userinfo }) });
-  const sealed = context.sealer.seal(tokens, expiresAt);
+export function writeSession(
+  context: Context, req: Request, res: Response, tokens: SealedTokens, idTokenClaims: IdTokenClaims, createdAt: number,
+): AuthSession {
+  const now = Math.floor(Date.now() / 1000);
+  const expiresAt = sessionExpiry(context.options, createdAt, now);
+  const sealedTokens = pickTokens(tokens);
+  const sealed = context.sealer.seal({ ...sealedTokens, createdAt } satisfies SealedSession, expiresAt);
   if (sealed.length > MAX_SEALED_SESSION_BYTES) {
     throw new AuthError('session_too_large', 500,
       `The sealed session is ${sealed.length} bytes, more than the ${MAX_SEALED_SESSION_BYTES} a request's headers can carry back `
       + `(Node's maximum header size is ${maxHeaderSize} bytes): request fewer scopes or claims, or raise --max-http-header-size`);
   }
   context.cookie.write(req, res, sealed, expiresAt);
-  return { tokens, claims: userClaims(tokenSet.claims, userinfo), expiresAt, staleKey: false };
+  return { tokens: sealedTokens, claims: userClaims(idTokenClaims, sealedTokens.userinfo), createdAt, touchedAt: now, expiresAt, staleKey: false };
 }

@@ -107,6 +107,7 @@ export async function handleCallback(context: Context, req: Request, res: Respon
   const keep = pendingTransactions(session); // another tab's login, still pending
   await regenerateSession(req, keep);
   if (Object.keys(keep).length > 0) await saveSession(req);
-  writeSession(context, req, res, tokenSet, userinfo);
+  const tokens = { ...tokenSet, ...(userinfo !== undefined && { userinfo }) };
+  writeSession(context, req, res, tokens, tokenSet.claims, Math.floor(Date.now() / 1000));
   res.redirect(302, context.options.basePath + transaction.returnTo);
 }

@@ -13,6 +13,7 @@ import type { Sealer } from './seal.js';
 import type { SessionCookie } from './session-cookie.js';
 import type { Guard } from './require-auth.js';
 import type { AuthSession } from './auth-session.js';
+import type { RefreshFlights } from './token-refresh.js';
 
 /** Debug lines, shown with `NODE_DEBUG=express-oidc-callback`. */
 export const debug = debuglog('express-oidc-callback');
@@ -24,6 +25,8 @@ export interface Context {
   readonly sealer: Sealer;
   readonly cookie: SessionCookie;
   readonly guard: Guard;
+  /** Token refreshes in flight, shared by the requests of one session. */
+  readonly refreshes: RefreshFlights;
 }
 
 const kContext = Symbol('express-oidc-callback.context');
@@ -34,11 +37,12 @@ interface Carrier {
   [kSession]?: AuthSession;
 }
 
-/** Attaches `context` and the request's session (if any) to `req`. */
+/** Attaches `context` and the request's session (if any) to `req`, and sets `req.user` to the session's claims. */
 export function attach(req: Request, context: Context, session: AuthSession | undefined): void {
   const carrier = req as Request & Carrier;
   carrier[kContext] = context;
   carrier[kSession] = session;
+  req.user = session?.claims;
 }
 
 /** The `authCallback()` context of this request, or `undefined` when it did not run. */

@@ -11,12 +11,14 @@
  * @packageDocumentation
  */
 import type { IdTokenClaims } from './issuer.js';
+import type { RequestAuth } from './request-auth.js';
 
 export { authCallback } from './auth-callback.js';
 export { requireAuth } from './require-auth.js';
 export { AuthError, type AuthErrorCode, type AuthErrorOptions } from './errors.js';
 export type { AuthCallbackConfig, RoutesConfig, CookieConfig } from './options.js';
-export type { IdTokenClaims } from './issuer.js';
+export type { IdTokenClaims, UserInfoClaims } from './issuer.js';
+export type { RequestAuth } from './request-auth.js';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -30,6 +32,13 @@ declare global {
        * on every request, not only behind `requireAuth()`); `undefined` otherwise.
        */
       user?: User;
+      /**
+       * The request's authentication state and tokens (set by `authCallback()` on every request):
+       * `isAuthenticated`, `claims`, `idToken`, `accessToken`, `refreshToken`, `expiresAt`,
+       * `isExpired()`, `refresh()`, `fetchUserInfo()`. Named `oidc`, not `auth`, so that it does
+       * not collide with bearer-token middleware (e.g. express-oauth2-jwt-bearer's `req.auth`).
+       */
+      oidc: RequestAuth;
     }
   }
 }

@@ -50,6 +50,14 @@ export interface TokenSet {
   scope?: string;
 }
 
+/**
+ * The result of a refresh (RFC 6749 §6): a {@link TokenSet} whose ID token and claims are present
+ * only when the provider issued a new ID token.
+ */
+export type RefreshedTokens = Omit<TokenSet, 'idToken' | 'claims'> & Partial<Pick<TokenSet, 'idToken' | 'claims'>>;
+
+type TokenEndpointResponse = Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
+
 /** What the callback proved about the login it finishes: the values the login stored. */
 export interface CodeExchangeChecks {
   state: string;
@@ -261,36 +269,71 @@ export class Issuer {
       idTokenExpected: true,
       ...(checks.maxAge !== undefined && { maxAge: checks.maxAge }),
     };
-    let configuration = await this.configuration();
-    const capture: TokenResponseCapture = {};
-    let response: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
+    let response: TokenEndpointResponse;
     try {
-      response = await tokenResponseCapture.run(capture, async () => {
-        try {
-          return await client.authorizationCodeGrant(configuration, callbackUrl, grantChecks);
-        } catch (err) {
-          if (!isUnknownKey(err) || capture.response === undefined) throw err;
-          configuration = await this.#withFreshKeys(configuration);
-          capture.replay = capture.response;
-          return client.authorizationCodeGrant(configuration, callbackUrl, grantChecks);
-        }
-      });
+      response = await this.#grant((configuration) => client.authorizationCodeGrant(configuration, callbackUrl, grantChecks));
     } catch (err) {
       throw translateError(err, 'token');
     }
-    const claims = response.claims() as IdTokenClaims | undefined;
-    if (response.id_token === undefined || claims === undefined) {
+    const tokens = this.#tokenSet(response);
+    if (tokens.idToken === undefined || tokens.claims === undefined) {
       throw new AuthError('invalid_provider_response', 502, 'The token endpoint returned no ID token');
     }
+    return tokens as TokenSet;
+  }
+
+  /**
+   * Refreshes the tokens (RFC 6749 §6). A new ID token, when the provider sends one, is validated
+   * like the login's (signature, `iss`, `aud`, `exp`, `iat`); the caller compares its `sub` and
+   * `iss` with the session's (OpenID Connect Core 1.0 §12.2).
+   *
+   * @param refreshToken - the session's refresh token
+   * @returns the new tokens; `idToken` and `claims` only when the provider issued a new ID token,
+   *   `refreshToken` only when it rotated it
+   * @throws AuthError `invalid_grant` (400) when the refresh token is refused (expired, revoked);
+   *   `invalid_id_token` (502); 502/504 for other provider faults
+   */
+  async refresh(refreshToken: string): Promise<RefreshedTokens> {
+    let response: TokenEndpointResponse;
+    try {
+      response = await this.#grant((configuration) => client.refreshTokenGrant(configuration, refreshToken));
+    } catch (err) {
+      throw translateError(err, 'token');
+    }
+    return this.#tokenSet(response);
+  }
+
+  /**
+   * Runs one token endpoint grant. Signing keys rotate (OpenID Connect Core 1.0 §10.1.1): when the
+   * ID token names a `kid` the cached JWKS lacks, the JWKS is fetched once more and the same token
+   * response (a grant cannot be repeated) is validated again against it.
+   */
+  async #grant(grant: (configuration: client.Configuration) => Promise<TokenEndpointResponse>): Promise<TokenEndpointResponse> {
+    let configuration = await this.configuration();
+    const capture: TokenResponseCapture = {};
+    return tokenResponseCapture.run(capture, async () => {
+      try {
+        return await grant(configuration);
+      } catch (err) {
+        if (!isUnknownKey(err) || capture.response === undefined) throw err;
+        configuration = await this.#withFreshKeys(configuration);
+        capture.replay = capture.response;
+        return grant(configuration);
+      }
+    });
+  }
+
+  /** The validated response as a token set; `iat` bounded (OpenID Connect Core 1.0 §3.1.3.7 item 10). */
+  #tokenSet(response: TokenEndpointResponse): RefreshedTokens {
+    const claims = response.claims() as IdTokenClaims | undefined;
     const now = Math.floor(Date.now() / 1000);
-    // OpenID Connect Core 1.0 §3.1.3.7 item 10; openid-client checks that iat is a number only.
-    if (claims.iat > now + this.#options.clockTolerance) {
+    // openid-client checks that iat is a number only.
+    if (claims !== undefined && claims.iat > now + this.#options.clockTolerance) {
       throw new AuthError('invalid_id_token', 502, 'The ID token failed validation (its iat is in the future beyond clockTolerance)');
     }
     const expiresIn = response.expiresIn();
     return {
-      idToken: response.id_token,
-      claims,
+      ...(response.id_token !== undefined && claims !== undefined && { idToken: response.id_token, claims }),
       accessToken: response.access_token,
       tokenType: response.token_type,
       ...(response.refresh_token !== undefined && { refreshToken: response.refresh_token }),

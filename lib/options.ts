@@ -104,8 +104,30 @@ export interface AuthCallbackConfig {
   httpTimeout?: number;
   /** Lifetime of a pending login (from `/login` to the callback), in seconds. Default `3600`. */
   transactionDuration?: number;
-  /** Absolute lifetime of a session from login, in seconds. Default `604800` (7 days). */
+  /**
+   * Absolute lifetime of a session from login, in seconds: no activity extends it. Default
+   * `604800` (7 days).
+   */
   sessionDuration?: number;
+  /**
+   * Idle (rolling) lifetime of a session, in seconds: a session unused this long ends, and each
+   * use extends it, never past `sessionDuration`. `false` turns idle expiry off. Default `86400`
+   * (1 day).
+   */
+  sessionIdleDuration?: number | false;
+  /**
+   * How often activity re-issues the session cookie to extend its idle lifetime, at most once per
+   * this many seconds (not on every request). Default `300`; at most `sessionIdleDuration`.
+   */
+  sessionTouchInterval?: number;
+  /**
+   * Refresh the tokens before the request's handler runs when the access token has expired, or
+   * expires within `refreshMargin` seconds, and the session holds a refresh token (RFC 6749 §6).
+   * Default `true`.
+   */
+  autoRefresh?: boolean;
+  /** Seconds before the access token's expiry at which `autoRefresh` refreshes it. Default `60`. */
+  refreshMargin?: number;
   /** Session cookie attributes. */
   cookie?: CookieConfig;
   /**
@@ -142,6 +164,11 @@ export interface ResolvedOptions {
   readonly httpTimeout: number;
   readonly transactionDuration: number;
   readonly sessionDuration: number;
+  /** Idle lifetime in seconds; `undefined` when idle expiry is off. */
+  readonly sessionIdleDuration: number | undefined;
+  readonly sessionTouchInterval: number;
+  readonly autoRefresh: boolean;
+  readonly refreshMargin: number;
   readonly cookie: {
     readonly name: string;
     readonly domain: string | undefined;
@@ -296,6 +323,17 @@ export function resolveOptions(config: AuthCallbackConfig): ResolvedOptions {
   }
   if (cookieName.startsWith('__Host-') && cookieIn.domain !== undefined) fail('cookie.domain', 'must not be set with a __Host- cookie name');
 
+  const sessionDuration = assertSeconds(config.sessionDuration, 'sessionDuration', 7 * 24 * 3600, 1);
+  const sessionIdleDuration = config.sessionIdleDuration === false
+    ? undefined
+    : assertSeconds(config.sessionIdleDuration, 'sessionIdleDuration', 24 * 3600, 1);
+  const sessionTouchInterval = assertSeconds(config.sessionTouchInterval, 'sessionTouchInterval', 300);
+  if (sessionIdleDuration !== undefined && sessionTouchInterval > sessionIdleDuration) {
+    fail('sessionTouchInterval', `must not exceed sessionIdleDuration (${sessionIdleDuration} s), or an active session would expire between touches`);
+  }
+  const autoRefresh = config.autoRefresh ?? true;
+  if (typeof autoRefresh !== 'boolean') fail('autoRefresh', 'must be a boolean');
+
   return Object.freeze({
     issuer,
     issuerIdentifier: config.issuer,
@@ -316,7 +354,11 @@ export function resolveOptions(config: AuthCallbackConfig): ResolvedOptions {
     clockTolerance: assertSeconds(config.clockTolerance, 'clockTolerance', 30),
     httpTimeout: assertSeconds(config.httpTimeout, 'httpTimeout', 10, 0.001),
     transactionDuration: assertSeconds(config.transactionDuration, 'transactionDuration', 3600, 1),
-    sessionDuration: assertSeconds(config.sessionDuration, 'sessionDuration', 7 * 24 * 3600, 1),
+    sessionDuration,
+    sessionIdleDuration,
+    sessionTouchInterval,
+    autoRefresh,
+    refreshMargin: assertSeconds(config.refreshMargin, 'refreshMargin', 60),
     cookie: Object.freeze({ name: cookieName, domain: cookieIn.domain, sameSite, secure }),
     insecureIssuer,
   });

@@ -188,10 +188,10 @@ describe('a successful callback', () => {
     const session = cookies.find((c) => c.name === 'oidc_session');
     expect(session).toMatchObject({ httpOnly: true, sameSite: 'lax', path: '/' });
     expect(session?.secure).toBeFalsy();
-    // The cookie expires with the seal: sessionDuration (7 days) from now.
+    // The cookie expires with the seal: sessionIdleDuration (1 day, under the 7-day sessionDuration) from now.
     const expires = Math.floor(session!.expires!.getTime() / 1000);
-    expect(expires).toBeGreaterThanOrEqual(before + 604800 - 1);
-    expect(expires).toBeLessThanOrEqual(before + 604800 + 5);
+    expect(expires).toBeGreaterThanOrEqual(before + 86400 - 1);
+    expect(expires).toBeLessThanOrEqual(before + 86400 + 5);
     // The cookie is sealed: the claims are not readable in it, plain or base64-decoded.
     const value = session!.value ?? '';
     expect(value).not.toContain('alice');

@@ -1,0 +1,129 @@
+/**
+ * `req.oidc`: the session's tokens and what a handler can do with them.
+ *
+ * @packageDocumentation
+ */
+import type { Request, Response } from 'express';
+import { writeSession } from './auth-session.js';
+import { attach, sessionOf, type Context } from './context.js';
+import { AuthError } from './errors.js';
+import type { IdTokenClaims, UserInfoClaims } from './issuer.js';
+import { refreshSession } from './token-refresh.js';
+
+/**
+ * The authentication state of one request, as `req.oidc`. Set by `authCallback()` on every
+ * request. Times are in seconds since the epoch.
+ *
+ * @example
+ * ```ts
+ * app.get('/api/orders', requireAuth(), async (req, res) => {
+ *   if (req.oidc.isExpired()) await req.oidc.refresh();
+ *   const orders = await fetch('https://api.example.com/orders', {
+ *     headers: { authorization: `Bearer ${req.oidc.accessToken}` },
+ *   });
+ *   res.json(await orders.json());
+ * });
+ * ```
+ */
+export class RequestAuth {
+  readonly #context: Context;
+  readonly #req: Request;
+  readonly #res: Response;
+
+  constructor(context: Context, req: Request, res: Response) {
+    this.#context = context;
+    this.#req = req;
+    this.#res = res;
+  }
+
+  /** `true` when the request carries a valid session. */
+  get isAuthenticated(): boolean {
+    return sessionOf(this.#req) !== undefined;
+  }
+
+  /** The user's claims (the same object as `req.user`): the ID token's, over UserInfo's when fetched. */
+  get claims(): IdTokenClaims | undefined {
+    return sessionOf(this.#req)?.claims;
+  }
+
+  /** The ID token (compact JWS), validated at login or at the last refresh. */
+  get idToken(): string | undefined {
+    return sessionOf(this.#req)?.tokens.idToken;
+  }
+
+  /** The access token, to call resource servers with (RFC 6750). */
+  get accessToken(): string | undefined {
+    return sessionOf(this.#req)?.tokens.accessToken;
+  }
+
+  /** The access token's type, e.g. `Bearer` (RFC 6749 §7.1). */
+  get tokenType(): string | undefined {
+    return sessionOf(this.#req)?.tokens.tokenType;
+  }
+
+  /** The refresh token, when the provider issued one. */
+  get refreshToken(): string | undefined {
+    return sessionOf(this.#req)?.tokens.refreshToken;
+  }
+
+  /** The granted scope, when the provider returned it (RFC 6749 §5.1). */
+  get scope(): string | undefined {
+    return sessionOf(this.#req)?.tokens.scope;
+  }
+
+  /** When the access token expires, in seconds since the epoch; `undefined` when the provider gave no `expires_in`. */
+  get expiresAt(): number | undefined {
+    return sessionOf(this.#req)?.tokens.expiresAt;
+  }
+
+  /**
+   * `true` when the access token has expired, or expires within `margin` seconds (default 0);
+   * `false` without a session or without a known expiry.
+   */
+  isExpired(margin = 0): boolean {
+    const expiresAt = this.expiresAt;
+    return expiresAt !== undefined && expiresAt - margin <= Date.now() / 1000;
+  }
+
+  /**
+   * Refreshes the tokens now (RFC 6749 §6), whatever their expiry, and reseals the session cookie
+   * (when the response's headers are not sent yet). Concurrent calls for one session share one
+   * token endpoint request.
+   *
+   * @throws AuthError `unauthorized` (401) without a session; `refresh_unavailable` (400) without
+   *   a refresh token; `session_ended` (401: the cookie is cleared, and the request is anonymous
+   *   from then on) when the provider refuses the refresh token or the new ID token names
+   *   another user; `refresh_failed` (503) when the provider fails (the session is kept)
+   */
+  async refresh(): Promise<void> {
+    const session = sessionOf(this.#req);
+    if (session === undefined) throw new AuthError('unauthorized', 401, 'Authentication required: sign in first');
+    const context = this.#context;
+    try {
+      const refreshed = await refreshSession(context, session);
+      const renewed = this.#res.headersSent
+        ? { ...session, tokens: refreshed.tokens, claims: refreshed.claims }
+        : writeSession(context, this.#req, this.#res, refreshed.tokens, refreshed.claims, session.createdAt);
+      attach(this.#req, context, renewed);
+    } catch (err) {
+      if (err instanceof AuthError && err.code === 'session_ended') {
+        if (!this.#res.headersSent) context.cookie.clear(this.#req, this.#res);
+        attach(this.#req, context, undefined);
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Fetches the UserInfo claims with the access token (OpenID Connect Core 1.0 §5.3); their `sub`
+   * must be the ID token's (§5.3.4). They are returned, not stored.
+   *
+   * @throws AuthError `unauthorized` (401) without a session; `invalid_userinfo` (502) when the
+   *   `sub` differs or the answer is malformed; 502/504 for other provider faults
+   */
+  async fetchUserInfo(): Promise<UserInfoClaims> {
+    const session = sessionOf(this.#req);
+    if (session === undefined) throw new AuthError('unauthorized', 401, 'Authentication required: sign in first');
+    return this.#context.issuer.fetchUserInfo(session.tokens.accessToken, session.claims.sub);
+  }
+}

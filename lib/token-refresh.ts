@@ -1,0 +1,92 @@
+/**
+ * Refreshing a session's tokens (RFC 6749 §6), once per session and process however many of its
+ * requests ask at the same moment.
+ *
+ * @packageDocumentation
+ */
+import type { AuthSession, SealedTokens } from './auth-session.js';
+import type { Context } from './context.js';
+import { AuthError } from './errors.js';
+import type { IdTokenClaims } from './issuer.js';
+
+/** A refreshed session's tokens, and the claims of its (new or kept) ID token. */
+export interface RefreshedSession {
+  tokens: SealedTokens;
+  claims: IdTokenClaims;
+}
+
+/**
+ * How long a finished refresh is handed to later requests that still carry the old cookie, in
+ * milliseconds: requests the browser sent before it received the resealed cookie. Without it they
+ * would refresh again, with a refresh token the provider may have rotated and now refuses.
+ */
+const REUSE_MS = 30_000;
+
+/**
+ * Refreshes in flight (and just finished), by the refresh token they spend: requests of one
+ * session share one token endpoint call (single flight).
+ */
+export class RefreshFlights {
+  readonly #flights = new Map<string, Promise<RefreshedSession>>();
+
+  /** Runs `start` for `refreshToken`, unless a refresh of that token is in flight or just succeeded. */
+  run(refreshToken: string, start: () => Promise<RefreshedSession>): Promise<RefreshedSession> {
+    const running = this.#flights.get(refreshToken);
+    if (running !== undefined) return running;
+    const flight = start();
+    this.#flights.set(refreshToken, flight);
+    flight.then(
+      () => setTimeout(() => this.#flights.delete(refreshToken), REUSE_MS).unref(),
+      () => this.#flights.delete(refreshToken), // a failure is not reused: the next request tries again
+    );
+    return flight;
+  }
+
+  /** Refreshes in flight or kept for reuse (for tests and diagnostics). */
+  get size(): number {
+    return this.#flights.size;
+  }
+}
+
+/**
+ * Refreshes `session`'s tokens through the provider. A new ID token must name the same `sub` and
+ * `iss` as the session's (OpenID Connect Core 1.0 §12.2); the refresh token, scope and UserInfo
+ * claims are kept when the provider sends no new ones.
+ *
+ * @throws AuthError `session_ended` (401) when the provider refuses the refresh token
+ *   (`invalid_grant`, RFC 6749 §5.2), or its new ID token is invalid or names another user: the
+ *   session must end. `refresh_failed` (503) for a provider fault (unreachable, timeout, a
+ *   malformed answer): the session is kept and a later request may try again.
+ *   `refresh_unavailable` (400) when the session holds no refresh token.
+ */
+export function refreshSession(context: Context, session: AuthSession): Promise<RefreshedSession> {
+  const refreshToken = session.tokens.refreshToken;
+  if (refreshToken === undefined) {
+    return Promise.reject(new AuthError('refresh_unavailable', 400, 'This session has no refresh token: sign in again to get new tokens'));
+  }
+  return context.refreshes.run(refreshToken, async () => {
+    let refreshed;
+    try {
+      refreshed = await context.issuer.refresh(refreshToken);
+    } catch (err) {
+      const code = (err as AuthError).code;
+      if (code === 'invalid_grant' || code === 'invalid_id_token') {
+        throw new AuthError('session_ended', 401, 'The provider no longer accepts this session: sign in again', { cause: err });
+      }
+      throw new AuthError('refresh_failed', 503, 'The tokens could not be refreshed because the provider failed: try again shortly', { cause: err });
+    }
+    if (refreshed.claims !== undefined && (refreshed.claims.sub !== session.claims.sub || refreshed.claims.iss !== session.claims.iss)) {
+      throw new AuthError('session_ended', 401, 'The refreshed ID token names another user or issuer (OpenID Connect Core 1.0 §12.2): sign in again');
+    }
+    const tokens: SealedTokens = {
+      idToken: refreshed.idToken ?? session.tokens.idToken,
+      accessToken: refreshed.accessToken,
+      tokenType: refreshed.tokenType,
+      refreshToken: refreshed.refreshToken ?? refreshToken,
+      ...(refreshed.expiresAt !== undefined && { expiresAt: refreshed.expiresAt }),
+      ...((refreshed.scope ?? session.tokens.scope) !== undefined && { scope: refreshed.scope ?? session.tokens.scope }),
+      ...(session.tokens.userinfo !== undefined && { userinfo: session.tokens.userinfo }),
+    };
+    return { tokens, claims: refreshed.claims ?? session.claims };
+  });
+}
