@@ -40,6 +40,8 @@ export type AuthErrorCode =
   | 'transaction_expired'
   /** No valid session on a route guarded by `requireAuth()` (401). */
   | 'unauthorized'
+  /** The signed-in user does not meet the `claims` requirement of a `requireAuth()` route, RFC 9110 §15.5.4 (403). */
+  | 'forbidden'
   /** The provider could not be reached (502). */
   | 'provider_unreachable'
   /** The provider did not answer within `httpTimeout` seconds (504). */
@@ -52,6 +54,15 @@ export type AuthErrorCode =
   | 'invalid_userinfo'
   /** The sealed session is too large for a request's headers to carry back (500). */
   | 'session_too_large'
+  /**
+   * The provider refused the session's refresh token (`invalid_grant`), or the refreshed ID token
+   * names another user, OpenID Connect Core 1.0 §12.2 (401): the session is over.
+   */
+  | 'session_ended'
+  /** A refresh failed because the provider did (unreachable, timeout, a bad answer); the session is kept (503). */
+  | 'refresh_failed'
+  /** `req.oidc.refresh()` on a session without a refresh token (400). */
+  | 'refresh_unavailable'
   /** An unexpected failure inside the middleware (500); `cause` has the details. */
   | 'internal_error'
   | (string & {});

@@ -14,7 +14,7 @@ import type { IdTokenClaims } from './issuer.js';
 import type { RequestAuth } from './request-auth.js';
 
 export { authCallback } from './auth-callback.js';
-export { requireAuth } from './require-auth.js';
+export { requireAuth, type RequireAuthOptions } from './require-auth.js';
 export { AuthError, type AuthErrorCode, type AuthErrorOptions } from './errors.js';
 export type { AuthCallbackConfig, RoutesConfig, CookieConfig } from './options.js';
 export type { IdTokenClaims, UserInfoClaims } from './issuer.js';

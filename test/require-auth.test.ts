@@ -1,15 +1,17 @@
 /**
  * The guard, and how a session cookie is read on every request: valid, chunked, tampered,
- * expired or foreign.
+ * expired or foreign; its per-route options (`redirect`, `claims`) against real logins.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import express from 'express';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import session from 'express-session';
 import request from 'supertest';
-import { authCallback, requireAuth } from '../lib/index.js';
+import { AuthError, authCallback, requireAuth, type AuthCallbackConfig } from '../lib/index.js';
+import { claimsMatcher, type RequireAuthOptions } from '../lib/require-auth.js';
 import { Sealer } from '../lib/seal.js';
 import { Browser } from './support/browser.js';
 import { errorAsJson } from './support/error-handler.js';
-import { SECRET, signIn, startTestbed, type Testbed } from './support/testbed.js';
+import { SECRET, SESSION_SECRET, signIn, startTestbed, type Testbed } from './support/testbed.js';
 
 let bed: Testbed;
 let signedIn: Browser;
@@ -119,6 +121,335 @@ describe('requireAuth() when the login route is disabled', () => {
       expect(res.headers['www-authenticate']).toBe(`OpenIDConnect realm="${other.baseURL}"`);
     } finally {
       await other.close();
+    }
+  });
+});
+
+/**
+ * The per-route options, against an app of our own (express-session, authCallback(), guarded
+ * routes, errorAsJson) and a development provider that also issues a `groups` claim (an array).
+ */
+describe('requireAuth(options)', () => {
+  /** The `groups` claim the provider issues to each user. */
+  const GROUPS: Record<string, string[]> = { carol: ['staff'], erin: ['staff', 'admin'] };
+  const ok: RequestHandler = (_req, res) => { res.json({ ok: true }); };
+  /** The last error passed to next(), as the app's error handler saw it. */
+  let lastError: unknown;
+  /** The argument the last claims function was called with, and the req.user next to it. */
+  let predicateArgument: unknown;
+
+  function buildApp(auth: AuthCallbackConfig): Express {
+    const app = express();
+    app.use(session({ secret: SESSION_SECRET, resave: false, saveUninitialized: false }));
+    app.use(authCallback(auth));
+    app.get('/', (_req, res) => { res.send('home'); });
+    app.get('/default', requireAuth(), ok);
+    app.get('/redirect-true', requireAuth({ redirect: true }), ok);
+    app.get('/no-redirect', requireAuth({ redirect: false }), ok);
+    app.get('/verified', requireAuth({ claims: { email_verified: true, iss: auth.issuer } }), ok);
+    app.get('/named-someone-else', requireAuth({ claims: { email_verified: true, name: 'someone-else-entirely' } }), ok);
+    app.get('/verified-is-string', requireAuth({ claims: { email_verified: 'true' } }), ok);
+    app.get('/staff', requireAuth({ claims: { groups: 'staff' } }), ok);
+    app.get('/staff-and-admin', requireAuth({ claims: { groups: ['staff', 'admin'] } }), ok);
+    app.get('/api/admin', requireAuth({ redirect: false, claims: { groups: 'admin' } }), ok);
+    app.get('/predicate-true', requireAuth({ claims: (c) => c.email === `${c.sub}@example.com` }), ok);
+    app.get('/predicate-sees-user', requireAuth({ claims: (c) => { predicateArgument = c; return true; } }), (req, res) => {
+      res.json({ same: predicateArgument === req.user });
+    });
+    app.get('/predicate-false', requireAuth({ claims: (c) => Array.isArray(c.groups) && c.groups.includes('admin') }), ok);
+    app.get('/predicate-truthy', requireAuth({ claims: () => 1 as unknown as boolean }), ok);
+    app.get('/predicate-throws', requireAuth({
+      claims: () => { throw new Error('directory lookup failed: secret-detail'); },
+    }), ok);
+    app.get('/predicate-promise', requireAuth({
+      claims: () => Promise.reject(new Error('rejected-detail')) as unknown as boolean,
+    }), ok);
+    const record: ErrorRequestHandler = (err, _req, _res, next) => { lastError = err; next(err); };
+    app.use(record, errorAsJson);
+    return app;
+  }
+
+  let bed: Testbed;
+  /** Session cookie of carol (groups: staff) and erin (groups: staff, admin). */
+  const cookies: Record<string, string> = {};
+  beforeAll(async () => {
+    bed = await startTestbed({
+      build: buildApp,
+      auth: { scope: 'openid profile email groups' },
+      providerConfiguration: {
+        claims: { openid: ['sub'], profile: ['name'], email: ['email', 'email_verified'], groups: ['groups'] },
+        async findAccount(_ctx: unknown, id: string) {
+          return {
+            accountId: id,
+            async claims() {
+              return { sub: id, name: id, email: `${id}@example.com`, email_verified: true, groups: GROUPS[id] ?? [] };
+            },
+          };
+        },
+      },
+    });
+    for (const user of ['carol', 'erin']) {
+      const browser = new Browser();
+      await signIn(browser, `${bed.baseURL}/login`, user);
+      const value = await browser.cookie(bed.baseURL, 'oidc_session');
+      if (value === undefined) throw new Error(`${user} did not get a session cookie`);
+      cookies[user] = value;
+    }
+  });
+  afterAll(async () => {
+    await bed.close();
+  });
+
+  const get = (path: string, user?: string, accept = 'application/json') => {
+    const req = request(bed.app).get(path).set('Accept', accept);
+    return user === undefined ? req : req.set('Cookie', `oidc_session=${cookies[user]}`);
+  };
+
+  test('the provider issued the groups claim: req.user.groups is an array', async () => {
+    const app = express();
+    app.use(authCallback(bed.auth));
+    app.get('/me', requireAuth(), (req, res) => { res.json(req.user); });
+    const res = await request(app).get('/me').set('Cookie', `oidc_session=${cookies.erin}`);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ sub: 'erin', email_verified: true, groups: ['staff', 'admin'] });
+  });
+
+  describe('redirect', () => {
+    test.each(['/default', '/redirect-true'])('%s: a browser without a session is sent to login (the default)', async (path) => {
+      const res = await get(path, undefined, 'text/html');
+      expect(res.status).toBe(302);
+      expect(res.headers.location).toBe(`/login?returnTo=${encodeURIComponent(path)}`);
+    });
+
+    test('false: a browser (Accept: text/html GET) gets 401 with WWW-Authenticate, not a redirect', async () => {
+      const res = await get('/no-redirect', undefined, 'text/html');
+      expect(res.status).toBe(401);
+      expect(res.headers.location).toBeUndefined();
+      expect(res.headers['www-authenticate']).toBe(`OpenIDConnect realm="${bed.baseURL}", login_uri="${bed.baseURL}/login"`);
+      expect(res.body).toEqual({ code: 'unauthorized', message: 'Authentication required: sign in first' });
+    });
+
+    test('false: a browser with no Accept header gets 401 too', async () => {
+      const res = await request(bed.app).get('/no-redirect');
+      expect(res.status).toBe(401);
+      expect(res.headers['www-authenticate']).toMatch(/^OpenIDConnect realm=/);
+    });
+
+    test('false: a signed-in user is let through', async () => {
+      const res = await get('/no-redirect', 'carol', 'text/html');
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ ok: true });
+    });
+  });
+
+  describe('claims, object form', () => {
+    test('satisfied (email_verified: true, iss) → 200', async () => {
+      const res = await get('/verified', 'carol');
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ ok: true });
+    });
+
+    test('not satisfied → 403 forbidden, with a message that reveals neither the claims nor their values', async () => {
+      const res = await get('/named-someone-else', 'carol');
+      expect(res.status).toBe(403);
+      expect(res.body.code).toBe('forbidden');
+      expect(res.body.message).toBe('Access denied: the signed-in account is not allowed to use this resource');
+      for (const secret of ['someone-else-entirely', 'carol', 'name', 'email_verified']) expect(res.text).not.toContain(secret);
+      expect(res.headers['www-authenticate']).toBeUndefined();
+      expect(lastError).toBeInstanceOf(AuthError);
+      expect(lastError).toMatchObject({ code: 'forbidden', status: 403, expose: true });
+    });
+
+    test('not satisfied by a browser: 403 as well, not a login redirect (signing in again would not help)', async () => {
+      const res = await get('/named-someone-else', 'carol', 'text/html');
+      expect(res.status).toBe(403);
+      expect(res.body.code).toBe('forbidden');
+    });
+
+    test('values compare strictly: the string "true" does not match the boolean claim true', async () => {
+      const res = await get('/verified-is-string', 'carol');
+      expect(res.status).toBe(403);
+      expect(res.body.code).toBe('forbidden');
+    });
+
+    test.each([
+      ['/verified', 'text/html', 302],
+      ['/verified', 'application/json', 401],
+      ['/named-someone-else', 'text/html', 302],
+      ['/named-someone-else', 'application/json', 401],
+      ['/api/admin', 'text/html', 401],
+      ['/predicate-false', 'application/json', 401],
+      ['/predicate-throws', 'application/json', 401],
+    ])('not signed in, %s (Accept: %s) → %d as without claims, never 403', async (path, accept, status) => {
+      const res = await get(path, undefined, accept);
+      expect(res.status).toBe(status);
+      if (status === 302) expect(res.headers.location).toBe(`/login?returnTo=${encodeURIComponent(path)}`);
+      else expect(res.headers['www-authenticate']).toMatch(/^OpenIDConnect realm=/);
+    });
+
+    test('array claim, one expected value: matches when the array includes it', async () => {
+      expect((await get('/staff', 'carol')).status).toBe(200);
+      expect((await get('/staff', 'erin')).status).toBe(200);
+    });
+
+    test('array claim, an expected array: matches only when the claim includes every value', async () => {
+      const carol = await get('/staff-and-admin', 'carol');
+      expect(carol.status).toBe(403);
+      expect(carol.body.code).toBe('forbidden');
+      const erin = await get('/staff-and-admin', 'erin');
+      expect(erin.status).toBe(200);
+    });
+
+    test('with redirect: false, an API route: 200 for an admin, 403 for a signed-in non-admin', async () => {
+      expect((await get('/api/admin', 'erin')).status).toBe(200);
+      const carol = await get('/api/admin', 'carol', 'text/html');
+      expect(carol.status).toBe(403);
+      expect(carol.body.code).toBe('forbidden');
+    });
+  });
+
+  describe('claims, function form', () => {
+    test('returns true → 200', async () => {
+      const res = await get('/predicate-true', 'carol');
+      expect(res.status).toBe(200);
+    });
+
+    test('is called with the session\'s claims, the same object as req.user', async () => {
+      const res = await get('/predicate-sees-user', 'erin');
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ same: true });
+      expect(predicateArgument).toMatchObject({ sub: 'erin', groups: ['staff', 'admin'] });
+    });
+
+    test('returns false → 403 forbidden; the same predicate lets an admin through', async () => {
+      const carol = await get('/predicate-false', 'carol');
+      expect(carol.status).toBe(403);
+      expect(carol.body.code).toBe('forbidden');
+      expect((await get('/predicate-false', 'erin')).status).toBe(200);
+    });
+
+    test('returns a truthy value that is not true → 403', async () => {
+      const res = await get('/predicate-truthy', 'carol');
+      expect(res.status).toBe(403);
+      expect(res.body.code).toBe('forbidden');
+    });
+
+    test('throws → 500 internal_error with the error as cause; no stack and no detail in the body', async () => {
+      const res = await get('/predicate-throws', 'carol');
+      expect(res.status).toBe(500);
+      expect(Object.keys(res.body).sort()).toEqual(['code', 'message']);
+      expect(res.body.code).toBe('internal_error');
+      expect(res.text).not.toContain('secret-detail');
+      expect(res.text).not.toMatch(/\bat .*\.ts:\d+/);
+      expect(lastError).toBeInstanceOf(AuthError);
+      expect(lastError).toMatchObject({ code: 'internal_error', status: 500, expose: false });
+      expect((lastError as AuthError).cause).toBeInstanceOf(Error);
+      expect(((lastError as AuthError).cause as Error).message).toBe('directory lookup failed: secret-detail');
+    });
+
+    test('returns a Promise → 500 internal_error, and its rejection is handled (no unhandledRejection)', async () => {
+      const unhandled: unknown[] = [];
+      const onUnhandled = (reason: unknown) => { unhandled.push(reason); };
+      process.on('unhandledRejection', onUnhandled);
+      try {
+        const res = await get('/predicate-promise', 'carol');
+        expect(res.status).toBe(500);
+        expect(res.body.code).toBe('internal_error');
+        expect(res.text).not.toContain('rejected-detail');
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(unhandled).toEqual([]);
+      } finally {
+        process.off('unhandledRejection', onUnhandled);
+      }
+    });
+  });
+});
+
+describe('claimsMatcher(): the object form of the claims option', () => {
+  const user = { sub: 'u1', email_verified: true, age: 42, nickname: null, groups: ['staff', 'admin'], roles: [] as string[], scope: 'read write' };
+
+  test.each<[string, Record<string, unknown>, boolean]>([
+    ['a matching primitive', { sub: 'u1' }, true],
+    ['several, all matching', { sub: 'u1', email_verified: true, age: 42 }, true],
+    ['null matches null', { nickname: null }, true],
+    ['nothing required', {}, true],
+    ['one of several not matching', { sub: 'u1', age: 43 }, false],
+    ['a string against a number', { age: '42' }, false],
+    ['a string against a boolean', { email_verified: 'true' }, false],
+    ['a missing claim', { department: 'sales' }, false],
+    ['null against a missing claim', { department: null }, false],
+    ['a value an array claim includes', { groups: 'admin' }, true],
+    ['a value an array claim lacks', { groups: 'billing' }, false],
+    ['every value of a list, all included', { groups: ['admin', 'staff'] }, true],
+    ['every value of a list, one missing', { groups: ['admin', 'billing'] }, false],
+    ['a value against an empty array claim', { roles: 'admin' }, false],
+    ['a list against a string claim (no splitting)', { scope: ['read'] }, false],
+    ['a list against a primitive claim equal to its only value', { sub: ['u1'] }, false],
+    ['an inherited name (constructor)', { constructor: 'Object' }, false],
+    ['an inherited name (toString)', { toString: 'x' }, false],
+  ])('%s → %s', (_name, requirement, expected) => {
+    expect(claimsMatcher(requirement)(user)).toBe(expected);
+  });
+
+  test('the requirement is copied: changing it afterwards has no effect', () => {
+    const requirement: Record<string, unknown> = { groups: ['admin'] };
+    const matches = claimsMatcher(requirement);
+    (requirement.groups as string[]).push('billing');
+    requirement.sub = 'someone-else';
+    expect(matches(user)).toBe(true);
+  });
+
+  test('reads a claim named __proto__ only when the claims have it as their own', () => {
+    const parsed = JSON.parse('{"sub":"u1","__proto__":"x"}') as Record<string, unknown>;
+    const requirement = JSON.parse('{"__proto__":"x"}') as Record<string, unknown>;
+    expect(claimsMatcher(requirement)(parsed)).toBe(true);
+    expect(claimsMatcher(requirement)(user)).toBe(false);
+  });
+});
+
+describe('requireAuth(options) checks its options at start-up', () => {
+  /** Asserts that `requireAuth(options)` throws a TypeError whose message contains `text`. */
+  function expectTypeError(options: unknown, text: string): void {
+    let thrown: unknown;
+    try {
+      requireAuth(options as RequireAuthOptions);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(TypeError);
+    expect((thrown as TypeError).message).toContain(text);
+  }
+
+  test.each<[string, unknown, string]>([
+    ['an unknown key', { redirct: false }, 'requireAuth(): option "redirct" is unknown (known options: redirect, claims)'],
+    ['a string redirect', { redirect: 'false' }, 'requireAuth(): option "redirect" must be a boolean'],
+    ['a numeric redirect', { redirect: 0 }, 'requireAuth(): option "redirect" must be a boolean'],
+    ['null redirect', { redirect: null }, 'requireAuth(): option "redirect" must be a boolean'],
+    ['a string claims', { claims: 'admin' }, 'requireAuth(): option "claims" must be an object or a function'],
+    ['an array claims', { claims: ['admin'] }, 'requireAuth(): option "claims" must be an object or a function'],
+    ['null claims', { claims: null }, 'requireAuth(): option "claims" must be an object or a function'],
+    ['a Map claims', { claims: new Map([['groups', 'admin']]) }, 'requireAuth(): option "claims" must be an object or a function'],
+    ['a nested object', { claims: { address: { country: 'NL' } } }, 'requireAuth(): option "claims.address" must be a string, a finite number, a boolean, null, or a non-empty array of them'],
+    ['an undefined value', { claims: { groups: undefined } }, 'option "claims.groups" must be'],
+    ['NaN', { claims: { age: Number.NaN } }, 'option "claims.age" must be'],
+    ['an empty list', { claims: { groups: [] } }, 'option "claims.groups" must be'],
+    ['a nested list', { claims: { groups: [['admin']] } }, 'option "claims.groups" must be'],
+    ['a function value', { claims: { groups: () => true } }, 'option "claims.groups" must be'],
+    ['an async function', { claims: async () => true }, 'requireAuth(): option "claims" must return a boolean synchronously'],
+    ['a string instead of options', 'admin', 'requireAuth(): expected an options object or nothing'],
+    ['null instead of options', null, 'requireAuth(): expected an options object or nothing'],
+  ])('%s is a TypeError naming the option', (_name, options, text) => {
+    expectTypeError(options, text);
+  });
+
+  test('mounted without being called (app.get(path, requireAuth, …)), the error says to call it', () => {
+    const req = Object.create(express.request) as unknown;
+    expectTypeError(req, 'mount requireAuth(), not requireAuth');
+  });
+
+  test('valid options build a middleware function', () => {
+    for (const options of [undefined, {}, { redirect: false }, { redirect: undefined, claims: undefined }, { claims: { groups: ['a', 'b'], age: 3, x: null } }, { claims: () => true }, { claims: Object.assign(Object.create(null) as object, { sub: 'x' }) }]) {
+      expect(typeof requireAuth(options as RequireAuthOptions)).toBe('function');
     }
   });
 });
