@@ -5,9 +5,10 @@
  * @packageDocumentation
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { readSession } from './auth-session.js';
+import { isReference, readSession, type AuthSession, type SessionReference } from './auth-session.js';
+import { handleBackchannelLogout } from './backchannel-logout.js';
 import { RequestAuth } from './request-auth.js';
-import { renewalOf, renewSession } from './session-renewal.js';
+import { renewalOf, resolveSession } from './session-renewal.js';
 import { RefreshFlights } from './token-refresh.js';
 import { handleCallback } from './callback.js';
 import { attach, type Context } from './context.js';
@@ -61,32 +62,34 @@ export function authCallback(config: AuthCallbackConfig): RequestHandler {
     guard: createGuard(options),
     refreshes: new RefreshFlights(),
   });
+  /** Whether a cookie session must be checked in the store on each request (back-channel logout marks). */
+  const checksStore = options.routes.backchannelLogout !== false;
+  /** The request's session for the app (renewed when due) or for a route (as it is). */
+  function prepare(req: Request, res: Response, opened: AuthSession | SessionReference | undefined, renew: boolean): Promise<AuthSession | undefined> {
+    return opened === undefined ? Promise.resolve(undefined) : resolveSession(context, req, res, opened, renew);
+  }
   const routes = new Map<string, RouteHandler>();
   if (options.routes.login !== false) routes.set(`GET ${options.routes.login}`, handleLogin);
   routes.set(`GET ${options.routes.callback}`, handleCallback);
   routes.set(`POST ${options.routes.callback}`, handleCallback);
   if (options.routes.logout !== false) routes.set(`GET ${options.routes.logout}`, handleLogout);
+  if (options.routes.backchannelLogout !== false) routes.set(`POST ${options.routes.backchannelLogout}`, handleBackchannelLogout);
 
   return function authCallbackMiddleware(req: Request, res: Response, next: NextFunction): void {
-    const session = readSession(context, req);
+    const opened = readSession(context, req);
     req.oidc = new RequestAuth(context, req, res);
     const handler = routes.get(`${req.method} ${req.path}`);
-    if (handler !== undefined) {
-      attach(req, context, session);
-      // Express 4 does not catch rejected promises: hand every failure to next() here.
-      handler(context, req, res).catch(next);
-      return;
-    }
-    const renewal = session === undefined ? undefined : renewalOf(context, session, Date.now() / 1000);
-    if (renewal === undefined) {
-      attach(req, context, session);
+    // Fast path: no session, or a cookie session with nothing due, and no store to ask.
+    if (handler === undefined && (opened === undefined || (!isReference(opened) && !checksStore && renewalOf(context, opened, Date.now() / 1000) === undefined))) {
+      attach(req, context, opened);
       next();
       return;
     }
-    attach(req, context, session); // a failed refresh keeps the session for the error handler
-    renewSession(context, req, res, session!, renewal).then((renewed) => {
-      attach(req, context, renewed);
-      next();
-    }, next);
+    // Express 4 does not catch rejected promises: hand every failure to next() here.
+    prepare(req, res, opened, handler === undefined).then(async (session) => {
+      attach(req, context, session);
+      if (handler === undefined) next();
+      else await handler(context, req, res);
+    }).catch(next);
   };
 }

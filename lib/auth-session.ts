@@ -1,9 +1,12 @@
 /**
- * The logged-in session: the token set sealed into the session cookie, read back on every
- * request. Nothing about it is kept on the server.
+ * The logged-in session, read back on every request. With `sessionStorage: 'cookie'` (the
+ * default) the token set is sealed into the session cookie and nothing is kept on the server;
+ * with `'store'` the token set is sealed into a record of the express-session store and the
+ * cookie carries only a sealed reference to it, so that logout can revoke it.
  *
  * @packageDocumentation
  */
+import { randomBytes } from 'node:crypto';
 import { maxHeaderSize } from 'node:http';
 import type { Request, Response } from 'express';
 import { decodeJwt } from 'jose';
@@ -11,6 +14,7 @@ import { debug, type Context } from './context.js';
 import { AuthError } from './errors.js';
 import type { IdTokenClaims, UserInfoClaims } from './issuer.js';
 import type { ResolvedOptions } from './options.js';
+import { destroyRecord, getRecord, recordKey, setRecord, storeOf } from './session-store.js';
 
 /**
  * Room left in a request's headers for everything but the session cookie, in bytes. Node refuses
@@ -36,10 +40,33 @@ export interface SealedTokens {
   userinfo?: UserInfoClaims;
 }
 
-/** What the seal holds: the tokens, and when the user logged in. */
+/** What the cookie's seal holds with `sessionStorage: 'cookie'`: the tokens, and when the user logged in. */
 interface SealedSession extends SealedTokens {
   /** When the session started (the login), in seconds since the epoch: the absolute lifetime runs from it. */
   createdAt: number;
+}
+
+/** What the cookie's seal holds with `sessionStorage: 'store'`: the store record's id. */
+interface SealedReference {
+  ref: string;
+  createdAt: number;
+}
+
+/** A store record (`sessionStorage: 'store'`): the tokens, sealed like a cookie would be. */
+interface StoredSession {
+  sealed: string;
+}
+
+/**
+ * A session cookie of `sessionStorage: 'store'`, opened but not yet looked up: see
+ * {@link loadSession}.
+ */
+export interface SessionReference {
+  ref: string;
+  createdAt: number;
+  touchedAt: number;
+  expiresAt: number;
+  staleKey: boolean;
 }
 
 /** A valid session, as read from the request's cookie. Times are in seconds since the epoch. */
@@ -55,6 +82,8 @@ export interface AuthSession {
   expiresAt: number;
   /** The cookie was sealed with an older secret. */
   staleKey: boolean;
+  /** The store record's id, with `sessionStorage: 'store'`. */
+  ref?: string;
 }
 
 /** Copies exactly the sealed fields, so no other property of `source` reaches the cookie. */
@@ -84,60 +113,134 @@ export function sessionExpiry(options: ResolvedOptions, createdAt: number, now: 
   return options.sessionIdleDuration === undefined ? absolute : Math.min(absolute, now + options.sessionIdleDuration);
 }
 
+/** The store record of the session `ref`. */
+function sessionKey(ref: string): string {
+  return recordKey('session', ref);
+}
+
+/** The session `tokens` describe, its claims read back from the ID token; `undefined` when that cannot be decoded. */
+function sessionOfTokens(tokens: SealedTokens, times: Omit<AuthSession, 'tokens' | 'claims'>): AuthSession | undefined {
+  let claims: IdTokenClaims;
+  try {
+    claims = decodeJwt(tokens.idToken) as IdTokenClaims;
+  } catch {
+    debug('session ignored: its ID token cannot be decoded');
+    return undefined;
+  }
+  return { tokens: pickTokens(tokens), claims: userClaims(claims, tokens.userinfo), ...times };
+}
+
 /**
  * Reads the request's session cookie. A missing, tampered, truncated, foreign or expired cookie
- * is "no session" (a debug line, never an error).
+ * is "no session" (a debug line, never an error). With `sessionStorage: 'store'` the result is a
+ * {@link SessionReference}, to be looked up with {@link loadSession}.
  */
-export function readSession(context: Context, req: Request): AuthSession | undefined {
+export function readSession(context: Context, req: Request): AuthSession | SessionReference | undefined {
   const sealed = context.cookie.read(req);
   if (sealed === undefined) return undefined;
-  const opened = context.sealer.unseal<SealedSession>(sealed);
+  const opened = context.sealer.unseal<Partial<SealedSession & SealedReference>>(sealed);
   if (opened === undefined) {
     debug('session cookie "%s" ignored: not sealed by a configured secret, tampered or expired', context.cookie.name);
     return undefined;
   }
-  const { payload } = opened;
-  let claims: IdTokenClaims;
-  try {
-    claims = decodeJwt(payload.idToken) as IdTokenClaims;
-  } catch {
-    debug('session cookie ignored: its ID token cannot be decoded');
-    return undefined;
-  }
+  const { payload, staleKey } = opened;
   const createdAt = typeof payload.createdAt === 'number' ? payload.createdAt : payload.iat;
-  return {
-    tokens: pickTokens(payload),
-    claims: userClaims(claims, payload.userinfo),
-    createdAt,
-    touchedAt: payload.iat,
-    expiresAt: payload.exp,
-    staleKey: opened.staleKey,
-  };
+  const times = { createdAt, touchedAt: payload.iat, expiresAt: payload.exp, staleKey };
+  if (context.options.sessionStorage === 'store') {
+    if (typeof payload.ref !== 'string') return undefined; // a cookie of the other storage mode
+    return { ref: payload.ref, ...times };
+  }
+  if (typeof payload.idToken !== 'string') return undefined;
+  return sessionOfTokens(payload as SealedSession, times);
+}
+
+/** `true` when `value` is a {@link SessionReference} still to be looked up. */
+export function isReference(value: AuthSession | SessionReference): value is SessionReference {
+  return !('tokens' in value);
 }
 
 /**
- * Seals a session into the response's cookie, with the current secret, until
- * {@link sessionExpiry}.
+ * Looks up the store record of a {@link SessionReference}: `undefined` when it is gone (logged
+ * out, revoked, expired).
+ *
+ * @throws AuthError `store_unavailable` (503) when the store fails
+ */
+export async function loadSession(context: Context, req: Request, reference: SessionReference): Promise<AuthSession | undefined> {
+  const record = await getRecord<StoredSession>(storeOf(req), sessionKey(reference.ref));
+  const opened = typeof record?.sealed === 'string' ? context.sealer.unseal<SealedTokens>(record.sealed) : undefined;
+  if (opened === undefined) {
+    debug('session "%s" not in the store: logged out, revoked or expired', reference.ref.slice(0, 6));
+    return undefined;
+  }
+  const { ref, ...times } = reference;
+  const session = sessionOfTokens(opened.payload, times);
+  return session && { ...session, ref };
+}
+
+/**
+ * Seals a session until {@link sessionExpiry}, with the current secret: into the response's
+ * cookie, or (with `sessionStorage: 'store'`) into its store record, the cookie carrying the
+ * record's id.
  *
  * @param tokens - what to seal (only the {@link SealedTokens} fields are kept)
  * @param idTokenClaims - the claims of `tokens.idToken`
  * @param createdAt - when the user logged in, in seconds since the epoch
+ * @param ref - the store record to rewrite; a new one when omitted
  * @returns the session as later requests will read it
- * @throws AuthError `session_too_large` (500) when the sealed session exceeds
- *   {@link MAX_SEALED_SESSION_BYTES}: the browser would send it back in a request Node refuses
+ * @throws AuthError `session_too_large` (500) when the sealed cookie exceeds
+ *   {@link MAX_SEALED_SESSION_BYTES}: the browser would send it back in a request Node refuses;
+ *   `store_unavailable` (503) when the store fails
  */
-export function writeSession(
-  context: Context, req: Request, res: Response, tokens: SealedTokens, idTokenClaims: IdTokenClaims, createdAt: number,
-): AuthSession {
+export async function writeSession(
+  context: Context, req: Request, res: Response, tokens: SealedTokens, idTokenClaims: IdTokenClaims, createdAt: number, ref?: string,
+): Promise<AuthSession> {
   const now = Math.floor(Date.now() / 1000);
   const expiresAt = sessionExpiry(context.options, createdAt, now);
   const sealedTokens = pickTokens(tokens);
-  const sealed = context.sealer.seal({ ...sealedTokens, createdAt } satisfies SealedSession, expiresAt);
-  if (sealed.length > MAX_SEALED_SESSION_BYTES) {
-    throw new AuthError('session_too_large', 500,
-      `The sealed session is ${sealed.length} bytes, more than the ${MAX_SEALED_SESSION_BYTES} a request's headers can carry back `
-      + `(Node's maximum header size is ${maxHeaderSize} bytes): request fewer scopes or claims, or raise --max-http-header-size`);
+  let sealed: string;
+  let storedRef: string | undefined;
+  if (context.options.sessionStorage === 'store') {
+    storedRef = ref ?? randomBytes(32).toString('base64url');
+    const record: StoredSession = { sealed: context.sealer.seal(sealedTokens, expiresAt) };
+    await setRecord(storeOf(req), sessionKey(storedRef), record, expiresAt);
+    sealed = context.sealer.seal({ ref: storedRef, createdAt } satisfies SealedReference, expiresAt);
+  } else {
+    sealed = context.sealer.seal({ ...sealedTokens, createdAt } satisfies SealedSession, expiresAt);
+    if (sealed.length > MAX_SEALED_SESSION_BYTES) {
+      throw new AuthError('session_too_large', 500,
+        `The sealed session is ${sealed.length} bytes, more than the ${MAX_SEALED_SESSION_BYTES} a request's headers can carry back `
+        + `(Node's maximum header size is ${maxHeaderSize} bytes): request fewer scopes or claims, set sessionStorage: 'store', or raise --max-http-header-size`);
+    }
   }
   context.cookie.write(req, res, sealed, expiresAt);
-  return { tokens: sealedTokens, claims: userClaims(idTokenClaims, sealedTokens.userinfo), createdAt, touchedAt: now, expiresAt, staleKey: false };
+  return {
+    tokens: sealedTokens,
+    claims: userClaims(idTokenClaims, sealedTokens.userinfo),
+    createdAt,
+    touchedAt: now,
+    expiresAt,
+    staleKey: false,
+    ...(storedRef !== undefined && { ref: storedRef }),
+  };
+}
+
+/**
+ * Ends a session: clears the cookie (every chunk) and, with `sessionStorage: 'store'`, deletes
+ * its store record, so that a copy of the cookie no longer works anywhere.
+ *
+ * @param session - the request's session or reference, when it had one
+ * @throws AuthError `store_unavailable` (503) when the store fails to delete the record
+ */
+export async function endSession(context: Context, req: Request, res: Response, session: { ref?: string } | undefined): Promise<void> {
+  context.cookie.clear(req, res);
+  await deleteSessionRecord(req, session);
+}
+
+/**
+ * Deletes the store record of `session` (`sessionStorage: 'store'`); nothing for a cookie session.
+ *
+ * @throws AuthError `store_unavailable` (503)
+ */
+export async function deleteSessionRecord(req: Request, session: { ref?: string } | undefined): Promise<void> {
+  if (session?.ref !== undefined) await destroyRecord(storeOf(req), sessionKey(session.ref));
 }

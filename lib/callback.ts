@@ -5,9 +5,9 @@
  * @packageDocumentation
  */
 import type { Request, Response } from 'express';
-import { writeSession } from './auth-session.js';
+import { deleteSessionRecord, writeSession } from './auth-session.js';
 import { readAuthorizationResponse } from './authorization-response.js';
-import type { Context } from './context.js';
+import { sessionOf, type Context } from './context.js';
 import { AuthError, oauthErrorCode } from './errors.js';
 import { regenerateSession, requireSession, saveSession, type ExpressSession } from './req-session.js';
 import { pendingTransactions, takeTransaction, type Transaction } from './transaction.js';
@@ -104,10 +104,12 @@ export async function handleCallback(context: Context, req: Request, res: Respon
     ? await context.issuer.fetchUserInfo(tokenSet.accessToken, tokenSet.claims.sub)
     : undefined;
 
+  const previous = sessionOf(req); // a session this browser had: replaced, so its store record goes
+  await deleteSessionRecord(req, previous);
   const keep = pendingTransactions(session); // another tab's login, still pending
   await regenerateSession(req, keep);
   if (Object.keys(keep).length > 0) await saveSession(req);
   const tokens = { ...tokenSet, ...(userinfo !== undefined && { userinfo }) };
-  writeSession(context, req, res, tokens, tokenSet.claims, Math.floor(Date.now() / 1000));
+  await writeSession(context, req, res, tokens, tokenSet.claims, Math.floor(Date.now() / 1000));
   res.redirect(302, context.options.basePath + transaction.returnTo);
 }

@@ -209,6 +209,17 @@ export class Issuer {
   }
 
   /**
+   * The provider's `jwks_uri` (OpenID Connect Discovery 1.0 §3), for validating logout tokens.
+   *
+   * @throws AuthError when discovery fails (502/504), or the provider publishes no `jwks_uri` (502)
+   */
+  async jwksUri(): Promise<string> {
+    const uri = (await this.configuration()).serverMetadata().jwks_uri;
+    if (uri === undefined) throw new AuthError('invalid_provider_response', 502, 'The provider publishes no jwks_uri');
+    return uri;
+  }
+
+  /**
    * `true` when the provider promises `iss` in every authorization response (RFC 9207 §3).
    */
   async sendsIssInResponse(): Promise<boolean> {

@@ -5,12 +5,14 @@
  * @packageDocumentation
  */
 import type { Request, Response } from 'express';
+import { endSession } from './auth-session.js';
 import { sessionOf, type Context } from './context.js';
 import { destroySession } from './req-session.js';
 import { requestedReturnTo } from './return-to.js';
 
 /**
- * `GET {routes.logout}[?returnTo=/path]`: clears the session cookie (every chunk) and destroys
+ * `GET {routes.logout}[?returnTo=/path]`: clears the session cookie (every chunk), deletes the
+ * session's store record (`sessionStorage: 'store'`: a copied cookie no longer works), destroys
  * the express-session, then answers 302 to the provider's `end_session_endpoint` with
  * `id_token_hint` (when there was a session) and `post_logout_redirect_uri`; straight to that
  * URI when the provider has no `end_session_endpoint` or cannot be reached.
@@ -24,7 +26,7 @@ import { requestedReturnTo } from './return-to.js';
  */
 export async function handleLogout(context: Context, req: Request, res: Response): Promise<void> {
   const session = sessionOf(req);
-  context.cookie.clear(req, res);
+  await endSession(context, req, res, session); // with sessionStorage 'store', a copied cookie dies here too
   await destroySession(req);
   const { options } = context;
   const returnTo = requestedReturnTo(req.originalUrl);

@@ -13,6 +13,13 @@ export interface RoutesConfig {
   callback?: string;
   /** Ends the session. Default `'/logout'`. `false` to serve no logout route. */
   logout?: string | false;
+  /**
+   * Receives the provider's `logout_token` (`POST`, OpenID Connect Back-Channel Logout 1.0 §2.5)
+   * and ends the sessions it names on every instance sharing the express-session store; register
+   * `baseURL` + this path as the client's `backchannel_logout_uri`. Default `false` (no route, and
+   * no per-request check).
+   */
+  backchannelLogout?: string | false;
 }
 
 /** Attributes of the sealed session cookie. `HttpOnly` and `Path=/` are always set. */
@@ -121,6 +128,14 @@ export interface AuthCallbackConfig {
    */
   sessionTouchInterval?: number;
   /**
+   * Where the token set lives. `'cookie'` (default): sealed into the session cookie; nothing is
+   * kept on the server, and logout cannot recall a copied cookie before it expires. `'store'`:
+   * sealed into a record of the express-session store (any store, e.g. connect-redis), the cookie
+   * carrying only a sealed reference; logout deletes the record, so a copied cookie stops working
+   * at once, and token sets of any size fit.
+   */
+  sessionStorage?: 'cookie' | 'store';
+  /**
    * Refresh the tokens before the request's handler runs when the access token has expired, or
    * expires within `refreshMargin` seconds, and the session holds a refresh token (RFC 6749 §6).
    * Default `true`.
@@ -153,7 +168,12 @@ export interface ResolvedOptions {
   readonly postLogoutRedirectUri: string;
   readonly secrets: readonly string[];
   readonly scope: string;
-  readonly routes: { readonly login: string | false; readonly callback: string; readonly logout: string | false };
+  readonly routes: {
+    readonly login: string | false;
+    readonly callback: string;
+    readonly logout: string | false;
+    readonly backchannelLogout: string | false;
+  };
   readonly authorizationParams: Readonly<Record<string, string>>;
   /** `authorizationParams.max_age`, in seconds, when set: `auth_time` is then required and checked. */
   readonly maxAge: number | undefined;
@@ -167,6 +187,7 @@ export interface ResolvedOptions {
   /** Idle lifetime in seconds; `undefined` when idle expiry is off. */
   readonly sessionIdleDuration: number | undefined;
   readonly sessionTouchInterval: number;
+  readonly sessionStorage: 'cookie' | 'store';
   readonly autoRefresh: boolean;
   readonly refreshMargin: number;
   readonly cookie: {
@@ -286,8 +307,9 @@ export function resolveOptions(config: AuthCallbackConfig): ResolvedOptions {
     login: assertRoute(routesIn.login, 'routes.login', '/login', true),
     callback: assertRoute(routesIn.callback, 'routes.callback', '/callback', false) as string,
     logout: assertRoute(routesIn.logout, 'routes.logout', '/logout', true),
+    backchannelLogout: routesIn.backchannelLogout === undefined ? false : assertRoute(routesIn.backchannelLogout, 'routes.backchannelLogout', '', true),
   };
-  const paths = [routes.login, routes.callback, routes.logout].filter((p) => p !== false);
+  const paths = [routes.login, routes.callback, routes.logout, routes.backchannelLogout].filter((p) => p !== false);
   if (new Set(paths).size !== paths.length) fail('routes', 'must name a different path for each route');
 
   const authorizationParams: Record<string, string> = {};
@@ -331,6 +353,8 @@ export function resolveOptions(config: AuthCallbackConfig): ResolvedOptions {
   if (sessionIdleDuration !== undefined && sessionTouchInterval > sessionIdleDuration) {
     fail('sessionTouchInterval', `must not exceed sessionIdleDuration (${sessionIdleDuration} s), or an active session would expire between touches`);
   }
+  const sessionStorage = config.sessionStorage ?? 'cookie';
+  if (sessionStorage !== 'cookie' && sessionStorage !== 'store') fail('sessionStorage', 'must be "cookie" or "store"');
   const autoRefresh = config.autoRefresh ?? true;
   if (typeof autoRefresh !== 'boolean') fail('autoRefresh', 'must be a boolean');
 
@@ -357,6 +381,7 @@ export function resolveOptions(config: AuthCallbackConfig): ResolvedOptions {
     sessionDuration,
     sessionIdleDuration,
     sessionTouchInterval,
+    sessionStorage,
     autoRefresh,
     refreshMargin: assertSeconds(config.refreshMargin, 'refreshMargin', 60),
     cookie: Object.freeze({ name: cookieName, domain: cookieIn.domain, sameSite, secure }),

@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import type { Request, Response } from 'express';
-import { writeSession } from './auth-session.js';
+import { endSession, writeSession } from './auth-session.js';
 import { attach, sessionOf, type Context } from './context.js';
 import { AuthError } from './errors.js';
 import type { IdTokenClaims, UserInfoClaims } from './issuer.js';
@@ -103,11 +103,11 @@ export class RequestAuth {
       const refreshed = await refreshSession(context, session);
       const renewed = this.#res.headersSent
         ? { ...session, tokens: refreshed.tokens, claims: refreshed.claims }
-        : writeSession(context, this.#req, this.#res, refreshed.tokens, refreshed.claims, session.createdAt);
+        : await writeSession(context, this.#req, this.#res, refreshed.tokens, refreshed.claims, session.createdAt, session.ref);
       attach(this.#req, context, renewed);
     } catch (err) {
       if (err instanceof AuthError && err.code === 'session_ended') {
-        if (!this.#res.headersSent) context.cookie.clear(this.#req, this.#res);
+        if (!this.#res.headersSent) await endSession(context, this.#req, this.#res, session);
         attach(this.#req, context, undefined);
       }
       throw err;

@@ -1,12 +1,17 @@
 /**
  * What a request does to the session it carries before the app sees it: refresh expiring tokens
  * (`autoRefresh`), extend the idle lifetime (at most once per `sessionTouchInterval`), and reseal
- * a cookie sealed with an older secret. Most requests need none of it and pay nothing.
+ * a cookie sealed with an older secret; with server-side sessions, look the session up; with
+ * back-channel logout, check it was not ended. With cookie sessions and no back-channel logout,
+ * most requests need none of it and pay nothing.
  *
  * @packageDocumentation
  */
 import type { Request, Response } from 'express';
-import { writeSession, type AuthSession } from './auth-session.js';
+import {
+  endSession, isReference, loadSession, writeSession, type AuthSession, type SessionReference,
+} from './auth-session.js';
+import { isLoggedOut } from './backchannel-logout.js';
 import { debug, type Context } from './context.js';
 import { AuthError } from './errors.js';
 import { refreshSession } from './token-refresh.js';
@@ -37,22 +42,48 @@ export function renewalOf(context: Context, session: AuthSession, now: number): 
 }
 
 /**
- * Carries out `renewal` and writes the new cookie.
+ * Carries out `renewal` and writes the new cookie (and store record).
  *
  * @returns the renewed session; `undefined` when a refresh ended the session (the cookie is
- *   cleared, and the request goes on as anonymous: browsers are sent to login, APIs get 401)
- * @throws AuthError `refresh_failed` (503) when the provider failed during a refresh: the cookie
- *   is left as it was
+ *   cleared and the store record deleted, and the request goes on as anonymous: browsers are
+ *   sent to login, APIs get 401)
+ * @throws AuthError `refresh_failed` (503) when the provider failed during a refresh: the
+ *   session is left as it was; `store_unavailable` (503)
  */
 export async function renewSession(context: Context, req: Request, res: Response, session: AuthSession, renewal: Renewal): Promise<AuthSession | undefined> {
-  if (renewal === 'reseal') return writeSession(context, req, res, session.tokens, session.claims, session.createdAt);
+  if (renewal === 'reseal') return writeSession(context, req, res, session.tokens, session.claims, session.createdAt, session.ref);
   try {
     const refreshed = await refreshSession(context, session);
-    return writeSession(context, req, res, refreshed.tokens, refreshed.claims, session.createdAt);
+    return await writeSession(context, req, res, refreshed.tokens, refreshed.claims, session.createdAt, session.ref);
   } catch (err) {
     if (!(err instanceof AuthError) || err.code !== 'session_ended') throw err;
     debug('session ended by a refresh: %s', err.message);
-    context.cookie.clear(req, res);
+    await endSession(context, req, res, session);
     return undefined;
   }
+}
+
+/**
+ * The request's session, ready for the app: looked up in the store (`sessionStorage: 'store'`),
+ * checked against back-channel logouts (when that route is on), and, when `renew`, renewed as
+ * {@link renewalOf} finds due. A session found ended has its cookie cleared.
+ *
+ * @param opened - what {@link readSession} read from the cookie
+ * @throws AuthError `refresh_failed`, `store_unavailable` (503)
+ */
+export async function resolveSession(
+  context: Context, req: Request, res: Response, opened: AuthSession | SessionReference, renew: boolean,
+): Promise<AuthSession | undefined> {
+  const session = isReference(opened) ? await loadSession(context, req, opened) : opened;
+  if (session === undefined) {
+    context.cookie.clear(req, res); // its record is gone: revoked, logged out or expired
+    return undefined;
+  }
+  if (context.options.routes.backchannelLogout !== false && await isLoggedOut(req, session)) {
+    debug('session ended by a back-channel logout');
+    await endSession(context, req, res, session);
+    return undefined;
+  }
+  const renewal = renew ? renewalOf(context, session, Date.now() / 1000) : undefined;
+  return renewal === undefined ? session : renewSession(context, req, res, session, renewal);
 }

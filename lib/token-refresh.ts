@@ -23,21 +23,21 @@ export interface RefreshedSession {
 const REUSE_MS = 30_000;
 
 /**
- * Refreshes in flight (and just finished), by the refresh token they spend: requests of one
- * session share one token endpoint call (single flight).
+ * Refreshes in flight (and just finished), by the tokens they replace: requests of one session
+ * share one token endpoint call (single flight).
  */
 export class RefreshFlights {
   readonly #flights = new Map<string, Promise<RefreshedSession>>();
 
-  /** Runs `start` for `refreshToken`, unless a refresh of that token is in flight or just succeeded. */
-  run(refreshToken: string, start: () => Promise<RefreshedSession>): Promise<RefreshedSession> {
-    const running = this.#flights.get(refreshToken);
+  /** Runs `start` for `key`, unless a refresh of that key is in flight or just succeeded. */
+  run(key: string, start: () => Promise<RefreshedSession>): Promise<RefreshedSession> {
+    const running = this.#flights.get(key);
     if (running !== undefined) return running;
     const flight = start();
-    this.#flights.set(refreshToken, flight);
+    this.#flights.set(key, flight);
     flight.then(
-      () => setTimeout(() => this.#flights.delete(refreshToken), REUSE_MS).unref(),
-      () => this.#flights.delete(refreshToken), // a failure is not reused: the next request tries again
+      () => setTimeout(() => this.#flights.delete(key), REUSE_MS).unref(),
+      () => this.#flights.delete(key), // a failure is not reused: the next request tries again
     );
     return flight;
   }
@@ -64,7 +64,9 @@ export function refreshSession(context: Context, session: AuthSession): Promise<
   if (refreshToken === undefined) {
     return Promise.reject(new AuthError('refresh_unavailable', 400, 'This session has no refresh token: sign in again to get new tokens'));
   }
-  return context.refreshes.run(refreshToken, async () => {
+  // Keyed by the access token being replaced too: a provider that keeps the refresh token must
+  // still be asked again once the refreshed access token is itself due.
+  return context.refreshes.run(`${refreshToken}\n${session.tokens.accessToken}`, async () => {
     let refreshed;
     try {
       refreshed = await context.issuer.refresh(refreshToken);

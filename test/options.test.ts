@@ -254,12 +254,12 @@ describe('resolveOptions(): scope', () => {
 
 describe('resolveOptions(): routes', () => {
   test('the default routes are /login, /callback and /logout', () => {
-    expect(resolveOptions(config()).routes).toEqual({ login: '/login', callback: '/callback', logout: '/logout' });
+    expect(resolveOptions(config()).routes).toEqual({ login: '/login', callback: '/callback', logout: '/logout', backchannelLogout: false });
   });
 
   test('custom routes are kept; login and logout may be false', () => {
     const options = resolveOptions(config({ routes: { login: '/auth/in', callback: '/auth/cb', logout: false } }));
-    expect(options.routes).toEqual({ login: '/auth/in', callback: '/auth/cb', logout: false });
+    expect(options.routes).toEqual({ login: '/auth/in', callback: '/auth/cb', logout: false, backchannelLogout: false });
     expect(resolveOptions(config({ routes: { login: false } })).routes.login).toBe(false);
   });
 
@@ -297,7 +297,7 @@ describe('resolveOptions(): routes', () => {
   });
 
   test('login and logout both false leave no duplicate', () => {
-    expect(resolveOptions(config({ routes: { login: false, logout: false } })).routes).toEqual({ login: false, callback: '/callback', logout: false });
+    expect(resolveOptions(config({ routes: { login: false, logout: false } })).routes).toEqual({ login: false, callback: '/callback', logout: false, backchannelLogout: false });
   });
 
   test('a non-object routes is refused', () => {
