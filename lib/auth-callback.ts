@@ -32,7 +32,7 @@ type RouteHandler = (context: Context, req: Request, res: Response) => Promise<v
  * app.get('/profile', requireAuth(), (req, res) => res.json(req.user));
  * ```
  *
- * It serves `GET {routes.login}`, `GET`/`POST {routes.callback}` and `GET {routes.logout}`
+ * It serves `GET {routes.login}`, `GET`/`POST {routes.callback}`, `GET`/`POST {routes.logout}` and, when set, `POST {routes.backchannelLogout}`
  * (paths matched exactly, relative to where it is mounted), and on every request sets
  * `req.user` to the ID token's claims when the session cookie is valid, `undefined` otherwise,
  * and `req.oidc` to the request's {@link RequestAuth}.
@@ -72,7 +72,10 @@ export function authCallback(config: AuthCallbackConfig): RequestHandler {
   if (options.routes.login !== false) routes.set(`GET ${options.routes.login}`, handleLogin);
   routes.set(`GET ${options.routes.callback}`, handleCallback);
   routes.set(`POST ${options.routes.callback}`, handleCallback);
-  if (options.routes.logout !== false) routes.set(`GET ${options.routes.logout}`, handleLogout);
+  if (options.routes.logout !== false) {
+    routes.set(`GET ${options.routes.logout}`, handleLogout);
+    routes.set(`POST ${options.routes.logout}`, handleLogout);
+  }
   if (options.routes.backchannelLogout !== false) routes.set(`POST ${options.routes.backchannelLogout}`, handleBackchannelLogout);
 
   return function authCallbackMiddleware(req: Request, res: Response, next: NextFunction): void {

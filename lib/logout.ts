@@ -6,9 +6,30 @@
  */
 import type { Request, Response } from 'express';
 import { endSession } from './auth-session.js';
+import { AuthError } from './errors.js';
 import { sessionOf, type Context } from './context.js';
 import { destroySession } from './req-session.js';
 import { requestedReturnTo } from './return-to.js';
+
+/**
+ * `true` when a POST comes from a page of `origin` (OWASP CSRF Prevention Cheat Sheet, "Verifying
+ * origin with standard headers"): its `Origin` header, or failing that its `Referer`'s origin, is
+ * `origin`; or, without either, `Sec-Fetch-Site` says `same-origin`. A request that shows none of
+ * them is refused.
+ */
+function isSameOrigin(req: Request, origin: string): boolean {
+  const header = req.headers.origin;
+  if (header !== undefined) return header === origin;
+  const referer = req.headers.referer;
+  if (referer !== undefined) {
+    try {
+      return new URL(referer).origin === origin;
+    } catch {
+      return false;
+    }
+  }
+  return req.headers['sec-fetch-site'] === 'same-origin';
+}
 
 /**
  * `GET {routes.logout}[?returnTo=/path]`: clears the session cookie (every chunk), deletes the
@@ -22,9 +43,17 @@ import { requestedReturnTo } from './return-to.js';
  * with it: the provider accepts only the URIs registered with it (OpenID Connect RP-Initiated
  * Logout 1.0 §3), so register each one used.
  *
- * Errors (passed to `next()`): the express-session store's, when it fails to destroy the session.
+ * `POST {routes.logout}` does the same for a form on the app's pages (a link cannot log the user
+ * out from another site): it must come from `baseURL`'s origin, by its `Origin` (or `Referer`)
+ * header, else 403 `forbidden` (login-CSRF's twin, forced logout; OWASP CSRF Prevention).
+ *
+ * Errors (passed to `next()`): `forbidden` (403) for a cross-site POST; `store_unavailable`
+ * (503); the express-session store's, when it fails to destroy the session.
  */
 export async function handleLogout(context: Context, req: Request, res: Response): Promise<void> {
+  if (req.method === 'POST' && !isSameOrigin(req, context.options.baseURL.origin)) {
+    throw new AuthError('forbidden', 403, 'A logout must be posted from this app\'s own pages');
+  }
   const session = sessionOf(req);
   await endSession(context, req, res, session); // with sessionStorage 'store', a copied cookie dies here too
   await destroySession(req);

@@ -79,6 +79,50 @@ describe('GET /logout', () => {
   });
 });
 
+describe('POST /logout (a form on the app\'s pages), with CSRF protection', () => {
+  test('from the app\'s own origin: ends the session like GET and goes to the provider', async () => {
+    const browser = new Browser();
+    await signIn(browser, `${bed.baseURL}/login`);
+    const res = await browser.request(`${bed.baseURL}/logout?returnTo=%2Fbye`, { body: new URLSearchParams(), headers: { origin: bed.baseURL } });
+    expect(res.status).toBe(302);
+    const url = new URL(res.headers.get('location')!);
+    expect(`${url.origin}${url.pathname}`).toBe(`${bed.provider.issuer}/session/end`);
+    expect(url.searchParams.get('post_logout_redirect_uri')).toBe(`${bed.baseURL}/bye`);
+    expect(await browser.cookie(bed.baseURL, 'oidc_session')).toBeUndefined();
+  });
+
+  test('with only a same-origin Referer (no Origin header): accepted', async () => {
+    const res = await request(bed.app).post('/logout').set('Referer', `${bed.baseURL}/profile`);
+    expect(res.status).toBe(302);
+  });
+
+  test.each([
+    ['an Origin of another site', { Origin: 'https://evil.example' }],
+    ['Origin: null (a sandboxed or file: page)', { Origin: 'null' }],
+    ['a Referer of another site', { Referer: 'https://evil.example/page' }],
+    ['a malformed Referer', { Referer: 'not a url' }],
+    ['neither Origin nor Referer', {}],
+    ['Sec-Fetch-Site: cross-site', { 'Sec-Fetch-Site': 'cross-site' }],
+  ])('from %s: 403 forbidden, and the session is kept', async (_what, headers: Record<string, string>) => {
+    const browser = new Browser();
+    await signIn(browser, `${bed.baseURL}/login`);
+    const cookie = await browser.cookie(bed.baseURL, 'oidc_session');
+    let forged = request(bed.app).post('/logout').set('Cookie', `oidc_session=${cookie!}`).set('Accept', 'application/json');
+    for (const [name, value] of Object.entries(headers)) forged = forged.set(name, value);
+    const res = await forged;
+    expect(res.status).toBe(403);
+    expect(res.body).toMatchObject({ error: 'forbidden' });
+    expect(res.headers['set-cookie']).toBeUndefined();
+    const me = await browser.request(`${bed.baseURL}/api/me`, { headers: { accept: 'application/json' } });
+    expect(me.status).toBe(200);
+  });
+
+  test('with only Sec-Fetch-Site: same-origin: accepted', async () => {
+    const res = await request(bed.app).post('/logout').set('Sec-Fetch-Site', 'same-origin');
+    expect(res.status).toBe(302);
+  });
+});
+
 describe('GET /logout with a provider that has no end_session_endpoint', () => {
   test('redirects to baseURL, or to a same-origin returnTo', async () => {
     const other = await startTestbed({
