@@ -124,7 +124,8 @@ export interface AuthCallbackConfig {
   sessionIdleDuration?: number | false;
   /**
    * How often activity re-issues the session cookie to extend its idle lifetime, at most once per
-   * this many seconds (not on every request). Default `300`; at most `sessionIdleDuration`.
+   * this many seconds (not on every request). Default `300`, or half of `sessionIdleDuration`
+   * when that is shorter; must be shorter than `sessionIdleDuration`.
    */
   sessionTouchInterval?: number;
   /**
@@ -349,9 +350,10 @@ export function resolveOptions(config: AuthCallbackConfig): ResolvedOptions {
   const sessionIdleDuration = config.sessionIdleDuration === false
     ? undefined
     : assertSeconds(config.sessionIdleDuration, 'sessionIdleDuration', 24 * 3600, 1);
-  const sessionTouchInterval = assertSeconds(config.sessionTouchInterval, 'sessionTouchInterval', 300);
-  if (sessionIdleDuration !== undefined && sessionTouchInterval > sessionIdleDuration) {
-    fail('sessionTouchInterval', `must not exceed sessionIdleDuration (${sessionIdleDuration} s), or an active session would expire between touches`);
+  const defaultTouchInterval = sessionIdleDuration === undefined ? 300 : Math.min(300, sessionIdleDuration / 2);
+  const sessionTouchInterval = assertSeconds(config.sessionTouchInterval, 'sessionTouchInterval', defaultTouchInterval);
+  if (sessionIdleDuration !== undefined && sessionTouchInterval >= sessionIdleDuration) {
+    fail('sessionTouchInterval', `must be shorter than sessionIdleDuration (${sessionIdleDuration} s), or a session in use would expire before its next touch`);
   }
   const sessionStorage = config.sessionStorage ?? 'cookie';
   if (sessionStorage !== 'cookie' && sessionStorage !== 'store') fail('sessionStorage', 'must be "cookie" or "store"');

@@ -56,7 +56,7 @@ export class RequestAuth {
     return sessionOf(this.#req)?.tokens.accessToken;
   }
 
-  /** The access token's type, e.g. `Bearer` (RFC 6749 §7.1). */
+  /** The access token's type (RFC 6749 §7.1), lowercased as openid-client gives it: `bearer`, `dpop`. */
   get tokenType(): string | undefined {
     return sessionOf(this.#req)?.tokens.tokenType;
   }

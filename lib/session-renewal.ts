@@ -47,8 +47,9 @@ export function renewalOf(context: Context, session: AuthSession, now: number): 
  * @returns the renewed session; `undefined` when a refresh ended the session (the cookie is
  *   cleared and the store record deleted, and the request goes on as anonymous: browsers are
  *   sent to login, APIs get 401)
- * @throws AuthError `refresh_failed` (503) when the provider failed during a refresh: the
- *   session is left as it was; `store_unavailable` (503)
+ * @throws AuthError `refresh_failed` (503) when the provider failed during a refresh of an
+ *   expired access token: the session is left as it was (a failed early refresh, within
+ *   `refreshMargin`, keeps the still-valid session quietly); `store_unavailable` (503)
  */
 export async function renewSession(context: Context, req: Request, res: Response, session: AuthSession, renewal: Renewal): Promise<AuthSession | undefined> {
   if (renewal === 'reseal') return writeSession(context, req, res, session.tokens, session.claims, session.createdAt, session.ref);
@@ -56,6 +57,10 @@ export async function renewSession(context: Context, req: Request, res: Response
     const refreshed = await refreshSession(context, session);
     return await writeSession(context, req, res, refreshed.tokens, refreshed.claims, session.createdAt, session.ref);
   } catch (err) {
+    if (err instanceof AuthError && err.code === 'refresh_failed' && (session.tokens.expiresAt ?? 0) > Date.now() / 1000) {
+      debug('early refresh failed, the access token is still valid: %s', err.message);
+      return session; // refreshed early, within refreshMargin: the next request tries again
+    }
     if (!(err instanceof AuthError) || err.code !== 'session_ended') throw err;
     debug('session ended by a refresh: %s', err.message);
     await endSession(context, req, res, session);

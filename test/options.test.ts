@@ -498,3 +498,66 @@ describe('resolveOptions(): the result', () => {
     expect(Object.isFrozen(options.authorizationParams)).toBe(true);
   });
 });
+
+describe('resolveOptions(): session life and refresh', () => {
+  test('the defaults: sessionIdleDuration 86400, sessionTouchInterval 300, autoRefresh true, refreshMargin 60', () => {
+    const options = resolveOptions(config());
+    expect(options.sessionIdleDuration).toBe(86400);
+    expect(options.sessionTouchInterval).toBe(300);
+    expect(options.autoRefresh).toBe(true);
+    expect(options.refreshMargin).toBe(60);
+  });
+
+  test('custom values are kept', () => {
+    const options = resolveOptions(config({ sessionIdleDuration: 1800, sessionTouchInterval: 60, autoRefresh: false, refreshMargin: 0 }));
+    expect(options).toMatchObject({ sessionIdleDuration: 1800, sessionTouchInterval: 60, autoRefresh: false, refreshMargin: 0 });
+  });
+
+  test('sessionIdleDuration false turns idle expiry off (undefined), and then any sessionTouchInterval is accepted', () => {
+    expect(resolveOptions(config({ sessionIdleDuration: false })).sessionIdleDuration).toBeUndefined();
+    expect(resolveOptions(config({ sessionIdleDuration: false, sessionTouchInterval: 1e6 })).sessionTouchInterval).toBe(1e6);
+  });
+
+  const bad: [string, unknown][] = [
+    ['negative', -1],
+    ['NaN', Number.NaN],
+    ['Infinity', Number.POSITIVE_INFINITY],
+    ['a string', '60'],
+    ['null', null],
+  ];
+  test.each(['sessionIdleDuration', 'sessionTouchInterval', 'refreshMargin'].flatMap((key) => bad.map(([label, value]) => [key, label, value] as const)))(
+    '%s refuses %s',
+    (key, _label, value) => {
+      expectOptionError(config({ [key]: value }), key);
+    },
+  );
+
+  test('sessionIdleDuration refuses 0 and true (only a number of seconds, at least 1, or false)', () => {
+    expectOptionError(config({ sessionIdleDuration: 0 }), 'sessionIdleDuration');
+    expectOptionError(config({ sessionIdleDuration: true }), 'sessionIdleDuration');
+  });
+
+  test('sessionTouchInterval 0 (touch on every request) and refreshMargin 0 (refresh once expired) are accepted', () => {
+    expect(resolveOptions(config({ sessionTouchInterval: 0 })).sessionTouchInterval).toBe(0);
+    expect(resolveOptions(config({ refreshMargin: 0 })).refreshMargin).toBe(0);
+  });
+
+  test.each([['a string', 'true'], ['a number', 1]])('autoRefresh refuses %s', (_label, value) => {
+    expectOptionError(config({ autoRefresh: value }), 'autoRefresh');
+  });
+
+  test('a sessionTouchInterval longer than sessionIdleDuration is refused (an active session would expire between touches); a shorter one is accepted', () => {
+    expectOptionError(config({ sessionIdleDuration: 60, sessionTouchInterval: 61 }), 'sessionTouchInterval');
+    expect(resolveOptions(config({ sessionIdleDuration: 60, sessionTouchInterval: 59 })).sessionTouchInterval).toBe(59);
+  });
+
+  test('a sessionTouchInterval equal to sessionIdleDuration is refused too: a session used more often than the interval is never touched, and ends at its idle expiry while in use', () => {
+    expectOptionError(config({ sessionIdleDuration: 60, sessionTouchInterval: 60 }), 'sessionTouchInterval');
+  });
+
+  test.each([120, 300])('sessionIdleDuration %d without sessionTouchInterval is accepted: the default touch interval (300 s) shrinks below it', (idle) => {
+    const options = resolveOptions(config({ sessionIdleDuration: idle }));
+    expect(options.sessionIdleDuration).toBe(idle);
+    expect(options.sessionTouchInterval).toBeLessThan(idle);
+  });
+});

@@ -18,6 +18,14 @@
  * before one ID token is signed: {@link Behaviour.rotateBeforeSigning}). The discovery document
  * can be edited field by field ({@link Behaviour.metadata}), and a userinfo endpoint
  * (OpenID Connect Core 1.0 §5.3) answers with claims a test can change ({@link Behaviour.userinfoClaims}).
+ *
+ * The token endpoint also serves the refresh token grant (RFC 6749 §6): each successful code
+ * exchange issues a refresh token it then accepts, and how a refresh is answered is a test's to
+ * choose ({@link Behaviour.refresh}): rotate the refresh token or keep it
+ * ({@link Behaviour.rotateRefreshToken}), send a new ID token or none ({@link Behaviour.refreshIdToken};
+ * a new one is shaped by the same {@link Behaviour.claims} and {@link IdTokenMode} as the login's,
+ * so a test can change its `sub` or `iss`), refuse it, fail, or hang. The refresh requests are
+ * recorded with the others ({@link HostileProvider.refreshRequests}).
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
@@ -52,7 +60,7 @@ export type AuthorizeMode =
   /** A code, without `iss`. */
   | 'no-iss';
 
-/** How `/token` answers. */
+/** How `/token` answers an authorization code grant (a refresh token grant follows {@link RefreshMode}). */
 export type TokenMode =
   /** Checks the grant; a valid token response (its ID token shaped by {@link IdTokenMode}), or the RFC 6749 §5.2 error a correct provider would give. */
   | 'ok'
@@ -65,7 +73,25 @@ export type TokenMode =
   /** Never answers. */
   | 'hang';
 
-/** What is wrong with the ID token of a successful token response. */
+/** How `/token` answers a refresh token grant (RFC 6749 §6). */
+export type RefreshMode =
+  /**
+   * Checks the grant (client authentication, a refresh token it issued and has not rotated away or
+   * revoked) and answers as {@link Behaviour.rotateRefreshToken} and {@link Behaviour.refreshIdToken}
+   * say, or with the RFC 6749 §5.2 error a correct provider would give (`invalid_grant` for an
+   * unknown refresh token).
+   */
+  | 'ok'
+  /** 400 `{"error":"invalid_grant"}`, as for an expired or revoked refresh token (RFC 6749 §5.2). The refresh token stays valid. */
+  | 'invalid_grant'
+  /** 500 with a plain-text body. */
+  | 'error-500'
+  /** 200 with an HTML page (which contains a token-like string, to catch it being echoed). */
+  | 'html'
+  /** Never answers. */
+  | 'hang';
+
+/** What is wrong with the ID token of a successful token response (of a code exchange, or of a refresh). */
 export type IdTokenMode =
   | 'ok'
   /** Valid claims, `kid` of the provider's key, signed with another key. */
@@ -108,12 +134,31 @@ export interface Behaviour {
   jwks: JwksMode;
   authorize: AuthorizeMode;
   token: TokenMode;
+  /** How a refresh token grant is answered. Default `ok`. */
+  refresh: RefreshMode;
+  /**
+   * A successful refresh issues a new refresh token and revokes the one it was given (rotation,
+   * RFC 9700 §4.14.2); `false`: the response has no `refresh_token`, and the old one stays valid.
+   * Default `true`.
+   */
+  rotateRefreshToken: boolean;
+  /**
+   * A successful refresh carries a new ID token (OpenID Connect Core 1.0 §12.2), built like the
+   * login's (same `auth_time`, no `nonce`); `false`: no `id_token` in the response. Default `true`.
+   */
+  refreshIdToken: boolean;
+  /**
+   * `expires_in` of every successful token response (code exchange and refresh), in seconds;
+   * `undefined` leaves it out. Default `3600`.
+   */
+  expiresIn: number | undefined;
   idToken: IdTokenMode;
   /** `error_description` sent with `authorize: 'access_denied'`. */
   errorDescription: string;
   /**
    * Claims merged over the ID token's own, after {@link IdTokenMode} has shaped them; a claim set
-   * to `undefined` is removed (e.g. `{ sub: undefined }`). The built claims are `iss`, `sub`,
+   * to `undefined` is removed (e.g. `{ sub: undefined }`). Read when an ID token is signed, so set
+   * after a login it changes only the refreshed ID tokens (e.g. `{ sub: 'eve' }`). The built claims are `iss`, `sub`,
    * `aud`, `iat`, `exp` (an hour after `iat`), `auth_time` (when `/authorize` signed the user in),
    * `nonce` (when the authorization request had one), `name`, `email`, `email_verified`.
    */
@@ -183,6 +228,14 @@ export interface UserinfoRequestRecord {
   body: string;
 }
 
+/** What the provider knows about a refresh token it issued and still accepts. */
+interface RefreshGrant {
+  /** When the user signed in, in seconds since the epoch: the `auth_time` of refreshed ID tokens (OpenID Connect Core 1.0 §12.2). */
+  authTime: number;
+  /** The `aud` of refreshed ID tokens: the client the login was for. */
+  aud: string;
+}
+
 /** Everything secret the provider handed out, so a test can check none of it leaks. */
 export interface Issued {
   codes: string[];
@@ -210,7 +263,10 @@ export interface HostileProvider {
   behaviour: Behaviour;
   readonly requests: RequestCounts;
   readonly authorizeRequests: AuthorizeRecord[];
+  /** Every request to `/token`, code exchanges and refreshes, in order. */
   readonly tokenRequests: TokenRequestRecord[];
+  /** The requests to `/token` with `grant_type=refresh_token`, in order (a subset of {@link HostileProvider.tokenRequests}). */
+  refreshRequests(): TokenRequestRecord[];
   readonly userinfoRequests: UserinfoRequestRecord[];
   readonly issued: Issued;
   /** Every code and token issued so far, for leak checks. */
@@ -230,7 +286,7 @@ export interface HostileProvider {
    */
   rotateKey(alg?: ProviderKey['alg']): Promise<ProviderKey>;
   /**
-   * Default behaviour, zero counts, no request records, no pending codes, and the start-up key set
+   * Default behaviour, zero counts, no request records, no pending codes, no valid refresh tokens, and the start-up key set
    * (the first RS256 key, signing and alone in the JWKS). `issued` is kept, so leak checks cover
    * every earlier test. An app that cached a rotated JWKS still holds it: start a new app after a rotation.
    */
@@ -256,6 +312,10 @@ export function defaultBehaviour(): Behaviour {
     jwks: 'ok',
     authorize: 'ok',
     token: 'ok',
+    refresh: 'ok',
+    rotateRefreshToken: true,
+    refreshIdToken: true,
+    expiresIn: 3600,
     idToken: 'ok',
     errorDescription: 'The user denied the request',
     claims: {},
@@ -413,6 +473,8 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
   const userinfoRequests: UserinfoRequestRecord[] = [];
   const issued: Issued = { codes: [], accessTokens: [], refreshTokens: [], idTokens: [] };
   const pending = new Map<string, PendingCode>();
+  /** Refresh tokens the token endpoint accepts: issued since the last reset, and not rotated away. */
+  const refreshGrants = new Map<string, RefreshGrant>();
   /** Access tokens the userinfo endpoint accepts: those of successful token responses since the last reset. */
   const activeAccessTokens = new Set<string>();
 
@@ -423,6 +485,7 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
     requests,
     authorizeRequests,
     tokenRequests,
+    refreshRequests: () => tokenRequests.filter((r) => r.params.get('grant_type') === 'refresh_token'),
     userinfoRequests,
     issued,
     secrets: () => [...issued.codes, ...issued.accessTokens, ...issued.refreshTokens, ...issued.idTokens],
@@ -446,6 +509,7 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
       tokenRequests.length = 0;
       userinfoRequests.length = 0;
       pending.clear();
+      refreshGrants.clear();
       activeAccessTokens.clear();
       for (const alg of Object.keys(signingKeys) as ProviderKey['alg'][]) delete signingKeys[alg];
       signingKeys.RS256 = initialKey;
@@ -467,7 +531,7 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
       ...(provider.behaviour.endSession && { end_session_endpoint: `${issuer}/session/end` }),
       response_types_supported: ['code'],
       response_modes_supported: ['query'],
-      grant_types_supported: ['authorization_code'],
+      grant_types_supported: ['authorization_code', 'refresh_token'],
       subject_types_supported: ['public'],
       id_token_signing_alg_values_supported: ['RS256'],
       code_challenge_methods_supported: ['S256'],
@@ -478,7 +542,8 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
     }, provider.behaviour.metadata);
   }
 
-  async function idToken(record: PendingCode, aud: string): Promise<string> {
+  /** An ID token for the login `record` describes (`nonce` `null`: none, as in a refreshed ID token). */
+  async function idToken(record: Pick<PendingCode, 'authTime' | 'nonce'>, aud: string): Promise<string> {
     const now = Math.floor(Date.now() / 1000);
     const b = provider.behaviour;
     const mode = b.idToken;
@@ -519,19 +584,25 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
     res.status(status).set('Cache-Control', 'no-store').json({ error, error_description: description });
   }
 
-  /** The checks of a correct provider (RFC 6749 §4.1.3, §2.3.1; RFC 7636 §4.6); the error it sends, or the code's record. */
-  function checkGrant(req: Request, res: Response, params: URLSearchParams): PendingCode | undefined {
+  /** Client authentication as a correct provider checks it (RFC 6749 §2.3.1); `false` when it sent the error. */
+  function checkClient(req: Request, res: Response, params: URLSearchParams): boolean {
     const credentials = basicCredentials(req.headers.authorization);
     if (options.clientSecret !== undefined) {
       if (credentials === undefined || credentials.id !== options.clientId || credentials.secret !== options.clientSecret) {
         res.set('WWW-Authenticate', 'Basic realm="hostile-provider"');
         oauthError(res, 401, 'invalid_client', 'client authentication failed');
-        return undefined;
+        return false;
       }
     } else if (options.clientId !== undefined && params.get('client_id') !== options.clientId) {
       oauthError(res, 401, 'invalid_client', 'unknown client');
-      return undefined;
+      return false;
     }
+    return true;
+  }
+
+  /** The checks of a correct provider (RFC 6749 §4.1.3, §2.3.1; RFC 7636 §4.6); the error it sends, or the code's record. */
+  function checkGrant(req: Request, res: Response, params: URLSearchParams): PendingCode | undefined {
+    if (!checkClient(req, res, params)) return undefined;
     if (params.get('grant_type') !== 'authorization_code') {
       oauthError(res, 400, 'unsupported_grant_type', 'only authorization_code');
       return undefined;
@@ -645,12 +716,75 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
     res.redirect(302, target.href);
   });
 
+  /** A new refresh token for `grant`, which the token endpoint accepts from now on. */
+  function issueRefreshToken(grant: RefreshGrant): string {
+    const refreshToken = random();
+    issued.refreshTokens.push(refreshToken);
+    refreshGrants.set(refreshToken, grant);
+    return refreshToken;
+  }
+
+  /** A refresh token grant (RFC 6749 §6), answered as {@link Behaviour.refresh} says. */
+  async function refresh(req: Request, res: Response, params: URLSearchParams): Promise<void> {
+    const b = provider.behaviour;
+    switch (b.refresh) {
+      case 'hang':
+        return;
+      case 'invalid_grant':
+        oauthError(res, 400, 'invalid_grant', 'The refresh token is invalid, expired or revoked');
+        return;
+      case 'error-500':
+        res.status(500).type('text').send('Internal Server Error');
+        return;
+      case 'html': {
+        const leaked = random();
+        issued.accessTokens.push(leaked);
+        res.type('html').send(`<!doctype html><html><body><p>Upstream said: access_token=${leaked}</p></body></html>`);
+        return;
+      }
+      case 'ok': {
+        if (!checkClient(req, res, params)) return;
+        const presented = params.get('refresh_token') ?? '';
+        const grant = refreshGrants.get(presented);
+        if (grant === undefined) {
+          oauthError(res, 400, 'invalid_grant', 'unknown, rotated or revoked refresh token');
+          return;
+        }
+        let refreshToken: string | undefined;
+        if (b.rotateRefreshToken) {
+          refreshGrants.delete(presented);
+          refreshToken = issueRefreshToken(grant);
+        }
+        const accessToken = random();
+        issued.accessTokens.push(accessToken);
+        activeAccessTokens.add(accessToken);
+        let token: string | undefined;
+        if (b.refreshIdToken) {
+          token = await idToken({ authTime: grant.authTime, nonce: null }, grant.aud);
+          issued.idTokens.push(token);
+        }
+        res.set('Cache-Control', 'no-store').json({
+          access_token: accessToken,
+          token_type: 'Bearer',
+          ...(b.expiresIn !== undefined && { expires_in: b.expiresIn }),
+          ...(refreshToken !== undefined && { refresh_token: refreshToken }),
+          ...(token !== undefined && { id_token: token }),
+          scope: 'openid profile email',
+        });
+      }
+    }
+  }
+
   app.post('/token', express.text({ type: () => true }), async (req, res) => {
     requests.token++;
     const body = typeof req.body === 'string' ? req.body : '';
     const params = new URLSearchParams(body);
     tokenRequests.push({ headers: { ...req.headers }, body, params });
     if (await overridden('token', req, res)) return;
+    if (params.get('grant_type') === 'refresh_token') {
+      await refresh(req, res, params);
+      return;
+    }
     switch (provider.behaviour.token) {
       case 'hang':
         return;
@@ -672,16 +806,16 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
         if (record === undefined) return;
         const aud = options.clientId ?? record.clientId ?? params.get('client_id') ?? '';
         const accessToken = random();
-        const refreshToken = random();
+        const refreshToken = issueRefreshToken({ authTime: record.authTime, aud });
         const token = await idToken(record, aud);
         issued.accessTokens.push(accessToken);
-        issued.refreshTokens.push(refreshToken);
         issued.idTokens.push(token);
         activeAccessTokens.add(accessToken);
+        const { expiresIn } = provider.behaviour;
         res.set('Cache-Control', 'no-store').json({
           access_token: accessToken,
           token_type: 'Bearer',
-          expires_in: 3600,
+          ...(expiresIn !== undefined && { expires_in: expiresIn }),
           refresh_token: refreshToken,
           id_token: token,
           scope: 'openid profile email',
