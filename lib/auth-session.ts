@@ -74,7 +74,7 @@ export interface AuthSession {
   tokens: SealedTokens;
   /** The ID token's claims, over the UserInfo claims when they were fetched. */
   claims: IdTokenClaims;
-  /** When the user logged in. */
+  /** When the user logged in, in seconds since the epoch with a millisecond fraction (logout marks are compared with it). */
   createdAt: number;
   /** When the cookie was last sealed (login, refresh or an activity touch). */
   touchedAt: number;
@@ -109,7 +109,7 @@ function userClaims(idTokenClaims: IdTokenClaims, userinfo: UserInfoClaims | und
  * after `now` when that comes first (seconds since the epoch).
  */
 export function sessionExpiry(options: ResolvedOptions, createdAt: number, now: number): number {
-  const absolute = createdAt + options.sessionDuration;
+  const absolute = Math.floor(createdAt) + options.sessionDuration;
   return options.sessionIdleDuration === undefined ? absolute : Math.min(absolute, now + options.sessionIdleDuration);
 }
 
@@ -232,8 +232,9 @@ export async function writeSession(
  * @throws AuthError `store_unavailable` (503) when the store fails to delete the record
  */
 export async function endSession(context: Context, req: Request, res: Response, session: { ref?: string } | undefined): Promise<void> {
-  context.cookie.clear(req, res);
+  // The record first: when the store fails, the browser keeps its cookie and can try again.
   await deleteSessionRecord(req, session);
+  context.cookie.clear(req, res);
 }
 
 /**

@@ -66,7 +66,7 @@ async function validateLogoutToken(context: Context, token: string): Promise<JWT
       issuer: await context.issuer.identifier(),
       audience: o.clientId,
       clockTolerance: o.clockTolerance,
-      maxTokenAge: LOGOUT_TOKEN_MAX_AGE + o.clockTolerance,
+      maxTokenAge: LOGOUT_TOKEN_MAX_AGE, // jose adds clockTolerance itself
       requiredClaims: ['iat', 'exp', 'jti', 'events'],
     }));
   } catch (err) {
@@ -125,13 +125,14 @@ export async function handleBackchannelLogout(context: Context, req: Request, re
     refuse(res, 'The logout token was already received (its jti is replayed)');
     return;
   }
-  await setRecord(store, jtiKey, { at: now }, now + LOGOUT_TOKEN_MAX_AGE + 2 * context.options.clockTolerance);
   // The mark lasts as long as any session it can end.
   const until = now + context.options.sessionDuration;
   const { sid, sub } = payload as { sid?: string; sub?: string };
-  const mark: LogoutMark = { at: now };
+  const mark: LogoutMark = { at: Date.now() / 1000 };
   if (sid !== undefined) await setRecord(store, recordKey('logout-sid', iss, sid), mark, until);
   else await setRecord(store, recordKey('logout-sub', iss, sub!), mark, until);
+  // The jti is kept once the mark is written, so that a delivery the store failed can be retried.
+  await setRecord(store, jtiKey, { at: now }, now + LOGOUT_TOKEN_MAX_AGE + 2 * context.options.clockTolerance);
   res.status(200).set('Cache-Control', 'no-store').end();
 }
 

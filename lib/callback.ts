@@ -110,6 +110,6 @@ export async function handleCallback(context: Context, req: Request, res: Respon
   await regenerateSession(req, keep);
   if (Object.keys(keep).length > 0) await saveSession(req);
   const tokens = { ...tokenSet, ...(userinfo !== undefined && { userinfo }) };
-  await writeSession(context, req, res, tokens, tokenSet.claims, Math.floor(Date.now() / 1000));
+  await writeSession(context, req, res, tokens, tokenSet.claims, Date.now() / 1000);
   res.redirect(302, context.options.basePath + transaction.returnTo);
 }

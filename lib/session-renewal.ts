@@ -35,7 +35,7 @@ export function renewalOf(context: Context, session: AuthSession, now: number): 
   if (session.staleKey) return 'reseal';
   if (o.sessionIdleDuration !== undefined
     && now - session.touchedAt >= o.sessionTouchInterval
-    && session.expiresAt < session.createdAt + o.sessionDuration) {
+    && session.expiresAt < Math.floor(session.createdAt) + o.sessionDuration) {
     return 'reseal';
   }
   return undefined;

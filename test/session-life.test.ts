@@ -8,7 +8,7 @@
  * One provider and one port serve every test; each test mounts its own app (its own
  * authCallback() options) behind that port. The provider's access token lifetime is set per test
  * ({@link accessTokenTtl}), and its successful refresh grants are counted. The timing tests read
- * the sealed cookie's own `iat`/`createdAt` (seconds) and schedule their requests from them, so
+ * the sealed cookie's own `iat`/`createdAt` (seconds; `createdAt` with a millisecond fraction) and schedule their requests from them, so
  * that whole-second rounding cannot make them flaky.
  */
 import express, { type Express, type Request } from 'express';
@@ -412,7 +412,7 @@ describe('session lifetime', () => {
   test('absolute expiry: sessionDuration 3 ends the session 3 s after login although it is in use and touched (sessionIdleDuration 2, sessionTouchInterval 1); no seal outlives it', async () => {
     useApp({ sessionDuration: 3, sessionIdleDuration: 2, sessionTouchInterval: 1 });
     const { cookie } = await login();
-    const { createdAt } = open(cookie)!;
+    const createdAt = Math.floor(open(cookie)!.createdAt); // the login's second (createdAt has a millisecond fraction)
     const seals = [open(cookie)!];
 
     let last = cookie;
@@ -425,7 +425,7 @@ describe('session lifetime', () => {
     }
     // 2.2 s after login, beyond the idle lifetime of the login's seal: a touch extended it, up to the absolute end.
     expect(seals.map((s) => s.exp)).toEqual([createdAt + 2, createdAt + 3, createdAt + 3]);
-    expect(seals.every((s) => s.createdAt === createdAt)).toBe(true);
+    expect(seals.every((s) => s.createdAt === seals[0]!.createdAt && Math.floor(s.createdAt) === createdAt)).toBe(true);
 
     await until(createdAt + 3.1);
     const api = await send('/api/me', last);
@@ -455,7 +455,7 @@ describe('session lifetime', () => {
     useApp({ sessionIdleDuration: false, sessionDuration: 600 });
     const { cookie } = await login();
     const sealed = open(cookie)!;
-    expect(sealed.exp).toBe(sealed.createdAt + 600);
+    expect(sealed.exp).toBe(Math.floor(sealed.createdAt) + 600);
     const page = await send('/api/me', cookie);
     expect(page.status).toBe(200);
     expect(sessionCookiesSet(page)).toEqual([]);
