@@ -38,6 +38,8 @@ export interface SealedTokens {
   scope?: string;
   /** UserInfo claims fetched at login (option `fetchUserInfo`), their `sub` checked. */
   userinfo?: UserInfoClaims;
+  /** When the provider's own session ends (from `refresh_expires_in`), in seconds since the epoch: it caps this session. */
+  providerSessionExpiresAt?: number;
 }
 
 /** What the cookie's seal holds with `sessionStorage: 'cookie'`: the tokens, and when the user logged in. */
@@ -96,6 +98,7 @@ export function pickTokens(source: SealedTokens): SealedTokens {
     ...(source.expiresAt !== undefined && { expiresAt: source.expiresAt }),
     ...(source.scope !== undefined && { scope: source.scope }),
     ...(source.userinfo !== undefined && { userinfo: source.userinfo }),
+    ...(source.providerSessionExpiresAt !== undefined && { providerSessionExpiresAt: source.providerSessionExpiresAt }),
   };
 }
 
@@ -105,12 +108,15 @@ function userClaims(idTokenClaims: IdTokenClaims, userinfo: UserInfoClaims | und
 }
 
 /**
- * When a session sealed at `now` ends: `sessionDuration` after login, or `sessionIdleDuration`
- * after `now` when that comes first (seconds since the epoch).
+ * When a session sealed at `now` ends: `sessionDuration` after login, `sessionIdleDuration` after
+ * `now`, or when the provider said its own session ends, whichever comes first (seconds since
+ * the epoch).
  */
-export function sessionExpiry(options: ResolvedOptions, createdAt: number, now: number): number {
-  const absolute = Math.floor(createdAt) + options.sessionDuration;
-  return options.sessionIdleDuration === undefined ? absolute : Math.min(absolute, now + options.sessionIdleDuration);
+export function sessionExpiry(options: ResolvedOptions, createdAt: number, now: number, providerSessionExpiresAt?: number): number {
+  let expiry = Math.floor(createdAt) + options.sessionDuration;
+  if (options.sessionIdleDuration !== undefined) expiry = Math.min(expiry, now + options.sessionIdleDuration);
+  if (providerSessionExpiresAt !== undefined) expiry = Math.min(expiry, Math.floor(providerSessionExpiresAt));
+  return expiry;
 }
 
 /** The store record of the session `ref`. */
@@ -195,8 +201,8 @@ export async function writeSession(
   context: Context, req: Request, res: Response, tokens: SealedTokens, idTokenClaims: IdTokenClaims, createdAt: number, ref?: string,
 ): Promise<AuthSession> {
   const now = Math.floor(Date.now() / 1000);
-  const expiresAt = sessionExpiry(context.options, createdAt, now);
   const sealedTokens = pickTokens(tokens);
+  const expiresAt = sessionExpiry(context.options, createdAt, now, sealedTokens.providerSessionExpiresAt);
   let sealed: string;
   let storedRef: string | undefined;
   if (context.options.sessionStorage === 'store') {

@@ -48,6 +48,11 @@ export interface TokenSet {
   expiresAt?: number;
   /** Granted scope, when the provider returned it (RFC 6749 §5.1). */
   scope?: string;
+  /**
+   * When the provider's own session ends, in seconds since the epoch, when it says so: from a
+   * `refresh_expires_in` in the token response (Keycloak and others; `0` means no limit).
+   */
+  providerSessionExpiresAt?: number;
 }
 
 /**
@@ -97,6 +102,11 @@ async function capturingFetch(url: string, init: client.CustomFetchOptions): Pro
   const response = await fetch(url, init as RequestInit);
   capture.response = response.clone();
   return response;
+}
+
+/** A positive, finite number of seconds. */
+function isPositiveSeconds(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0;
 }
 
 /**
@@ -350,6 +360,7 @@ export class Issuer {
       ...(response.refresh_token !== undefined && { refreshToken: response.refresh_token }),
       ...(expiresIn !== undefined && { expiresAt: now + expiresIn }),
       ...(typeof response.scope === 'string' && { scope: response.scope }),
+      ...(isPositiveSeconds(response.refresh_expires_in) && { providerSessionExpiresAt: now + response.refresh_expires_in }),
     };
   }
 

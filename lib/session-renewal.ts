@@ -24,7 +24,7 @@ export type Renewal = 'refresh' | 'reseal';
  * `'refresh'` when `autoRefresh` is on, the session holds a refresh token, and the access token
  * expires within `refreshMargin` seconds; `'reseal'` when the cookie was sealed with an older
  * secret, or the idle lifetime is due an extension (`sessionTouchInterval` passed since the last
- * seal, and the absolute lifetime not yet reached).
+ * seal, and neither the absolute lifetime nor the provider's session end reached).
  */
 export function renewalOf(context: Context, session: AuthSession, now: number): Renewal | undefined {
   const o = context.options;
@@ -35,7 +35,7 @@ export function renewalOf(context: Context, session: AuthSession, now: number): 
   if (session.staleKey) return 'reseal';
   if (o.sessionIdleDuration !== undefined
     && now - session.touchedAt >= o.sessionTouchInterval
-    && session.expiresAt < Math.floor(session.createdAt) + o.sessionDuration) {
+    && session.expiresAt < Math.min(Math.floor(session.createdAt) + o.sessionDuration, tokens.providerSessionExpiresAt ?? Infinity)) {
     return 'reseal';
   }
   return undefined;

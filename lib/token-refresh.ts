@@ -88,6 +88,9 @@ export function refreshSession(context: Context, session: AuthSession): Promise<
       ...(refreshed.expiresAt !== undefined && { expiresAt: refreshed.expiresAt }),
       ...((refreshed.scope ?? session.tokens.scope) !== undefined && { scope: refreshed.scope ?? session.tokens.scope }),
       ...(session.tokens.userinfo !== undefined && { userinfo: session.tokens.userinfo }),
+      // A refresh may extend the provider's session (its idle timeout): its new answer counts.
+      ...((refreshed.providerSessionExpiresAt ?? session.tokens.providerSessionExpiresAt) !== undefined
+        && { providerSessionExpiresAt: refreshed.providerSessionExpiresAt ?? session.tokens.providerSessionExpiresAt }),
     };
     return { tokens, claims: refreshed.claims ?? session.claims };
   });

@@ -19,6 +19,7 @@ import type { Express } from 'express';
 import type { AuthCallbackConfig } from 'express-oidc-callback';
 import { decodeJwt } from 'jose';
 import { createApp } from '../example-app/app.js';
+import { Sealer } from '../lib/seal.js';
 import { Browser, type Page } from './support/browser.js';
 import { startHostileProvider, type HostileProvider, type RefreshMode } from './support/hostile-provider.js';
 
@@ -552,4 +553,47 @@ describe('refresh edge cases', () => {
     expect(sessionCookiesSet(page)).toEqual([]);
     expect(refreshCount()).toBe(1);
   });
+});
+
+describe('the provider\'s own session expiry caps ours (refresh_expires_in)', () => {
+  /** The `exp` of a sealed cookie, read with the app's secret. */
+  function sealedExp(cookie: string): number {
+    const opened = new Sealer([SECRET]).unseal<object>(cookie);
+    expect(opened).toBeDefined();
+    return opened!.payload.exp;
+  }
+
+  test('a login whose token response says refresh_expires_in 120 gets a session ending then, not in a day; a refresh extends it with its own value', async () => {
+    provider.behaviour.expiresIn = 3600; // not due: the first request does not refresh
+    provider.behaviour.tokenResponseExtras = { refresh_expires_in: 120 };
+    const before = Math.floor(Date.now() / 1000);
+    const cookie = await signIn(new Browser());
+    const exp = sealedExp(cookie);
+    expect(exp).toBeGreaterThanOrEqual(before + 120 - 1);
+    expect(exp).toBeLessThanOrEqual(before + 120 + 2);
+
+    provider.behaviour.tokenResponseExtras = { refresh_expires_in: 600 };
+    provider.behaviour.expiresIn = 3600;
+    const page = await withCookie(cookie, '/api/me');
+    expect(page.status).toBe(200);
+    expect(refreshCount()).toBe(0); // not due, so nothing extends the provider's session
+    const { page: refreshed } = await tokensSeenAfterRefresh(cookie);
+    const renewed = newSessionCookie(refreshed);
+    expect(sealedExp(renewed)).toBeGreaterThanOrEqual(before + 600 - 1);
+  });
+
+  test('refresh_expires_in 0 (no limit, as Keycloak says of offline tokens) does not cap the session', async () => {
+    provider.behaviour.expiresIn = 3600;
+    provider.behaviour.tokenResponseExtras = { refresh_expires_in: 0 };
+    const before = Math.floor(Date.now() / 1000);
+    const cookie = await signIn(new Browser());
+    expect(sealedExp(cookie)).toBeGreaterThanOrEqual(before + 86400 - 1);
+  });
+
+  /** An explicit req.oidc.refresh() through the app's /refresh route. */
+  async function tokensSeenAfterRefresh(cookie: string): Promise<{ page: Page }> {
+    const page = await withCookie(cookie, '/refresh', JSON_ACCEPT, 'POST');
+    expect(page.status).toBe(200);
+    return { page };
+  }
 });

@@ -152,6 +152,8 @@ export interface Behaviour {
    * `undefined` leaves it out. Default `3600`.
    */
   expiresIn: number | undefined;
+  /** Extra members of every successful token response (code exchange and refresh), e.g. `{ refresh_expires_in: 60 }`. Default `{}`. */
+  tokenResponseExtras: Record<string, unknown>;
   idToken: IdTokenMode;
   /** `error_description` sent with `authorize: 'access_denied'`. */
   errorDescription: string;
@@ -316,6 +318,7 @@ export function defaultBehaviour(): Behaviour {
     rotateRefreshToken: true,
     refreshIdToken: true,
     expiresIn: 3600,
+    tokenResponseExtras: {},
     idToken: 'ok',
     errorDescription: 'The user denied the request',
     claims: {},
@@ -770,6 +773,7 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
           ...(refreshToken !== undefined && { refresh_token: refreshToken }),
           ...(token !== undefined && { id_token: token }),
           scope: 'openid profile email',
+          ...b.tokenResponseExtras,
         });
       }
     }
@@ -819,6 +823,7 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
           refresh_token: refreshToken,
           id_token: token,
           scope: 'openid profile email',
+          ...provider.behaviour.tokenResponseExtras,
         });
       }
     }
