@@ -8,6 +8,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { types } from 'node:util';
 import * as client from 'openid-client';
+import { chooseAuthMethod, clientAuthentication } from './client-authentication.js';
 import { AuthError, oauthErrorCode } from './errors.js';
 import type { ResolvedOptions } from './options.js';
 
@@ -87,21 +88,23 @@ interface TokenResponseCapture {
 const tokenResponseCapture = new AsyncLocalStorage<TokenResponseCapture>();
 
 /**
- * The `fetch` every configuration uses. Outside a code exchange it is plain `fetch`; inside one
- * it keeps a copy of the token endpoint's response (the one `POST` of the exchange), or answers
- * with the copy when replaying.
+ * The `fetch` every configuration uses: `base` (the `customFetch` option, or the global `fetch`),
+ * and inside a token grant it keeps a copy of the token endpoint's response (the one `POST` of
+ * the grant), or answers with the copy when replaying.
  */
-async function capturingFetch(url: string, init: client.CustomFetchOptions): Promise<Response> {
-  const capture = tokenResponseCapture.getStore();
-  if (capture === undefined || init.method !== 'POST') return fetch(url, init as RequestInit);
-  if (capture.replay !== undefined) {
-    const replay = capture.replay;
-    capture.replay = undefined;
-    return replay;
-  }
-  const response = await fetch(url, init as RequestInit);
-  capture.response = response.clone();
-  return response;
+function capturingFetch(base: (url: string, init: RequestInit) => Promise<Response>): client.CustomFetch {
+  return async function fetchWithCapture(url: string, init: client.CustomFetchOptions): Promise<Response> {
+    const capture = tokenResponseCapture.getStore();
+    if (capture === undefined || init.method !== 'POST') return base(url, init as RequestInit);
+    if (capture.replay !== undefined) {
+      const replay = capture.replay;
+      capture.replay = undefined;
+      return replay;
+    }
+    const response = await base(url, init as RequestInit);
+    capture.response = response.clone();
+    return response;
+  };
 }
 
 /** A positive, finite number of seconds. */
@@ -152,19 +155,21 @@ export class Issuer {
     if (this.#configuration === undefined) {
       const o = this.#options;
       const pending = client
-        .discovery(o.issuer, o.clientId, this.#clientMetadata(), this.#clientAuthentication(), {
+        .discovery(o.issuer, o.clientId, this.#clientMetadata(), client.None(), {
           timeout: o.httpTimeout,
           ...(o.insecureIssuer && { execute: [client.allowInsecureRequests] }),
+          ...(o.customFetch !== undefined && { [client.customFetch]: o.customFetch as client.CustomFetch }),
         })
-        .then((configuration) => {
+        .then((discovered) => {
           // openid-client compares normalised URLs; Discovery §4.3 wants the identical string.
-          const published = configuration.serverMetadata().issuer;
+          const metadata = discovered.serverMetadata();
+          const published = metadata.issuer;
           if (published !== o.issuerIdentifier) {
             throw new AuthError('invalid_provider_response', 502,
               `The provider's discovery document names the issuer "${published}", not the configured "${o.issuerIdentifier}"; `
               + 'set issuer to exactly the value the provider publishes (OpenID Connect Discovery 1.0 §4.3)');
           }
-          return this.#prepare(configuration);
+          return this.#build(metadata);
         })
         .catch((err: unknown) => {
           this.#configuration = undefined;
@@ -183,17 +188,19 @@ export class Issuer {
     };
   }
 
-  #clientAuthentication(): client.ClientAuth {
-    const secret = this.#options.clientSecret;
-    return secret === undefined ? client.None() : client.ClientSecretBasic(secret);
-  }
-
-  /** Applies the settings every configuration of this issuer carries. */
-  #prepare(configuration: client.Configuration): client.Configuration {
+  /**
+   * A configuration for `metadata` with this client's authentication method (chosen from the
+   * options and the provider's `token_endpoint_auth_methods_supported`) and the settings every
+   * configuration of this issuer carries. Its JWKS cache starts empty.
+   */
+  async #build(metadata: client.ServerMetadata): Promise<client.Configuration> {
+    const o = this.#options;
+    const method = chooseAuthMethod(o, metadata.token_endpoint_auth_methods_supported);
+    const configuration = new client.Configuration(metadata, o.clientId, this.#clientMetadata(), await clientAuthentication(o, method));
     client.enableNonRepudiationChecks(configuration); // the ID token's signature is checked, code flow included
-    if (this.#options.insecureIssuer) client.allowInsecureRequests(configuration);
-    configuration.timeout = this.#options.httpTimeout;
-    configuration[client.customFetch] = capturingFetch;
+    if (o.insecureIssuer) client.allowInsecureRequests(configuration);
+    configuration.timeout = o.httpTimeout;
+    configuration[client.customFetch] = capturingFetch(o.customFetch ?? fetch);
     return configuration;
   }
 
@@ -205,7 +212,7 @@ export class Issuer {
   async #withFreshKeys(stale: client.Configuration): Promise<client.Configuration> {
     const current = await this.configuration();
     if (current !== stale) return current;
-    const fresh = this.#prepare(new client.Configuration(stale.serverMetadata(), this.#options.clientId, this.#clientMetadata(), this.#clientAuthentication()));
+    const fresh = await this.#build(stale.serverMetadata());
     this.#configuration = Promise.resolve(fresh);
     return fresh;
   }

@@ -4,6 +4,8 @@
  *
  * @packageDocumentation
  */
+import type { JWK } from 'jose';
+import { CLIENT_AUTH_METHODS, type ClientAuthMethod } from './client-authentication.js';
 
 /** Paths of the routes `authCallback()` serves, relative to `baseURL`. */
 export interface RoutesConfig {
@@ -48,10 +50,34 @@ export interface AuthCallbackConfig {
   /** Client identifier registered at the provider (RFC 6749 §2.2). */
   clientId: string;
   /**
-   * Client secret (RFC 6749 §2.3.1). When given, the client authenticates to the token endpoint
-   * with `client_secret_basic`; when omitted, the client is public (`none`) and relies on PKCE alone.
+   * Client secret (RFC 6749 §2.3.1), for `client_secret_basic`, `client_secret_post` or
+   * `client_secret_jwt`. Without a secret or a private key the client is public (`none`) and
+   * relies on PKCE alone.
    */
   clientSecret?: string;
+  /**
+   * How the client authenticates at the token endpoint (OpenID Connect Core 1.0 §9):
+   * `client_secret_basic`, `client_secret_post`, `client_secret_jwt` (need `clientSecret`),
+   * `private_key_jwt` (needs `clientPrivateKey`) or `none`. Default: the first of those the
+   * credentials allow that the provider lists in `token_endpoint_auth_methods_supported`
+   * (`private_key_jwt`, then `client_secret_basic`, `client_secret_post`, `client_secret_jwt`).
+   */
+  clientAuthMethod?: ClientAuthMethod;
+  /**
+   * The client's private key for `private_key_jwt` (RFC 7523 §2.2): a private JWK (with `d`) or a
+   * PKCS#8 PEM string. Its public half is registered at the provider (`jwks` or `jwks_uri`).
+   */
+  clientPrivateKey?: JWK | string;
+  /** The `kid` sent in the client assertion's header. Default: the JWK's `kid`. */
+  clientKeyId?: string;
+  /** The client assertion's JWS algorithm. Default: the JWK's `alg`, else RS256 (RSA), ES256 (P-256), EdDSA (Ed25519). */
+  clientAssertionAlg?: string;
+  /**
+   * A `fetch` for every request to the provider (discovery, JWKS, token, UserInfo), e.g. one
+   * that goes through a proxy or presents a client certificate. Called as `fetch(url, init)` and
+   * must return a `Response`. Default: the global `fetch`.
+   */
+  customFetch?: (url: string, init: RequestInit) => Promise<Response>;
   /**
    * The app's external URL, as the browser sees it, e.g. `https://app.example.com`. The
    * `redirect_uri` is `baseURL` + `routes.callback`; `post_logout_redirect_uri` is `baseURL`.
@@ -160,6 +186,11 @@ export interface ResolvedOptions {
   readonly issuerIdentifier: string;
   readonly clientId: string;
   readonly clientSecret: string | undefined;
+  readonly clientAuthMethod: ClientAuthMethod | undefined;
+  readonly clientPrivateKey: JWK | string | undefined;
+  readonly clientKeyId: string | undefined;
+  readonly clientAssertionAlg: string | undefined;
+  readonly customFetch: ((url: string, init: RequestInit) => Promise<Response>) | undefined;
   readonly baseURL: URL;
   /** `baseURL`'s path without a trailing slash: `''` for a root `baseURL`. */
   readonly basePath: string;
@@ -280,6 +311,21 @@ export function resolveOptions(config: AuthCallbackConfig): ResolvedOptions {
   assertString(config.clientId, 'clientId');
   assertString(config.baseURL, 'baseURL');
   if (config.clientSecret !== undefined) assertString(config.clientSecret, 'clientSecret');
+  const clientAuthMethod = config.clientAuthMethod;
+  if (clientAuthMethod !== undefined && !(CLIENT_AUTH_METHODS as readonly string[]).includes(clientAuthMethod)) {
+    fail('clientAuthMethod', `must be one of ${CLIENT_AUTH_METHODS.join(', ')}`);
+  }
+  if (clientAuthMethod?.startsWith('client_secret_') && config.clientSecret === undefined) fail('clientSecret', `is required by clientAuthMethod "${clientAuthMethod}"`);
+  const clientPrivateKey = config.clientPrivateKey;
+  if (clientPrivateKey !== undefined) {
+    const isPem = typeof clientPrivateKey === 'string' && clientPrivateKey.includes('-----BEGIN PRIVATE KEY-----');
+    const isJwk = typeof clientPrivateKey === 'object' && clientPrivateKey !== null && typeof clientPrivateKey.kty === 'string' && typeof clientPrivateKey.d === 'string';
+    if (!isPem && !isJwk) fail('clientPrivateKey', 'must be a private JWK (with "d") or a PKCS#8 PEM string ("-----BEGIN PRIVATE KEY-----")');
+  }
+  if (clientAuthMethod === 'private_key_jwt' && clientPrivateKey === undefined) fail('clientPrivateKey', 'is required by clientAuthMethod "private_key_jwt"');
+  if (config.clientKeyId !== undefined) assertString(config.clientKeyId, 'clientKeyId');
+  if (config.clientAssertionAlg !== undefined) assertString(config.clientAssertionAlg, 'clientAssertionAlg');
+  if (config.customFetch !== undefined && typeof config.customFetch !== 'function') fail('customFetch', 'must be a function (url, init) => Promise<Response>');
 
   const issuer = parseAbsoluteUrl(config.issuer, 'issuer');
   const allowInsecure = config.allowInsecureRequests ?? false;
@@ -365,6 +411,11 @@ export function resolveOptions(config: AuthCallbackConfig): ResolvedOptions {
     issuerIdentifier: config.issuer,
     clientId: config.clientId,
     clientSecret: config.clientSecret,
+    clientAuthMethod,
+    clientPrivateKey,
+    clientKeyId: config.clientKeyId,
+    clientAssertionAlg: config.clientAssertionAlg,
+    customFetch: config.customFetch,
     baseURL,
     basePath,
     redirectUri: new URL(basePath + routes.callback, baseURL.origin),
