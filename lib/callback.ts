@@ -12,6 +12,9 @@ import { AuthError, oauthErrorCode } from './errors.js';
 import { regenerateSession, requireSession, saveSession, type ExpressSession } from './req-session.js';
 import { pendingTransactions, takeTransaction, type Transaction } from './transaction.js';
 
+/** Errors of a `prompt=none` login that mean "the user is not signed in at the provider" (OpenID Connect Core 1.0 §3.1.2.6). */
+const SILENT_LOGIN_ERRORS = new Set(['login_required', 'consent_required', 'interaction_required', 'account_selection_required']);
+
 /** RFC 6749 §4.1.2.1: `error_description` uses the same characters; longer text is cut. */
 const NOT_DESCRIPTION_CHAR = /[^\x20\x21\x23-\x5b\x5d-\x7e]/g;
 const MAX_DESCRIPTION_LENGTH = 300;
@@ -29,7 +32,7 @@ function authorizationError(error: string, description: string | null): AuthErro
  * The transaction is checked before `error` and `code`: an answer that does not belong to this
  * browser's login is refused as such, so an attacker's `error_description` is never shown.
  */
-function transactionFor(context: Context, session: ExpressSession, params: URLSearchParams): Transaction {
+function transactionFor(context: Context, session: ExpressSession, params: URLSearchParams): Transaction & { signedOut?: true } {
   const now = Math.floor(Date.now() / 1000);
   const taken = takeTransaction(session, params.get('state') ?? undefined, context.options.transactionDuration, now);
   // The transaction is used up first, so that every outcome below consumes it.
@@ -44,7 +47,11 @@ function transactionFor(context: Context, session: ExpressSession, params: URLSe
       throw new AuthError('transaction_expired', 400, 'The login took too long: start again from the login page');
   }
   const error = params.get('error');
-  if (error !== null) throw authorizationError(error, params.get('error_description'));
+  if (error !== null) {
+    // OpenID Connect Core 1.0 §3.1.2.6: a silent login the provider cannot complete without the user.
+    if (taken.transaction.silent === true && SILENT_LOGIN_ERRORS.has(error)) return { ...taken.transaction, signedOut: true };
+    throw authorizationError(error, params.get('error_description'));
+  }
   if (!params.get('code')) throw new AuthError('missing_code', 400, 'Authorization code not found in the callback');
   return taken.transaction;
 }
@@ -71,6 +78,10 @@ async function checkIssuer(context: Context, params: URLSearchParams): Promise<v
  * session fixation), the tokens are sealed into the session cookie, and the answer is 302 to the
  * transaction's `returnTo`.
  *
+ * A login started with `prompt=none` that the provider answers `login_required`,
+ * `consent_required`, `interaction_required` or `account_selection_required` is "not signed in":
+ * 302 to `returnTo`, no session, no error (OpenID Connect Core 1.0 §3.1.2.6).
+ *
  * With `fetchUserInfo`, the UserInfo claims are fetched next and must carry the ID token's `sub`.
  *
  * Errors (passed to `next()`): the 400s above; `invalid_grant` (400); `invalid_id_token` and
@@ -89,6 +100,11 @@ export async function handleCallback(context: Context, req: Request, res: Respon
     throw err;
   }
   const transaction = transactionFor(context, session, params);
+  if (transaction.signedOut === true) {
+    await saveSession(req); // the transaction is used up
+    res.redirect(302, context.options.basePath + transaction.returnTo);
+    return;
+  }
   await checkIssuer(context, params);
 
   const callbackUrl = new URL(context.options.redirectUri);
@@ -98,7 +114,7 @@ export async function handleCallback(context: Context, req: Request, res: Respon
     state,
     nonce: transaction.nonce,
     codeVerifier: transaction.codeVerifier,
-    ...(context.options.maxAge !== undefined && { maxAge: context.options.maxAge }),
+    ...(transaction.maxAge !== undefined && { maxAge: transaction.maxAge }),
   });
   const userinfo = context.options.fetchUserInfo
     ? await context.issuer.fetchUserInfo(tokenSet.accessToken, tokenSet.claims.sub)

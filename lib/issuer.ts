@@ -245,28 +245,45 @@ export class Issuer {
 
   /**
    * Builds the authorization request URL (RFC 6749 §4.1.1, OpenID Connect Core 1.0 §3.1.2.1,
-   * RFC 7636 §4.3 with `S256`).
+   * RFC 7636 §4.3 with `S256`). With pushed authorization requests (RFC 9126) — when the
+   * provider requires them (`require_pushed_authorization_requests`), or advertises a
+   * `pushed_authorization_request_endpoint` and `pushedAuthorizationRequests` is on — the
+   * parameters are posted there with client authentication, and the URL carries only
+   * `client_id` and `request_uri`.
    *
    * @param params - `state`, `nonce` and the PKCE `code_verifier` of the new transaction
-   * @throws AuthError when discovery fails (502/504)
+   * @param extra - per-login parameters (`prompt`, `login_hint`, …), over `authorizationParams`
+   * @throws AuthError when discovery fails (502/504); the PAR endpoint's refusal (502) or fault
    */
-  async authorizationUrl(params: CodeExchangeChecks): Promise<URL> {
+  async authorizationUrl(params: CodeExchangeChecks, extra: Readonly<Record<string, string>> = {}): Promise<URL> {
     const o = this.#options;
     const configuration = await this.configuration();
     const codeChallenge = await client.calculatePKCECodeChallenge(params.codeVerifier);
+    const parameters: Record<string, string> = {
+      ...o.authorizationParams,
+      ...extra,
+      response_type: 'code',
+      redirect_uri: o.redirectUri.href,
+      scope: o.scope,
+      state: params.state,
+      nonce: params.nonce,
+      code_challenge: codeChallenge,
+      code_challenge_method: 'S256',
+      // `query` is the code flow's default response mode (OAuth 2.0 Multiple Response Types §2.1).
+      ...(o.responseMode === 'form_post' && { response_mode: 'form_post' }),
+    };
+    const metadata = configuration.serverMetadata();
+    const pushed = metadata.require_pushed_authorization_requests === true
+      || (o.pushedAuthorizationRequests && metadata.pushed_authorization_request_endpoint !== undefined);
+    if (pushed) {
+      try {
+        return await client.buildAuthorizationUrlWithPAR(configuration, parameters);
+      } catch (err) {
+        throw translateError(err, 'par');
+      }
+    }
     try {
-      return client.buildAuthorizationUrl(configuration, {
-        ...o.authorizationParams,
-        response_type: 'code',
-        redirect_uri: o.redirectUri.href,
-        scope: o.scope,
-        state: params.state,
-        nonce: params.nonce,
-        code_challenge: codeChallenge,
-        code_challenge_method: 'S256',
-        // `query` is the code flow's default response mode (OAuth 2.0 Multiple Response Types §2.1).
-        ...(o.responseMode === 'form_post' && { response_mode: 'form_post' }),
-      });
+      return client.buildAuthorizationUrl(configuration, parameters);
     } catch (err) {
       throw translateError(err, 'discovery'); // e.g. metadata without an authorization_endpoint
     }
@@ -480,14 +497,15 @@ function oauthErrorOfChallenge(err: client.WWWAuthenticateChallengeError): strin
  * @param err - the thrown value
  * @param step - which request failed: `'discovery'`, `'token'` or `'userinfo'`
  */
-export function translateError(err: unknown, step: 'discovery' | 'token' | 'userinfo'): AuthError {
+export function translateError(err: unknown, step: 'discovery' | 'par' | 'token' | 'userinfo'): AuthError {
   if (err instanceof AuthError) return err;
-  const what = { discovery: 'discovery', token: 'the token endpoint', userinfo: 'the userinfo endpoint' }[step];
+  const what = { discovery: 'discovery', par: 'the pushed authorization request endpoint', token: 'the token endpoint', userinfo: 'the userinfo endpoint' }[step];
   const cause = redacted(err);
   if (err instanceof client.ResponseBodyError) {
     const error = oauthErrorCode(err.error, 'invalid_provider_response');
     const status = error === 'invalid_grant' ? 400 : 502;
-    const text = error === 'invalid_grant' ? 'The authorization code was refused by the provider' : 'The provider refused the token request';
+    const request = step === 'par' ? 'pushed authorization request' : 'token request';
+    const text = error === 'invalid_grant' ? 'The authorization code was refused by the provider' : `The provider refused the ${request}`;
     return new AuthError(error, status, `${text} (${error})`, { cause });
   }
   if (err instanceof client.WWWAuthenticateChallengeError) {

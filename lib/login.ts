@@ -8,8 +8,8 @@ import type { Request, Response } from 'express';
 import type { Context } from './context.js';
 import { randomChecks } from './issuer.js';
 import { saveSession, requireSession } from './req-session.js';
-import { requestedReturnTo } from './return-to.js';
-import { storeTransaction } from './transaction.js';
+import { readLoginRequest } from './login-request.js';
+import { storeTransaction, type Transaction } from './transaction.js';
 
 /**
  * `GET {routes.login}[?returnTo=/path]`: creates `state`, `nonce` and a PKCE `code_verifier`,
@@ -20,17 +20,19 @@ import { storeTransaction } from './transaction.js';
  */
 export async function handleLogin(context: Context, req: Request, res: Response): Promise<void> {
   const session = requireSession(req);
-  const returnTo = requestedReturnTo(req.originalUrl);
+  const login = readLoginRequest(req.originalUrl, context.options);
   const checks = randomChecks();
-  const authorizationUrl = await context.issuer.authorizationUrl(checks);
+  const authorizationUrl = await context.issuer.authorizationUrl(checks, login.params);
   const now = Math.floor(Date.now() / 1000);
-  storeTransaction(
-    session,
-    checks.state,
-    { nonce: checks.nonce, codeVerifier: checks.codeVerifier, returnTo, createdAt: now },
-    context.options.transactionDuration,
-    now,
-  );
+  const transaction: Transaction = {
+    nonce: checks.nonce,
+    codeVerifier: checks.codeVerifier,
+    returnTo: login.returnTo,
+    createdAt: now,
+    ...(login.maxAge !== undefined && { maxAge: login.maxAge }),
+    ...(login.silent && { silent: true }),
+  };
+  storeTransaction(session, checks.state, transaction, context.options.transactionDuration, now);
   await saveSession(req);
   res.set('Cache-Control', 'no-store');
   res.redirect(302, authorizationUrl.href);

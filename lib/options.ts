@@ -155,6 +155,22 @@ export interface AuthCallbackConfig {
    */
   sessionTouchInterval?: number;
   /**
+   * Send the authorization request's parameters by pushed authorization request (RFC 9126) when
+   * the provider advertises a `pushed_authorization_request_endpoint`: they travel over the back
+   * channel, authenticated, instead of through the browser. Default `false`; a provider that sets
+   * `require_pushed_authorization_requests` gets them pushed whatever this says.
+   */
+  pushedAuthorizationRequests?: boolean;
+  /**
+   * Authorization request parameters a login may take from `/login`'s query, e.g.
+   * `/login?prompt=login&login_hint=ann@example.com`, over `authorizationParams`. Each may appear
+   * once; `prompt` must hold OpenID Connect Core 1.0 §3.1.2.1 values and `max_age` digits (it
+   * then makes `auth_time` required for that login). Protocol parameters cannot be listed.
+   * Default `['prompt', 'login_hint', 'max_age', 'acr_values', 'ui_locales', 'organization',
+   * 'connection', 'organization_id', 'connection_id']`; `[]` turns it off.
+   */
+  loginParams?: string[];
+  /**
    * Where the token set lives. `'cookie'` (default): sealed into the session cookie; nothing is
    * kept on the server, and logout cannot recall a copied cookie before it expires. `'store'`:
    * sealed into a record of the express-session store (any store, e.g. connect-redis), the cookie
@@ -220,6 +236,8 @@ export interface ResolvedOptions {
   readonly sessionIdleDuration: number | undefined;
   readonly sessionTouchInterval: number;
   readonly sessionStorage: 'cookie' | 'store';
+  readonly pushedAuthorizationRequests: boolean;
+  readonly loginParams: readonly string[];
   readonly autoRefresh: boolean;
   readonly refreshMargin: number;
   readonly cookie: {
@@ -240,6 +258,11 @@ const PROTOCOL_PARAMS = new Set([
   'response_type', 'client_id', 'redirect_uri', 'scope', 'state', 'nonce',
   'code_challenge', 'code_challenge_method', 'response_mode', 'request', 'request_uri',
 ]);
+
+/** Parameters a login may take from `/login`'s query by default. */
+const DEFAULT_LOGIN_PARAMS = [
+  'prompt', 'login_hint', 'max_age', 'acr_values', 'ui_locales', 'organization', 'connection', 'organization_id', 'connection_id',
+];
 
 /** RFC 6265 §4.1.1 `cookie-name` = RFC 7230 `token`. */
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -401,6 +424,11 @@ export function resolveOptions(config: AuthCallbackConfig): ResolvedOptions {
   if (sessionIdleDuration !== undefined && sessionTouchInterval >= sessionIdleDuration) {
     fail('sessionTouchInterval', `must be shorter than sessionIdleDuration (${sessionIdleDuration} s), or a session in use would expire before its next touch`);
   }
+  const pushedAuthorizationRequests = config.pushedAuthorizationRequests ?? false;
+  if (typeof pushedAuthorizationRequests !== 'boolean') fail('pushedAuthorizationRequests', 'must be a boolean');
+  const loginParams = config.loginParams ?? DEFAULT_LOGIN_PARAMS;
+  if (!Array.isArray(loginParams) || loginParams.some((p) => typeof p !== 'string' || p.length === 0)) fail('loginParams', 'must be an array of parameter names');
+  for (const p of loginParams) if (PROTOCOL_PARAMS.has(p)) fail('loginParams', `cannot list the protocol parameter "${p}"`);
   const sessionStorage = config.sessionStorage ?? 'cookie';
   if (sessionStorage !== 'cookie' && sessionStorage !== 'store') fail('sessionStorage', 'must be "cookie" or "store"');
   const autoRefresh = config.autoRefresh ?? true;
@@ -435,6 +463,8 @@ export function resolveOptions(config: AuthCallbackConfig): ResolvedOptions {
     sessionIdleDuration,
     sessionTouchInterval,
     sessionStorage,
+    pushedAuthorizationRequests,
+    loginParams: Object.freeze([...loginParams]),
     autoRefresh,
     refreshMargin: assertSeconds(config.refreshMargin, 'refreshMargin', 60),
     cookie: Object.freeze({ name: cookieName, domain: cookieIn.domain, sameSite, secure }),

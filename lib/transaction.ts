@@ -28,6 +28,10 @@ export interface Transaction {
   returnTo: string;
   /** When the login started, in seconds since the epoch. */
   createdAt: number;
+  /** `max_age` sent, in seconds: the ID token's `auth_time` is then required and checked. */
+  maxAge?: number;
+  /** `prompt=none` was sent: `login_required` and its kin mean "not signed in", not an error. */
+  silent?: boolean;
 }
 
 type Pending = Record<string, Transaction>;

@@ -1,0 +1,95 @@
+/**
+ * What a request to the login route asks for: where to return, and the per-login authorization
+ * parameters it may set (`loginParams`). Also a third-party-initiated login (OpenID Connect Core
+ * 1.0 §4): `iss` must name the configured issuer, and `target_link_uri` is honoured only on this
+ * app's origin.
+ *
+ * @packageDocumentation
+ */
+import { AuthError } from './errors.js';
+import type { ResolvedOptions } from './options.js';
+import { safeReturnTo } from './return-to.js';
+
+/** `prompt` values of OpenID Connect Core 1.0 §3.1.2.1, and `create` (Initiating User Registration 1.0). */
+const PROMPT_VALUES = new Set(['none', 'login', 'consent', 'select_account', 'create']);
+
+/** Longest per-login parameter value kept, in characters. */
+const MAX_PARAM_LENGTH = 1024;
+
+/** A login as `/login`'s query asks for it. */
+export interface LoginRequest {
+  /** Same-origin path to return to after login. */
+  returnTo: string;
+  /** Authorization request parameters of this login, from the `loginParams` allow-list. */
+  params: Record<string, string>;
+  /** `max_age` of this login in seconds (its own, else `authorizationParams.max_age`). */
+  maxAge: number | undefined;
+  /** `true` for `prompt=none`: a silent login, whose `login_required` means "not signed in". */
+  silent: boolean;
+}
+
+/** The one value of `name` in `query`; `undefined` when absent. @throws AuthError 400 when repeated */
+function single(query: URLSearchParams, name: string): string | undefined {
+  const values = query.getAll(name);
+  if (values.length > 1) throw new AuthError('invalid_request', 400, `The login parameter "${name}" is repeated`);
+  return values[0];
+}
+
+/** `target_link_uri` (OpenID Connect Core 1.0 §4) as a path, when it is on `baseURL`'s origin. */
+function targetPath(target: string | undefined, options: ResolvedOptions): string | undefined {
+  if (target === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(target);
+  } catch {
+    return undefined;
+  }
+  if (url.origin !== options.baseURL.origin || !url.pathname.startsWith(`${options.basePath}/`)) return undefined;
+  return url.pathname.slice(options.basePath.length) + url.search + url.hash;
+}
+
+/**
+ * Reads the login route's raw query (past its first `?`, so an unencoded `returnTo` keeps its
+ * own query).
+ *
+ * - `returnTo`, else `target_link_uri` when on this app's origin: held to the same-origin rule,
+ *   `'/'` otherwise (RFC 9700 §4.11).
+ * - `iss` (a third party starting the login, OpenID Connect Core 1.0 §4): must be the configured
+ *   issuer; no login is ever accepted without this app starting it.
+ * - the `loginParams`, each at most once and at most 1,024 characters: `prompt` of §3.1.2.1's
+ *   values (`none` alone), `max_age` a whole number of seconds.
+ *
+ * @throws AuthError `invalid_request` (400) for a repeated or malformed parameter;
+ *   `issuer_mismatch` (400) for an `iss` that is not the configured issuer
+ */
+export function readLoginRequest(originalUrl: string, options: ResolvedOptions): LoginRequest {
+  const q = originalUrl.indexOf('?');
+  const query = new URLSearchParams(q === -1 ? '' : originalUrl.slice(q + 1));
+  const returnTos = query.getAll('returnTo');
+  const target = returnTos.length === 0 ? targetPath(single(query, 'target_link_uri'), options) : undefined;
+  const returnTo = safeReturnTo(returnTos.length === 1 ? returnTos[0] : target);
+  const iss = single(query, 'iss');
+  if (iss !== undefined && iss !== options.issuerIdentifier) {
+    throw new AuthError('issuer_mismatch', 400, 'The login names an issuer this app does not sign in with');
+  }
+  const params: Record<string, string> = {};
+  for (const name of options.loginParams) {
+    const value = single(query, name);
+    if (value === undefined) continue;
+    if (value.length === 0 || value.length > MAX_PARAM_LENGTH) throw new AuthError('invalid_request', 400, `The login parameter "${name}" is empty or too long`);
+    params[name] = value;
+  }
+  const prompt = params.prompt?.split(' ');
+  if (prompt !== undefined && (prompt.some((p) => !PROMPT_VALUES.has(p)) || (prompt.includes('none') && prompt.length > 1))) {
+    throw new AuthError('invalid_request', 400, 'The login parameter "prompt" has a value OpenID Connect does not define, or "none" with another');
+  }
+  if (params.max_age !== undefined && !/^\d{1,10}$/.test(params.max_age)) {
+    throw new AuthError('invalid_request', 400, 'The login parameter "max_age" must be a whole number of seconds');
+  }
+  return {
+    returnTo,
+    params,
+    maxAge: params.max_age !== undefined ? Number(params.max_age) : options.maxAge,
+    silent: prompt?.includes('none') ?? options.authorizationParams.prompt === 'none',
+  };
+}
