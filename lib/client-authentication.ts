@@ -5,6 +5,7 @@
  *
  * @packageDocumentation
  */
+import { createPrivateKey } from 'node:crypto';
 import { importJWK, importPKCS8, type JWK } from 'jose';
 import * as client from 'openid-client';
 import type { ResolvedOptions } from './options.js';
@@ -69,7 +70,8 @@ export async function clientAuthentication(options: ResolvedOptions, method: Cli
     case 'private_key_jwt': {
       const source = options.clientPrivateKey!;
       if (typeof source === 'string') {
-        const key = await importPKCS8(source, options.clientAssertionAlg ?? 'RS256');
+        const alg = options.clientAssertionAlg ?? keyAlgorithm(createPrivateKey(source).export({ format: 'jwk' }) as JWK);
+        const key = await importPKCS8(source, alg);
         return client.PrivateKeyJwt({ key, ...(options.clientKeyId !== undefined && { kid: options.clientKeyId }) });
       }
       const alg = options.clientAssertionAlg ?? keyAlgorithm(source);

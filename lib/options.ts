@@ -4,6 +4,7 @@
  *
  * @packageDocumentation
  */
+import { createPrivateKey, type JsonWebKey as NodeJsonWebKey } from 'node:crypto';
 import type { JWK } from 'jose';
 import { CLIENT_AUTH_METHODS, type ClientAuthMethod } from './client-authentication.js';
 
@@ -70,7 +71,10 @@ export interface AuthCallbackConfig {
   clientPrivateKey?: JWK | string;
   /** The `kid` sent in the client assertion's header. Default: the JWK's `kid`. */
   clientKeyId?: string;
-  /** The client assertion's JWS algorithm. Default: the JWK's `alg`, else RS256 (RSA), ES256 (P-256), EdDSA (Ed25519). */
+  /**
+   * The `private_key_jwt` assertion's JWS algorithm. Default: the JWK's `alg`, else RS256 (RSA),
+   * ES256 (P-256), EdDSA (Ed25519). (`client_secret_jwt` always signs HS256.)
+   */
   clientAssertionAlg?: string;
   /**
    * A `fetch` for every request to the provider (discovery, JWKS, token, UserInfo), e.g. one
@@ -336,7 +340,7 @@ export function resolveOptions(config: AuthCallbackConfig): ResolvedOptions {
   if (config.clientSecret !== undefined) assertString(config.clientSecret, 'clientSecret');
   const clientAuthMethod = config.clientAuthMethod;
   if (clientAuthMethod !== undefined && !(CLIENT_AUTH_METHODS as readonly string[]).includes(clientAuthMethod)) {
-    fail('clientAuthMethod', `must be one of ${CLIENT_AUTH_METHODS.join(', ')}`);
+    fail('clientAuthMethod', `must be one of ${CLIENT_AUTH_METHODS.join(', ')} (got ${JSON.stringify(clientAuthMethod)})`);
   }
   if (clientAuthMethod?.startsWith('client_secret_') && config.clientSecret === undefined) fail('clientSecret', `is required by clientAuthMethod "${clientAuthMethod}"`);
   const clientPrivateKey = config.clientPrivateKey;
@@ -344,6 +348,11 @@ export function resolveOptions(config: AuthCallbackConfig): ResolvedOptions {
     const isPem = typeof clientPrivateKey === 'string' && clientPrivateKey.includes('-----BEGIN PRIVATE KEY-----');
     const isJwk = typeof clientPrivateKey === 'object' && clientPrivateKey !== null && typeof clientPrivateKey.kty === 'string' && typeof clientPrivateKey.d === 'string';
     if (!isPem && !isJwk) fail('clientPrivateKey', 'must be a private JWK (with "d") or a PKCS#8 PEM string ("-----BEGIN PRIVATE KEY-----")');
+    try {
+      createPrivateKey(isPem ? clientPrivateKey as string : { key: clientPrivateKey as NodeJsonWebKey, format: 'jwk' });
+    } catch {
+      fail('clientPrivateKey', 'is not a private key Node.js can import (a PKCS#8 PEM, or a private JWK)');
+    }
   }
   if (clientAuthMethod === 'private_key_jwt' && clientPrivateKey === undefined) fail('clientPrivateKey', 'is required by clientAuthMethod "private_key_jwt"');
   if (config.clientKeyId !== undefined) assertString(config.clientKeyId, 'clientKeyId');
