@@ -32,7 +32,7 @@ type RouteHandler = (context: Context, req: Request, res: Response) => Promise<v
  * app.get('/profile', requireAuth(), (req, res) => res.json(req.user));
  * ```
  *
- * It serves `GET {routes.login}`, `GET`/`POST {routes.callback}`, `GET`/`POST {routes.logout}` and, when set, `POST {routes.backchannelLogout}`
+ * It serves `GET`/`POST {routes.login}`, `GET`/`POST {routes.callback}`, `GET`/`POST {routes.logout}` and, when set, `POST {routes.backchannelLogout}`
  * (paths matched exactly, relative to where it is mounted), and on every request sets
  * `req.user` to the ID token's claims when the session cookie is valid, `undefined` otherwise,
  * and `req.oidc` to the request's {@link RequestAuth}.
@@ -69,7 +69,11 @@ export function authCallback(config: AuthCallbackConfig): RequestHandler {
     return opened === undefined ? Promise.resolve(undefined) : resolveSession(context, req, res, opened, renew);
   }
   const routes = new Map<string, RouteHandler>();
-  if (options.routes.login !== false) routes.set(`GET ${options.routes.login}`, handleLogin);
+  if (options.routes.login !== false) {
+    routes.set(`GET ${options.routes.login}`, handleLogin);
+    // OpenID Connect Core 1.0 §4: a third party may initiate the login by an auto-submitted form.
+    routes.set(`POST ${options.routes.login}`, handleLogin);
+  }
   routes.set(`GET ${options.routes.callback}`, handleCallback);
   routes.set(`POST ${options.routes.callback}`, handleCallback);
   if (options.routes.logout !== false) {

@@ -46,7 +46,8 @@ function rawQuery(req: Request): URLSearchParams {
   return new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
 }
 
-async function readFormPost(req: Request): Promise<URLSearchParams> {
+/** The raw `application/x-www-form-urlencoded` body of a `POST` (the login route's form-posted initiation, too). */
+export async function readFormPost(req: Request): Promise<URLSearchParams> {
   const parsed: unknown = (req as { body?: unknown }).body;
   if (parsed !== undefined && parsed !== null && typeof parsed === 'object' && !Buffer.isBuffer(parsed) && Object.keys(parsed).length > 0) {
     // An application body parser ran first: rebuild the form from its result.
@@ -60,13 +61,13 @@ async function readFormPost(req: Request): Promise<URLSearchParams> {
   }
   if (req.readableEnded) return new URLSearchParams();
   if (req.headers['content-type'] !== undefined && !req.is('application/x-www-form-urlencoded')) {
-    throw new AuthError('invalid_request', 400, 'A form_post callback must be application/x-www-form-urlencoded');
+    throw new AuthError('invalid_request', 400, 'A posted form must be application/x-www-form-urlencoded');
   }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_FORM_POST_BYTES) throw new AuthError('invalid_request', 413, `The callback body exceeds ${MAX_FORM_POST_BYTES} bytes`);
+    if (size > MAX_FORM_POST_BYTES) throw new AuthError('invalid_request', 413, `The posted form exceeds ${MAX_FORM_POST_BYTES} bytes`);
     chunks.push(chunk);
   }
   return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));

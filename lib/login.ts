@@ -8,6 +8,7 @@ import type { Request, Response } from 'express';
 import type { Context } from './context.js';
 import { randomChecks } from './issuer.js';
 import { saveSession, requireSession } from './req-session.js';
+import { readFormPost } from './authorization-response.js';
 import { readLoginRequest } from './login-request.js';
 import { storeTransaction, type Transaction } from './transaction.js';
 
@@ -20,7 +21,8 @@ import { storeTransaction, type Transaction } from './transaction.js';
  */
 export async function handleLogin(context: Context, req: Request, res: Response): Promise<void> {
   const session = requireSession(req);
-  const login = readLoginRequest(req.originalUrl, context.options);
+  const raw = req.method === 'POST' ? `?${(await readFormPost(req)).toString()}` : req.originalUrl;
+  const login = readLoginRequest(raw, context.options);
   const checks = randomChecks();
   const authorizationUrl = await context.issuer.authorizationUrl(checks, login.params);
   const now = Math.floor(Date.now() / 1000);
