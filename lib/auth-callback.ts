@@ -10,6 +10,7 @@ import { handleBackchannelLogout } from './backchannel-logout.js';
 import { RequestAuth } from './request-auth.js';
 import { renewalOf, resolveSession } from './session-renewal.js';
 import { RefreshFlights } from './token-refresh.js';
+import { TransactionCookie } from './transaction-cookie.js';
 import { handleCallback } from './callback.js';
 import { attach, type Context } from './context.js';
 import { Issuer } from './issuer.js';
@@ -54,13 +55,15 @@ type RouteHandler = (context: Context, req: Request, res: Response) => Promise<v
  */
 export function authCallback(config: AuthCallbackConfig): RequestHandler {
   const options = resolveOptions(config);
+  const sealer = new Sealer(options.secrets);
   const context: Context = Object.freeze({
     options,
     issuer: new Issuer(options),
-    sealer: new Sealer(options.secrets),
+    sealer,
     cookie: new SessionCookie(options.cookie),
     guard: createGuard(options),
     refreshes: new RefreshFlights(),
+    transactionCookie: new TransactionCookie(options, sealer),
   });
   /** Whether a cookie session must be checked in the store on each request (back-channel logout marks). */
   const checksStore = options.routes.backchannelLogout !== false;

@@ -10,7 +10,7 @@ import { readAuthorizationResponse } from './authorization-response.js';
 import { sessionOf, type Context } from './context.js';
 import { AuthError, oauthErrorCode } from './errors.js';
 import { regenerateSession, requireSession, saveSession, type ExpressSession } from './req-session.js';
-import { pendingTransactions, takeTransaction, type Transaction } from './transaction.js';
+import { pendingTransactions, takeTransaction, type TakenTransaction, type Transaction } from './transaction.js';
 
 /** Errors of a `prompt=none` login that mean "the user is not signed in at the provider" (OpenID Connect Core 1.0 §3.1.2.6). */
 const SILENT_LOGIN_ERRORS = new Set(['login_required', 'consent_required', 'interaction_required', 'account_selection_required']);
@@ -32,9 +32,16 @@ function authorizationError(error: string, description: string | null): AuthErro
  * The transaction is checked before `error` and `code`: an answer that does not belong to this
  * browser's login is refused as such, so an attacker's `error_description` is never shown.
  */
-function transactionFor(context: Context, session: ExpressSession, params: URLSearchParams): Transaction & { signedOut?: true } {
+function transactionFor(context: Context, req: Request, res: Response, session: ExpressSession, params: URLSearchParams): Transaction & { signedOut?: true } {
   const now = Math.floor(Date.now() / 1000);
-  const taken = takeTransaction(session, params.get('state') ?? undefined, context.options.transactionDuration, now);
+  const state = params.get('state') ?? undefined;
+  const duration = context.options.transactionDuration;
+  // A form_post login's copy, for a cross-site POST that came without the express-session cookie.
+  const copy = context.options.responseMode === 'form_post' ? context.transactionCookie.take(req, res, state) : undefined;
+  let taken: TakenTransaction = takeTransaction(session, state, duration, now);
+  if (taken.kind === 'none' && copy !== undefined) {
+    taken = typeof copy.createdAt === 'number' && copy.createdAt + duration > now ? { kind: 'found', transaction: copy } : { kind: 'expired' };
+  }
   // The transaction is used up first, so that every outcome below consumes it.
   switch (taken.kind) {
     case 'found':
@@ -99,7 +106,7 @@ export async function handleCallback(context: Context, req: Request, res: Respon
     takeTransaction(session, undefined, 0, 0); // a malformed callback uses up every pending login
     throw err;
   }
-  const transaction = transactionFor(context, session, params);
+  const transaction = transactionFor(context, req, res, session, params);
   if (transaction.signedOut === true) {
     await saveSession(req); // the transaction is used up
     res.redirect(302, context.options.basePath + transaction.returnTo);

@@ -14,6 +14,7 @@ import type { SessionCookie } from './session-cookie.js';
 import type { Guard } from './require-auth.js';
 import type { AuthSession } from './auth-session.js';
 import type { RefreshFlights } from './token-refresh.js';
+import type { TransactionCookie } from './transaction-cookie.js';
 
 /** Debug lines, shown with `NODE_DEBUG=express-oidc-callback`. */
 export const debug = debuglog('express-oidc-callback');
@@ -27,6 +28,8 @@ export interface Context {
   readonly guard: Guard;
   /** Token refreshes in flight, shared by the requests of one session. */
   readonly refreshes: RefreshFlights;
+  /** The pending login's copy for a cross-site form post (`responseMode: 'form_post'`). */
+  readonly transactionCookie: TransactionCookie;
 }
 
 const kContext = Symbol('express-oidc-callback.context');

@@ -35,6 +35,7 @@ export async function handleLogin(context: Context, req: Request, res: Response)
     ...(login.silent && { silent: true }),
   };
   storeTransaction(session, checks.state, transaction, context.options.transactionDuration, now);
+  if (context.options.responseMode === 'form_post') context.transactionCookie.write(res, checks.state, transaction);
   await saveSession(req);
   res.set('Cache-Control', 'no-store');
   res.redirect(302, authorizationUrl.href);

@@ -115,8 +115,9 @@ export interface AuthCallbackConfig {
    * the code out of URLs and logs. Default `'query'`. The callback accepts both either way.
    *
    * With `'form_post'` the POST arrives cross-site when the provider is on another site, and a
-   * `SameSite=Lax` express-session cookie is not sent with it: give express-session's cookie
-   * `sameSite: 'none', secure: true` in that case.
+   * `SameSite=Lax` express-session cookie is not sent with it; so each login also seals its
+   * pending transaction into a `SameSite=None; Secure; HttpOnly` cookie scoped to the callback
+   * path, which the callback reads in that case. Needs an https `baseURL` (or a loopback host).
    */
   responseMode?: 'query' | 'form_post';
   /**
@@ -402,6 +403,9 @@ export function resolveOptions(config: AuthCallbackConfig): ResolvedOptions {
   const maxAge = maxAgeParam === undefined ? undefined : Number(maxAgeParam);
   const responseMode = config.responseMode ?? 'query';
   if (responseMode !== 'query' && responseMode !== 'form_post') fail('responseMode', 'must be "query" or "form_post"');
+  if (responseMode === 'form_post' && baseURL.protocol !== 'https:' && !isLoopbackHost(baseURL.hostname)) {
+    fail('responseMode', '"form_post" needs an https: baseURL: its pending-login cookie is SameSite=None, which browsers keep only when Secure');
+  }
   const fetchUserInfo = config.fetchUserInfo ?? false;
   if (typeof fetchUserInfo !== 'boolean') fail('fetchUserInfo', 'must be a boolean');
 

@@ -7,7 +7,7 @@ import { parseSetCookie } from 'cookie';
 import express from 'express';
 import session from 'express-session';
 import { authCallback } from '../lib/index.js';
-import { Browser, type Page } from './support/browser.js';
+import { Browser, readForm, type Page } from './support/browser.js';
 import {
   authorizationResponse, sessionIdOf, signIn, startLogin, startTestbed, storedSession, type Testbed,
 } from './support/testbed.js';
@@ -279,6 +279,80 @@ describe('a successful callback', () => {
     } finally {
       await other.close();
     }
+  });
+
+  describe('responseMode form_post arriving cross-site, without the SameSite=Lax express-session cookie', () => {
+    /** The provider's auto-submitted form for a login started in `browser`, and the pending-login cookie /login set. */
+    async function formPostLogin(bedUrl: string, browser: Browser): Promise<{ fields: URLSearchParams; txCookie: string; txSetCookie: string }> {
+      const login = await browser.request(`${bedUrl}/login?returnTo=%2Fprofile`);
+      const txSetCookie = login.headers.getSetCookie().find((c) => c.startsWith('oidc_session_tx_'))!;
+      expect(txSetCookie).toBeDefined();
+      const formPost = await signIn(browser, login.headers.get('location')!);
+      return { fields: readForm(formPost).fields, txCookie: txSetCookie.split(';')[0]!, txSetCookie };
+    }
+
+    /** The cross-site POST as a browser sends it: the form, and only the SameSite=None cookies. */
+    function crossSitePost(bedUrl: string, fields: URLSearchParams, cookie?: string): Promise<Response> {
+      return fetch(`${bedUrl}/callback`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', ...(cookie !== undefined && { cookie }) },
+        body: fields.toString(),
+      });
+    }
+
+    let formBed: Testbed;
+    beforeAll(async () => {
+      formBed = await startTestbed({ auth: { responseMode: 'form_post' } });
+    });
+    afterAll(async () => {
+      await formBed.close();
+    });
+
+    test('/login sets a sealed pending-login cookie: HttpOnly, Secure, SameSite=None, scoped to the callback path, for transactionDuration', async () => {
+      const { txSetCookie } = await formPostLogin(formBed.baseURL, new Browser());
+      const parsed = parseSetCookie(txSetCookie);
+      expect(parsed).toMatchObject({ httpOnly: true, secure: true, sameSite: 'none', path: '/callback', maxAge: 3600 });
+      expect(parsed.value).toMatch(/^[\w-]+\.\.[\w-]+\.[\w-]+\.[\w-]+$/); // a JWE, nothing readable
+    });
+
+    test('the callback finds the login in that cookie: signed in, sent to returnTo, the cookie cleared', async () => {
+      const { fields, txCookie } = await formPostLogin(formBed.baseURL, new Browser());
+      const res = await crossSitePost(formBed.baseURL, fields, txCookie);
+      expect(res.status).toBe(302);
+      expect(res.headers.get('location')).toBe('/profile');
+      const set = res.headers.getSetCookie();
+      expect(set.some((c) => /^oidc_session=[^;]+/.test(c))).toBe(true);
+      const cleared = set.find((c) => c.startsWith(txCookie.split('=')[0]!))!;
+      expect(parseSetCookie(cleared)).toMatchObject({ value: '', path: '/callback' });
+    });
+
+    test('without it (and without the express-session cookie), the same POST is refused: 400 missing_transaction', async () => {
+      const { fields } = await formPostLogin(formBed.baseURL, new Browser());
+      const res = await crossSitePost(formBed.baseURL, fields);
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: string }).error).toBe('missing_transaction');
+    });
+
+    test('another login\'s cookie does not open this login (the cookie is bound to its state): 400', async () => {
+      const mine = await formPostLogin(formBed.baseURL, new Browser());
+      const other = await formPostLogin(formBed.baseURL, new Browser());
+      const res = await crossSitePost(formBed.baseURL, mine.fields, other.txCookie);
+      expect(res.status).toBe(400);
+    });
+
+    test('a cookie value moved under this state\'s cookie name is refused (the sealed state must match): 400', async () => {
+      const mine = await formPostLogin(formBed.baseURL, new Browser());
+      const other = await formPostLogin(formBed.baseURL, new Browser());
+      const forged = `${mine.txCookie.split('=')[0]!}=${other.txCookie.split('=')[1]!}`;
+      const res = await crossSitePost(formBed.baseURL, mine.fields, forged);
+      expect(res.status).toBe(400);
+    });
+
+    test('an http baseURL off loopback is refused at start-up: the cookie needs Secure', () => {
+      expect(() => authCallback({ issuer: 'https://op.example', clientId: 'c', baseURL: 'http://app.example', secret: 'x'.repeat(32), responseMode: 'form_post' }))
+        .toThrow(/option "responseMode"/);
+    });
   });
 
   test('a POST with a repeated parameter is refused like a GET', async () => {
