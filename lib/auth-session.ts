@@ -11,6 +11,7 @@ import { maxHeaderSize } from 'node:http';
 import type { Request, Response } from 'express';
 import { decodeJwt } from 'jose';
 import { debug, type Context } from './context.js';
+import { isDPoPKey, type DPoPKey } from './dpop-key.js';
 import { AuthError } from './errors.js';
 import type { IdTokenClaims, UserInfoClaims } from './issuer.js';
 import type { ResolvedOptions } from './options.js';
@@ -40,6 +41,8 @@ export interface SealedTokens {
   userinfo?: UserInfoClaims;
   /** When the provider's own session ends (from `refresh_expires_in`), in seconds since the epoch: it caps this session. */
   providerSessionExpiresAt?: number;
+  /** The DPoP key pair the tokens are bound to (option `dpop`, RFC 9449). */
+  dpopKey?: DPoPKey;
 }
 
 /** What the cookie's seal holds with `sessionStorage: 'cookie'`: the tokens, and when the user logged in. */
@@ -99,6 +102,7 @@ export function pickTokens(source: SealedTokens): SealedTokens {
     ...(source.scope !== undefined && { scope: source.scope }),
     ...(source.userinfo !== undefined && { userinfo: source.userinfo }),
     ...(source.providerSessionExpiresAt !== undefined && { providerSessionExpiresAt: source.providerSessionExpiresAt }),
+    ...(isDPoPKey(source.dpopKey) && { dpopKey: source.dpopKey }),
   };
 }
 

@@ -122,9 +122,9 @@ export async function handleCallback(context: Context, req: Request, res: Respon
     nonce: transaction.nonce,
     codeVerifier: transaction.codeVerifier,
     ...(transaction.maxAge !== undefined && { maxAge: transaction.maxAge }),
-  });
+  }, transaction.dpopKey);
   const userinfo = context.options.fetchUserInfo
-    ? await context.issuer.fetchUserInfo(tokenSet.accessToken, tokenSet.claims.sub)
+    ? await context.issuer.fetchUserInfo(tokenSet.accessToken, tokenSet.claims.sub, transaction.dpopKey)
     : undefined;
 
   const previous = sessionOf(req); // a session this browser had: replaced, so its store record goes
@@ -132,7 +132,7 @@ export async function handleCallback(context: Context, req: Request, res: Respon
   const keep = pendingTransactions(session); // another tab's login, still pending
   await regenerateSession(req, keep);
   if (Object.keys(keep).length > 0) await saveSession(req);
-  const tokens = { ...tokenSet, ...(userinfo !== undefined && { userinfo }) };
+  const tokens = { ...tokenSet, ...(userinfo !== undefined && { userinfo }), ...(transaction.dpopKey !== undefined && { dpopKey: transaction.dpopKey }) };
   await writeSession(context, req, res, tokens, tokenSet.claims, Date.now() / 1000);
   res.redirect(302, context.options.basePath + transaction.returnTo);
 }

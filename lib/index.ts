@@ -35,7 +35,7 @@ declare global {
       /**
        * The request's authentication state and tokens (set by `authCallback()` on every request):
        * `isAuthenticated`, `claims`, `idToken`, `accessToken`, `refreshToken`, `expiresAt`,
-       * `isExpired()`, `refresh()`, `fetchUserInfo()`. Named `oidc`, not `auth`, so that it does
+       * `isExpired()`, `refresh()`, `fetchUserInfo()`, `fetchResource()`. Named `oidc`, not `auth`, so that it does
        * not collide with bearer-token middleware (e.g. express-oauth2-jwt-bearer's `req.auth`).
        */
       oidc: RequestAuth;

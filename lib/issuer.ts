@@ -9,6 +9,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { types } from 'node:util';
 import * as client from 'openid-client';
 import { chooseAuthMethod, clientAuthentication } from './client-authentication.js';
+import { importDPoPKey, type DPoPKey } from './dpop-key.js';
 import { AuthError, oauthErrorCode } from './errors.js';
 import type { ResolvedOptions } from './options.js';
 
@@ -105,6 +106,11 @@ function capturingFetch(base: (url: string, init: RequestInit) => Promise<Respon
     capture.response = response.clone();
     return response;
   };
+}
+
+/** openid-client's DPoP option for `key`, or none. */
+async function dpopOptions(configuration: client.Configuration, key: DPoPKey | undefined): Promise<client.DPoPOptions | undefined> {
+  return key === undefined ? undefined : { DPoP: client.getDPoPHandle(configuration, await importDPoPKey(key)) };
 }
 
 /** A positive, finite number of seconds. */
@@ -306,7 +312,7 @@ export class Issuer {
    * @throws AuthError `invalid_grant` (400) when the code is refused; `invalid_id_token` (502)
    *   when the ID token fails validation; 502/504 for other provider faults
    */
-  async exchangeCode(callbackUrl: URL, checks: CodeExchangeChecks & { maxAge?: number }): Promise<TokenSet> {
+  async exchangeCode(callbackUrl: URL, checks: CodeExchangeChecks & { maxAge?: number }, dpop?: DPoPKey): Promise<TokenSet> {
     const grantChecks: client.AuthorizationCodeGrantChecks = {
       expectedState: checks.state,
       expectedNonce: checks.nonce,
@@ -316,7 +322,7 @@ export class Issuer {
     };
     let response: TokenEndpointResponse;
     try {
-      response = await this.#grant((configuration) => client.authorizationCodeGrant(configuration, callbackUrl, grantChecks));
+      response = await this.#grant(async (configuration) => client.authorizationCodeGrant(configuration, callbackUrl, grantChecks, undefined, await dpopOptions(configuration, dpop)));
     } catch (err) {
       throw translateError(err, 'token');
     }
@@ -338,10 +344,10 @@ export class Issuer {
    * @throws AuthError `invalid_grant` (400) when the refresh token is refused (expired, revoked);
    *   `invalid_id_token` (502); 502/504 for other provider faults
    */
-  async refresh(refreshToken: string): Promise<RefreshedTokens> {
+  async refresh(refreshToken: string, dpop?: DPoPKey): Promise<RefreshedTokens> {
     let response: TokenEndpointResponse;
     try {
-      response = await this.#grant((configuration) => client.refreshTokenGrant(configuration, refreshToken));
+      response = await this.#grant(async (configuration) => client.refreshTokenGrant(configuration, refreshToken, undefined, await dpopOptions(configuration, dpop)));
     } catch (err) {
       throw translateError(err, 'token');
     }
@@ -397,12 +403,31 @@ export class Issuer {
    * @throws AuthError `invalid_userinfo` (502) when `sub` differs or the answer is malformed;
    *   502/504 when the provider fails or has no `userinfo_endpoint`
    */
-  async fetchUserInfo(accessToken: string, expectedSubject: string): Promise<UserInfoClaims> {
+  async fetchUserInfo(accessToken: string, expectedSubject: string, dpop?: DPoPKey): Promise<UserInfoClaims> {
     const configuration = await this.configuration();
     try {
-      return await client.fetchUserInfo(configuration, accessToken, expectedSubject) as UserInfoClaims;
+      return await client.fetchUserInfo(configuration, accessToken, expectedSubject, await dpopOptions(configuration, dpop)) as UserInfoClaims;
     } catch (err) {
       throw translateError(err, 'userinfo');
+    }
+  }
+
+  /**
+   * Calls a resource server with the access token (RFC 6750 `Bearer`, or RFC 9449 `DPoP` with a
+   * proof signed by `dpop`, retried once with the server's `DPoP-Nonce` when it asks for one).
+   * The response is returned as it is, whatever its status.
+   *
+   * @throws AuthError `provider_unreachable` (502) or `provider_timeout` (504) when the resource
+   *   server cannot be reached
+   */
+  async fetchResource(accessToken: string, url: URL, init: { method?: string; body?: string | Uint8Array; headers?: Record<string, string> }, dpop?: DPoPKey): Promise<Response> {
+    const configuration = await this.configuration();
+    try {
+      return await client.fetchProtectedResource(
+        configuration, accessToken, url, init.method ?? 'GET', init.body ?? null, new Headers(init.headers), await dpopOptions(configuration, dpop),
+      );
+    } catch (err) {
+      throw translateError(err, 'resource');
     }
   }
 
@@ -497,9 +522,15 @@ function oauthErrorOfChallenge(err: client.WWWAuthenticateChallengeError): strin
  * @param err - the thrown value
  * @param step - which request failed: `'discovery'`, `'token'` or `'userinfo'`
  */
-export function translateError(err: unknown, step: 'discovery' | 'par' | 'token' | 'userinfo'): AuthError {
+export function translateError(err: unknown, step: 'discovery' | 'par' | 'token' | 'userinfo' | 'resource'): AuthError {
   if (err instanceof AuthError) return err;
-  const what = { discovery: 'discovery', par: 'the pushed authorization request endpoint', token: 'the token endpoint', userinfo: 'the userinfo endpoint' }[step];
+  const what = {
+    discovery: 'discovery',
+    par: 'the pushed authorization request endpoint',
+    token: 'the token endpoint',
+    userinfo: 'the userinfo endpoint',
+    resource: 'the resource server',
+  }[step];
   const cause = redacted(err);
   if (err instanceof client.ResponseBodyError) {
     const error = oauthErrorCode(err.error, 'invalid_provider_response');

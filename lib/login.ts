@@ -9,6 +9,7 @@ import type { Context } from './context.js';
 import { randomChecks } from './issuer.js';
 import { saveSession, requireSession } from './req-session.js';
 import { readFormPost } from './authorization-response.js';
+import { dpopThumbprint, generateDPoPKey } from './dpop-key.js';
 import { readLoginRequest } from './login-request.js';
 import { storeTransaction, type Transaction } from './transaction.js';
 
@@ -24,7 +25,10 @@ export async function handleLogin(context: Context, req: Request, res: Response)
   const raw = req.method === 'POST' ? `?${(await readFormPost(req)).toString()}` : req.originalUrl;
   const login = readLoginRequest(raw, context.options);
   const checks = randomChecks();
-  const authorizationUrl = await context.issuer.authorizationUrl(checks, login.params);
+  const dpopAlg = context.options.dpopAlg;
+  const dpopKey = dpopAlg === undefined ? undefined : await generateDPoPKey(dpopAlg);
+  const params = dpopKey === undefined ? login.params : { ...login.params, dpop_jkt: await dpopThumbprint(dpopKey) };
+  const authorizationUrl = await context.issuer.authorizationUrl(checks, params);
   const now = Math.floor(Date.now() / 1000);
   const transaction: Transaction = {
     nonce: checks.nonce,
@@ -33,6 +37,7 @@ export async function handleLogin(context: Context, req: Request, res: Response)
     createdAt: now,
     ...(login.maxAge !== undefined && { maxAge: login.maxAge }),
     ...(login.silent && { silent: true }),
+    ...(dpopKey !== undefined && { dpopKey }),
   };
   storeTransaction(session, checks.state, transaction, context.options.transactionDuration, now);
   if (context.options.responseMode === 'form_post') context.transactionCookie.write(res, checks.state, transaction);

@@ -121,6 +121,15 @@ export interface AuthCallbackConfig {
    */
   responseMode?: 'query' | 'form_post';
   /**
+   * Sender-constrain the tokens with DPoP (RFC 9449): each login gets its own key pair (kept with
+   * the session, the private key sealed), its thumbprint is sent as `dpop_jkt`, and the code
+   * exchange, refreshes, UserInfo and `req.oidc.fetchResource()` carry DPoP proofs (a server's
+   * `DPoP-Nonce` is honoured). Default `false`.
+   */
+  dpop?: boolean;
+  /** The DPoP key pair's JWS algorithm. Default `'ES256'`. */
+  dpopAlg?: string;
+  /**
    * Fetch the UserInfo claims at login (OpenID Connect Core 1.0 §5.3) and add them to `req.user`;
    * the ID token's own claims win over UserInfo's. A UserInfo response whose `sub` is not the ID
    * token's is not used, and the login fails with `invalid_userinfo` (502; §5.3.4). Default `false`.
@@ -231,6 +240,8 @@ export interface ResolvedOptions {
   /** `authorizationParams.max_age`, in seconds, when set: `auth_time` is then required and checked. */
   readonly maxAge: number | undefined;
   readonly fetchUserInfo: boolean;
+  /** The DPoP key algorithm when DPoP is on, else `undefined`. */
+  readonly dpopAlg: string | undefined;
   readonly responseMode: 'query' | 'form_post';
   readonly idTokenSigningAlg: string;
   readonly clockTolerance: number;
@@ -406,6 +417,10 @@ export function resolveOptions(config: AuthCallbackConfig): ResolvedOptions {
   if (responseMode === 'form_post' && baseURL.protocol !== 'https:' && !isLoopbackHost(baseURL.hostname)) {
     fail('responseMode', '"form_post" needs an https: baseURL: its pending-login cookie is SameSite=None, which browsers keep only when Secure');
   }
+  const dpop = config.dpop ?? false;
+  if (typeof dpop !== 'boolean') fail('dpop', 'must be a boolean');
+  const dpopAlg = config.dpopAlg ?? 'ES256';
+  if (!ASYMMETRIC_JWS_ALGS.has(dpopAlg)) fail('dpopAlg', `must be one of ${[...ASYMMETRIC_JWS_ALGS].join(', ')}`);
   const fetchUserInfo = config.fetchUserInfo ?? false;
   if (typeof fetchUserInfo !== 'boolean') fail('fetchUserInfo', 'must be a boolean');
 
@@ -467,6 +482,7 @@ export function resolveOptions(config: AuthCallbackConfig): ResolvedOptions {
     authorizationParams: Object.freeze(authorizationParams),
     maxAge,
     fetchUserInfo,
+    dpopAlg: dpop ? dpopAlg : undefined,
     responseMode,
     idTokenSigningAlg,
     clockTolerance: assertSeconds(config.clockTolerance, 'clockTolerance', 30),

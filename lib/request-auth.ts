@@ -124,6 +124,23 @@ export class RequestAuth {
   async fetchUserInfo(): Promise<UserInfoClaims> {
     const session = sessionOf(this.#req);
     if (session === undefined) throw new AuthError('unauthorized', 401, 'Authentication required: sign in first');
-    return this.#context.issuer.fetchUserInfo(session.tokens.accessToken, session.claims.sub);
+    return this.#context.issuer.fetchUserInfo(session.tokens.accessToken, session.claims.sub, session.tokens.dpopKey);
+  }
+
+  /**
+   * Calls a resource server with the session's access token: `Authorization: Bearer` (RFC 6750),
+   * or with option `dpop`, `Authorization: DPoP` and a `DPoP` proof for this method and URL
+   * (RFC 9449 §7), retried once with the server's `DPoP-Nonce` when it asks for one. The
+   * response is returned whatever its status (a 401 may mean the token expired: `refresh()`).
+   *
+   * @param url - the resource's absolute URL
+   * @param init - `method` (default `GET`), `body`, `headers`
+   * @throws AuthError `unauthorized` (401) without a session; `provider_unreachable` (502) or
+   *   `provider_timeout` (504) when the server cannot be reached
+   */
+  async fetchResource(url: string | URL, init: { method?: string; body?: string | Uint8Array; headers?: Record<string, string> } = {}): Promise<globalThis.Response> {
+    const session = sessionOf(this.#req);
+    if (session === undefined) throw new AuthError('unauthorized', 401, 'Authentication required: sign in first');
+    return this.#context.issuer.fetchResource(session.tokens.accessToken, new URL(url), init, session.tokens.dpopKey);
   }
 }

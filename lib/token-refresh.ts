@@ -69,7 +69,7 @@ export function refreshSession(context: Context, session: AuthSession): Promise<
   return context.refreshes.run(`${refreshToken}\n${session.tokens.accessToken}`, async () => {
     let refreshed;
     try {
-      refreshed = await context.issuer.refresh(refreshToken);
+      refreshed = await context.issuer.refresh(refreshToken, session.tokens.dpopKey);
     } catch (err) {
       const code = (err as AuthError).code;
       if (code === 'invalid_grant' || code === 'invalid_id_token') {
@@ -88,6 +88,7 @@ export function refreshSession(context: Context, session: AuthSession): Promise<
       ...(refreshed.expiresAt !== undefined && { expiresAt: refreshed.expiresAt }),
       ...((refreshed.scope ?? session.tokens.scope) !== undefined && { scope: refreshed.scope ?? session.tokens.scope }),
       ...(session.tokens.userinfo !== undefined && { userinfo: session.tokens.userinfo }),
+      ...(session.tokens.dpopKey !== undefined && { dpopKey: session.tokens.dpopKey }),
       // A refresh may extend the provider's session (its idle timeout): its new answer counts.
       ...((refreshed.providerSessionExpiresAt ?? session.tokens.providerSessionExpiresAt) !== undefined
         && { providerSessionExpiresAt: refreshed.providerSessionExpiresAt ?? session.tokens.providerSessionExpiresAt }),

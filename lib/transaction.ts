@@ -10,6 +10,7 @@
  *
  * @packageDocumentation
  */
+import type { DPoPKey } from './dpop-key.js';
 import type { ExpressSession } from './req-session.js';
 
 /** The express-session key under which pending transactions are kept. */
@@ -32,6 +33,8 @@ export interface Transaction {
   maxAge?: number;
   /** `prompt=none` was sent: `login_required` and its kin mean "not signed in", not an error. */
   silent?: boolean;
+  /** The login's DPoP key pair (option `dpop`), whose thumbprint was sent as `dpop_jkt`. */
+  dpopKey?: DPoPKey;
 }
 
 type Pending = Record<string, Transaction>;
