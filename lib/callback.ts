@@ -10,6 +10,7 @@ import { readAuthorizationResponse } from './authorization-response.js';
 import { sessionOf, type Context } from './context.js';
 import { AuthError, oauthErrorCode } from './errors.js';
 import { regenerateSession, requireSession, saveSession, type ExpressSession } from './req-session.js';
+import { safeReturnTo } from './return-to.js';
 import { pendingTransactions, takeTransaction, type TakenTransaction, type Transaction } from './transaction.js';
 
 /** Errors of a `prompt=none` login that mean "the user is not signed in at the provider" (OpenID Connect Core 1.0 §3.1.2.6). */
@@ -63,6 +64,28 @@ function transactionFor(context: Context, req: Request, res: Response, session: 
   return taken.transaction;
 }
 
+/** Parameters of an IdP-initiated login (Scalekit) carried into the fresh login it starts. */
+const IDP_INITIATED_PARAMS = ['connection_id', 'organization_id', 'login_hint'];
+
+/**
+ * An IdP-initiated login (Scalekit sends `idp_initiated_login`, `connection_id`, `relay_state`
+ * to the `redirect_uri`, without a code): never accepted as a login, it starts a fresh one at the
+ * login route, with the named connection and organization, returning to `relay_state` only when
+ * it is a same-origin path (RFC 9700 §4.11). The login route URL, or `undefined` for an ordinary
+ * callback.
+ */
+function idpInitiatedLogin(context: Context, params: URLSearchParams): string | undefined {
+  const { routes, basePath } = context.options;
+  if (!params.has('idp_initiated_login') || params.has('code') || routes.login === false) return undefined;
+  const query = new URLSearchParams();
+  for (const name of IDP_INITIATED_PARAMS) {
+    const value = params.get(name);
+    if (value !== null && value.length > 0 && value.length <= 1024 && context.options.loginParams.includes(name)) query.set(name, value);
+  }
+  query.set('returnTo', safeReturnTo(params.get('relay_state') ?? undefined));
+  return `${basePath}${routes.login}?${query.toString()}`;
+}
+
 /** RFC 9207 §2.4: `iss`, when sent, must be the issuer; when the provider promises it, it must be sent. */
 async function checkIssuer(context: Context, params: URLSearchParams): Promise<void> {
   const iss = params.get('iss');
@@ -85,6 +108,10 @@ async function checkIssuer(context: Context, params: URLSearchParams): Promise<v
  * session fixation), the tokens are sealed into the session cookie, and the answer is 302 to the
  * transaction's `returnTo`.
  *
+ * An IdP-initiated login (`idp_initiated_login` without a code) is never accepted: it answers 302
+ * to the login route, which starts a fresh login at the named `connection_id` /
+ * `organization_id`, returning to `relay_state` when it is a same-origin path.
+ *
  * A login started with `prompt=none` that the provider answers `login_required`,
  * `consent_required`, `interaction_required` or `account_selection_required` is "not signed in":
  * 302 to `returnTo`, no session, no error (OpenID Connect Core 1.0 §3.1.2.6).
@@ -105,6 +132,11 @@ export async function handleCallback(context: Context, req: Request, res: Respon
   } catch (err) {
     takeTransaction(session, undefined, 0, 0); // a malformed callback uses up every pending login
     throw err;
+  }
+  const restart = idpInitiatedLogin(context, params);
+  if (restart !== undefined) {
+    res.redirect(302, restart);
+    return;
   }
   const transaction = transactionFor(context, req, res, session, params);
   if (transaction.signedOut === true) {

@@ -436,6 +436,50 @@ describe('third-party-initiated login (OpenID Connect Core 1.0 §4)', () => {
 
 // ---------------------------------------------------------------------------------------------
 
+describe('IdP-initiated login at the redirect_uri (Scalekit: idp_initiated_login, connection_id, relay_state)', () => {
+  test('is never a login: the callback starts a fresh one at the named connection, returning to a same-origin relay_state', async () => {
+    const browser = new Browser();
+    const res = await browser.request(`${bed.baseURL}/callback?idp_initiated_login=eyJhbGciOi.x.y&connection_id=conn_123&organization_id=org_9&relay_state=%2Fprofile`, { headers: JSON_ACCEPT });
+    expect(res.status).toBe(302);
+    const login = new URL(res.headers.get('location')!, bed.baseURL);
+    expect(login.pathname).toBe('/login');
+    expect(Object.fromEntries(login.searchParams)).toEqual({ connection_id: 'conn_123', organization_id: 'org_9', returnTo: '/profile' });
+    expect(tokenRequests).toBe(0);
+    expect(await browser.cookie(bed.baseURL, 'oidc_session')).toBeUndefined();
+    const { authorizationUrl } = await startLogin(browser, login.href);
+    expect(authorizationUrl.searchParams.get('connection_id')).toBe('conn_123');
+    expect(authorizationUrl.searchParams.get('organization_id')).toBe('org_9');
+    const landed = await signIn(browser, authorizationUrl.href);
+    expect(new URL(landed.url).pathname).toBe('/profile');
+  });
+
+  test.each(['https://evil.example/x', '//evil.example', 'javascript:alert(1)'])('a relay_state off this origin (%s) returns to / (RFC 9700 §4.11)', async (relay) => {
+    const res = await new Browser().request(`${bed.baseURL}/callback?idp_initiated_login=t&connection_id=c&relay_state=${encodeURIComponent(relay)}`);
+    expect(res.status).toBe(302);
+    expect(new URL(res.headers.get('location')!, bed.baseURL).searchParams.get('returnTo')).toBe('/');
+  });
+
+  test('with a code it is an unsolicited authorization response, refused like any other (RFC 9700 §4.7): 400, no token request', async () => {
+    const attacker = new Browser();
+    const response = await authorizationResponse(attacker, `${bed.baseURL}/login`, 'mallory');
+    response.searchParams.set('idp_initiated_login', 't');
+    tokenRequests = 0;
+    const res = await new Browser().request(response.href, { headers: JSON_ACCEPT });
+    expect(res.status).toBe(400);
+    expect(tokenRequests).toBe(0);
+  });
+
+  test('a pending login of this browser is not used up by it', async () => {
+    const browser = new Browser();
+    const pending = await authorizationResponse(browser, `${bed.baseURL}/login`);
+    const restart = await browser.request(`${bed.baseURL}/callback?idp_initiated_login=t&connection_id=c`);
+    expect(restart.status).toBe(302);
+    const landed = await browser.request(pending.href);
+    expect(landed.status).toBe(302);
+    expect(await browser.cookie(bed.baseURL, 'oidc_session')).toBeDefined();
+  });
+});
+
 describe('pushed authorization requests (RFC 9126)', () => {
   /** What oidc-provider's PAR endpoint received, per request (parameters of the pushed request). */
   const pushed: Record<string, unknown>[] = [];
