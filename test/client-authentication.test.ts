@@ -17,6 +17,7 @@ import { Browser } from './support/browser.js';
 import {
   CLIENT_ID, CLIENT_SECRET, SECRET, authorizationResponse, signIn, startTestbed, type Testbed, type TestbedOptions,
 } from './support/testbed.js';
+import { withSameRealmClone } from './support/same-realm-clone.js';
 
 const json = { accept: 'application/json' };
 const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -49,22 +50,9 @@ afterEach(() => {
   consoleError.mockRestore();
 });
 
-/**
- * Starts a testbed. Jest's node environment gives the test context Node's own `structuredClone`,
- * whose copies are objects of the outer realm; oidc-provider copies its static clients with it
- * when constructed, then refuses a `jwks` whose keys are not plain objects of its own realm
- * (`constructor === Object`): "client JSON Web Key Set is invalid". While the provider is built,
- * copies are made in this realm, as in any single-realm process.
- */
+/** Starts a testbed whose provider may register clients with `jwks` ({@link withSameRealmClone}). */
 async function start(options: TestbedOptions): Promise<Bed> {
-  const { structuredClone } = globalThis;
-  globalThis.structuredClone = <T>(value: T): T => (value === undefined ? value : JSON.parse(JSON.stringify(value)) as T);
-  let bed: Testbed;
-  try {
-    bed = await startTestbed(options);
-  } finally {
-    globalThis.structuredClone = structuredClone;
-  }
+  const bed = await withSameRealmClone(() => startTestbed(options));
   open.push(bed);
   const tokenRequests: TokenRequest[] = [];
   const record = (accepted: boolean) => (ctx: { get(name: string): string; oidc?: { body?: Record<string, unknown> } }) => {
