@@ -13,13 +13,13 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { inspect } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, jest, test } from '@jest/globals';
 import type { Express } from 'express';
 import type { AuthCallbackConfig } from 'express-oidc-callback';
 import { decodeJwt, exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import { createApp } from '../example-app/app.js';
 import { Browser, type Page } from './support/browser.js';
+import { jsonError, leaksInLogs, leaksInPage, sessionCookiesSet } from './support/leaks.js';
 import { closedPortIssuer, s256, startHostileProvider, type HostileProvider, type Override } from './support/hostile-provider.js';
 
 const CLIENT_ID = 'rp:attack test';
@@ -31,7 +31,6 @@ const HTTP_TIMEOUT = 0.5;
 /** A generous upper bound for any answer, in milliseconds: ten times `httpTimeout`. */
 const ANSWER_BOUND_MS = 5000;
 const JSON_ACCEPT = { accept: 'application/json' };
-const JWT_LIKE = /eyJ[\w-]*\.[\w-]*\./;
 /** Headers an attacker (or a misconfigured proxy) controls. */
 const HOSTILE_HOST_HEADERS = {
   host: 'evil.example',
@@ -118,35 +117,17 @@ function secrets(): string[] {
     .filter((s) => s.length > 0);
 }
 
-/** The secrets (shortened) and JWT-looking strings found in `text`. */
-function leaksIn(text: string): string[] {
-  const found = secrets().filter((s) => text.includes(s)).map((s) => `secret "${s.slice(0, 8)}…"`);
-  if (JWT_LIKE.test(text)) found.push(`JWT-looking "${JWT_LIKE.exec(text)![0].slice(0, 16)}…"`);
-  return found;
-}
-
 /** Nothing secret in an answer's body, and no stack trace. */
 function expectNoLeak(page: Page): void {
-  expect(leaksIn(page.body)).toEqual([]);
-  expect(page.body).not.toMatch(/\n\s+at [^\n]+:\d+:\d+/);
+  expect(leaksInPage(page, secrets())).toEqual([]);
 }
 
-/** Nothing secret in anything the app logged during this test, read as deep as util.inspect goes. */
+/** Nothing secret in anything the app logged during this test, read as deep as it goes. */
 function expectCleanLogs(): void {
-  const leaks = logged.flatMap((args, call) => args.flatMap((arg, index) =>
-    leaksIn(inspect(arg, { depth: Infinity })).map((leak) => `console.error call ${call + 1}, argument ${index + 1}: ${leak}`)));
-  expect(leaks).toEqual([]);
+  expect(leaksInLogs(logged, secrets())).toEqual([]);
 }
 
-function jsonError(page: Page): { error: string; error_description: string } {
-  expect(page.headers.get('content-type')).toMatch(/^application\/json/);
-  return JSON.parse(page.body) as { error: string; error_description: string };
-}
 
-/** The `oidc_session` cookies (or chunks) an answer sets. */
-function sessionCookiesSet(page: Page): string[] {
-  return page.headers.getSetCookie().filter((c) => /^oidc_session(\.\d+)?=/.test(c));
-}
 
 /** A refused callback: the status and code, no session cookie set, nothing secret in the body. */
 function expectRefused(page: Page, status: number, code: string): void {

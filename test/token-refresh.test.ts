@@ -13,7 +13,6 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { inspect } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, jest, test } from '@jest/globals';
 import type { Express } from 'express';
 import type { AuthCallbackConfig } from 'express-oidc-callback';
@@ -21,6 +20,7 @@ import { decodeJwt } from 'jose';
 import { createApp } from '../example-app/app.js';
 import { Sealer } from '../lib/seal.js';
 import { Browser, type Page } from './support/browser.js';
+import { jsonError, leaksInLogs, leaksInPage, sessionCookiesSet } from './support/leaks.js';
 import { startHostileProvider, type HostileProvider, type RefreshMode } from './support/hostile-provider.js';
 
 const CLIENT_ID = 'rp-refresh-test';
@@ -35,7 +35,6 @@ const ANSWER_BOUND_MS = 5000;
 const DUE_EXPIRES_IN = 30;
 const JSON_ACCEPT = { accept: 'application/json' };
 const HTML_ACCEPT = { accept: 'text/html' };
-const JWT_LIKE = /eyJ[\w-]*\.[\w-]*\./;
 
 interface App {
   baseURL: string;
@@ -142,34 +141,14 @@ function secrets(): string[] {
   return [CLIENT_SECRET, encodeURIComponent(CLIENT_SECRET), SECRET, SESSION_SECRET, ...provider.secrets()];
 }
 
-/** The secrets (shortened) and JWT-looking strings found in `text`. */
-function leaksIn(text: string): string[] {
-  const found = secrets().filter((s) => text.includes(s)).map((s) => `secret "${s.slice(0, 8)}…"`);
-  if (JWT_LIKE.test(text)) found.push(`JWT-looking "${JWT_LIKE.exec(text)![0].slice(0, 16)}…"`);
-  return found;
-}
-
 /** Nothing secret in an answer's body, and no stack trace. */
 function expectNoLeak(page: Page): void {
-  expect(leaksIn(page.body)).toEqual([]);
-  expect(page.body).not.toMatch(/\n\s+at [^\n]+:\d+:\d+/);
+  expect(leaksInPage(page, secrets())).toEqual([]);
 }
 
-/** Nothing secret in anything the app logged during this test, read as deep as util.inspect goes. */
+/** Nothing secret in anything the app logged during this test, read as deep as it goes. */
 function expectCleanLogs(): void {
-  const leaks = logged.flatMap((args, call) => args.flatMap((arg, index) =>
-    leaksIn(inspect(arg, { depth: Infinity })).map((leak) => `console.error call ${call + 1}, argument ${index + 1}: ${leak}`)));
-  expect(leaks).toEqual([]);
-}
-
-function jsonError(page: Page): { error: string; error_description: string } {
-  expect(page.headers.get('content-type')).toMatch(/^application\/json/);
-  return JSON.parse(page.body) as { error: string; error_description: string };
-}
-
-/** The `oidc_session` cookies (or chunks) an answer sets, cleared ones included. */
-function sessionCookiesSet(page: Page): string[] {
-  return page.headers.getSetCookie().filter((c) => /^oidc_session(\.\d+)?=/.test(c));
+  expect(leaksInLogs(logged, secrets())).toEqual([]);
 }
 
 /** The answer clears the session cookie (an empty value, expired), and sets no new one. */
