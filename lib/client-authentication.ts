@@ -16,6 +16,8 @@ export const CLIENT_AUTH_METHODS = [
   'client_secret_post',
   'client_secret_jwt',
   'private_key_jwt',
+  'tls_client_auth',
+  'self_signed_tls_client_auth',
   'none',
 ] as const;
 
@@ -79,6 +81,10 @@ export async function clientAuthentication(options: ResolvedOptions, method: Cli
       const kid = options.clientKeyId ?? source.kid;
       return client.PrivateKeyJwt({ key: key as client.CryptoKey, ...(kid !== undefined && { kid }) });
     }
+    case 'tls_client_auth':
+    case 'self_signed_tls_client_auth':
+      // RFC 8705 §2: the TLS client certificate, presented by customFetch, authenticates the client.
+      return client.TlsClientAuth();
     case 'none':
       return client.None();
   }

@@ -59,7 +59,9 @@ export interface AuthCallbackConfig {
   /**
    * How the client authenticates at the token endpoint (OpenID Connect Core 1.0 §9):
    * `client_secret_basic`, `client_secret_post`, `client_secret_jwt` (need `clientSecret`),
-   * `private_key_jwt` (needs `clientPrivateKey`) or `none`. Default: the first of those the
+   * `private_key_jwt` (needs `clientPrivateKey`), `tls_client_auth` or
+   * `self_signed_tls_client_auth` (RFC 8705 mutual TLS: need a `customFetch` that presents the
+   * client certificate; never chosen automatically) or `none`. Default: the first of those the
    * credentials allow that the provider lists in `token_endpoint_auth_methods_supported`
    * (`private_key_jwt`, then `client_secret_basic`, `client_secret_post`, `client_secret_jwt`).
    */
@@ -367,6 +369,9 @@ export function resolveOptions(config: AuthCallbackConfig): ResolvedOptions {
     }
   }
   if (clientAuthMethod === 'private_key_jwt' && clientPrivateKey === undefined) fail('clientPrivateKey', 'is required by clientAuthMethod "private_key_jwt"');
+  if (clientAuthMethod?.endsWith('tls_client_auth') && config.customFetch === undefined) {
+    fail('customFetch', `is required by clientAuthMethod "${clientAuthMethod}": a fetch that presents the client certificate (RFC 8705 §2)`);
+  }
   if (config.clientKeyId !== undefined) assertString(config.clientKeyId, 'clientKeyId');
   if (config.clientAssertionAlg !== undefined) assertString(config.clientAssertionAlg, 'clientAssertionAlg');
   if (config.customFetch !== undefined && typeof config.customFetch !== 'function') fail('customFetch', 'must be a function (url, init) => Promise<Response>');
