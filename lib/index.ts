@@ -19,6 +19,7 @@ export { AuthError, type AuthErrorCode, type AuthErrorOptions } from './errors.j
 export type { AuthCallbackConfig, RoutesConfig, CookieConfig } from './options.js';
 export type { IdTokenClaims, UserInfoClaims } from './issuer.js';
 export type { RequestAuth } from './request-auth.js';
+export type { ClientAuthMethod } from './client-authentication.js';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
