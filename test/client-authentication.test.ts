@@ -394,7 +394,7 @@ describe('options', () => {
   }
 
   test('an unknown clientAuthMethod is a TypeError naming clientAuthMethod', () => {
-    expect(optionError({ clientAuthMethod: 'tls_client_auth' }).message).toContain('option "clientAuthMethod"');
+    expect(optionError({ clientAuthMethod: 'client_secret_digest' }).message).toContain('option "clientAuthMethod"');
     expect(optionError({ clientAuthMethod: 42 }).message).toContain('option "clientAuthMethod"');
   });
 
