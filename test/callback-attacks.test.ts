@@ -11,13 +11,12 @@
  * what the app logs; and leave the app serving.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, jest, test } from '@jest/globals';
 import type { Express } from 'express';
 import type { AuthCallbackConfig } from 'express-oidc-callback';
 import { decodeJwt, exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
-import { createApp } from '../example-app/app.js';
+import { startAppServer, type AppServer } from './support/app-server.js';
 import { Browser, type Page } from './support/browser.js';
 import { jsonError, leaksInLogs, leaksInPage, sessionCookiesSet } from './support/leaks.js';
 import { closedPortIssuer, s256, startHostileProvider, type HostileProvider, type Override } from './support/hostile-provider.js';
@@ -40,11 +39,7 @@ const HOSTILE_HOST_HEADERS = {
 };
 const MINTED_KID = 'test-minted';
 
-interface App {
-  baseURL: string;
-  server: Server;
-  close(): Promise<void>;
-}
+type App = AppServer;
 
 let provider: HostileProvider;
 /** A fresh example app per test, so that discovery (cached per app) sees each test's overrides. */
@@ -54,30 +49,15 @@ const logged: unknown[][] = [];
 let restoreConsole: () => void;
 
 /** The example app, on its own 127.0.0.1 port, against the hostile provider; `configure` may change the built app. */
-async function startApp(options: { auth?: Partial<AuthCallbackConfig>; configure?: (built: Express) => void } = {}): Promise<App> {
-  const server = createServer();
-  const port = await new Promise<number>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
-  });
-  const baseURL = `http://localhost:${port}`;
-  const built = createApp({
-    auth: {
+function startApp(options: { auth?: Partial<AuthCallbackConfig>; configure?: (built: Express) => void } = {}): Promise<App> {
+  return startAppServer({
+    auth: (baseURL) => ({
       issuer: provider.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, baseURL, secret: SECRET, httpTimeout: HTTP_TIMEOUT,
       ...options.auth,
-    },
-    sessionSecret: SESSION_SECRET,
-  });
-  options.configure?.(built);
-  server.on('request', built);
-  return {
-    baseURL,
-    server,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
     }),
-  };
+    sessionSecret: SESSION_SECRET,
+    ...(options.configure && { configure: options.configure }),
+  });
 }
 
 beforeAll(async () => {

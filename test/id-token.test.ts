@@ -10,11 +10,9 @@
  * example app `console.error()`s every 5xx, and each logged argument is checked as
  * `util.inspect()` prints it.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, jest, test } from '@jest/globals';
 import type { AuthCallbackConfig } from 'express-oidc-callback';
-import { createApp } from '../example-app/app.js';
+import { startAppServer, type AppServer } from './support/app-server.js';
 import { Browser, type Page } from './support/browser.js';
 import { jsonError, leaksInLogs, leaksInPage, sessionCookiesSet } from './support/leaks.js';
 import { startHostileProvider, type HostileProvider } from './support/hostile-provider.js';
@@ -32,33 +30,14 @@ const JSON_ACCEPT = { accept: 'application/json' };
 /** authCallback()'s options for these tests, over the defaults of {@link startApp}. */
 type AuthOptions = Partial<AuthCallbackConfig>;
 
-interface App {
-  baseURL: string;
-  server: Server;
-  close(): Promise<void>;
-}
+type App = AppServer;
 
 /** The example app, on its own 127.0.0.1 port, pointed at `issuer`. */
-async function startApp(issuer: string, auth: AuthOptions = {}): Promise<App> {
-  const server = createServer();
-  const port = await new Promise<number>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
-  });
-  const baseURL = `http://localhost:${port}`;
-  const app = createApp({
-    auth: { issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, baseURL, secret: SECRET, httpTimeout: HTTP_TIMEOUT, ...auth },
+function startApp(issuer: string, auth: AuthOptions = {}): Promise<App> {
+  return startAppServer({
+    auth: (baseURL) => ({ issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, baseURL, secret: SECRET, httpTimeout: HTTP_TIMEOUT, ...auth }),
     sessionSecret: SESSION_SECRET,
   });
-  server.on('request', app);
-  return {
-    baseURL,
-    server,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
 }
 
 /** Seconds since the epoch. */

@@ -6,12 +6,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, jest, test } from '@jest/globals';
 import type { AuthCallbackConfig } from 'express-oidc-callback';
-import { createApp } from '../example-app/app.js';
 import { redacted } from '../lib/issuer.js';
+import { startAppServer, type AppServer } from './support/app-server.js';
 import { Browser, type Page } from './support/browser.js';
 import {
   basicCredentials,
@@ -33,33 +31,14 @@ const JSON_ACCEPT = { accept: 'application/json' };
 /** The example app's message for every 5xx: the AuthError's own message stays in the logs. */
 const GENERIC_MESSAGE = 'Something went wrong. Please try again.';
 
-interface App {
-  baseURL: string;
-  server: Server;
-  close(): Promise<void>;
-}
+type App = AppServer;
 
 /** The example app, on its own 127.0.0.1 port, pointed at `issuer`. */
-async function startApp(issuer: string, auth: Partial<AuthCallbackConfig> = {}): Promise<App> {
-  const server = createServer();
-  const port = await new Promise<number>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
-  });
-  const baseURL = `http://localhost:${port}`;
-  const app = createApp({
-    auth: { issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, baseURL, secret: SECRET, httpTimeout: HTTP_TIMEOUT, ...auth },
+function startApp(issuer: string, auth: Partial<AuthCallbackConfig> = {}): Promise<App> {
+  return startAppServer({
+    auth: (baseURL) => ({ issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, baseURL, secret: SECRET, httpTimeout: HTTP_TIMEOUT, ...auth }),
     sessionSecret: SESSION_SECRET,
   });
-  server.on('request', app);
-  return {
-    baseURL,
-    server,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
 }
 
 /** `{ error, error_description }` of a JSON error answer. */

@@ -11,14 +11,12 @@
  * absent ID token keeps the login's. Nothing secret reaches a response body (but the test-only
  * `/tokens` route's) or what the app logs (the example app `console.error()`s every 5xx).
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, jest, test } from '@jest/globals';
 import type { Express } from 'express';
 import type { AuthCallbackConfig } from 'express-oidc-callback';
 import { decodeJwt } from 'jose';
-import { createApp } from '../example-app/app.js';
 import { Sealer } from '../lib/seal.js';
+import { startAppServer, type AppServer } from './support/app-server.js';
 import { Browser, type Page } from './support/browser.js';
 import { jsonError, leaksInLogs, leaksInPage, sessionCookiesSet } from './support/leaks.js';
 import { startHostileProvider, type HostileProvider, type RefreshMode } from './support/hostile-provider.js';
@@ -36,11 +34,7 @@ const DUE_EXPIRES_IN = 30;
 const JSON_ACCEPT = { accept: 'application/json' };
 const HTML_ACCEPT = { accept: 'text/html' };
 
-interface App {
-  baseURL: string;
-  server: Server;
-  close(): Promise<void>;
-}
+type App = AppServer;
 
 /** What the test-only `/tokens` route answers: `req.oidc` as the handler sees it. */
 interface TokensSeen {
@@ -65,17 +59,16 @@ let restoreConsole: () => void;
  * them, and `POST /refresh`, which calls `req.oidc.refresh()` and answers the new access token,
  * or the error's status and code.
  */
-async function startApp(auth: Partial<AuthCallbackConfig> = {}): Promise<App> {
-  const server = createServer();
-  const port = await new Promise<number>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
-  });
-  const baseURL = `http://localhost:${port}`;
-  const built: Express = createApp({
-    auth: { issuer: provider.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, baseURL, secret: SECRET, httpTimeout: HTTP_TIMEOUT, ...auth },
+function startApp(auth: Partial<AuthCallbackConfig> = {}): Promise<App> {
+  return startAppServer({
+    auth: (baseURL) => ({ issuer: provider.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, baseURL, secret: SECRET, httpTimeout: HTTP_TIMEOUT, ...auth }),
     sessionSecret: SESSION_SECRET,
+    configure: addTestRoutes,
   });
+}
+
+/** The test-only routes of {@link startApp}. */
+function addTestRoutes(built: Express): void {
   built.get('/tokens', (req, res) => {
     const seen: TokensSeen = {
       isAuthenticated: req.oidc.isAuthenticated,
@@ -97,15 +90,6 @@ async function startApp(auth: Partial<AuthCallbackConfig> = {}): Promise<App> {
       res.status(status).json({ error: code, isAuthenticated: req.oidc.isAuthenticated });
     }
   });
-  server.on('request', built);
-  return {
-    baseURL,
-    server,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
 }
 
 beforeAll(async () => {
