@@ -13,10 +13,10 @@ import { RefreshFlights } from './token-refresh.js';
 import { TransactionCookie } from './transaction-cookie.js';
 import { handleCallback } from './callback.js';
 import { attach, type Context } from './context.js';
-import { Issuer } from './issuer.js';
 import { handleLogin } from './login.js';
 import { handleLogout } from './logout.js';
 import { resolveOptions, type AuthCallbackConfig } from './options.js';
+import { Providers } from './providers.js';
 import { createGuard } from './require-auth.js';
 import { Sealer } from './seal.js';
 import { SessionCookie } from './session-cookie.js';
@@ -58,15 +58,18 @@ export function authCallback(config: AuthCallbackConfig): RequestHandler {
   const sealer = new Sealer(options.secrets);
   const context: Context = Object.freeze({
     options,
-    issuer: new Issuer(options),
+    providers: new Providers(options),
     sealer,
     cookie: new SessionCookie(options.cookie),
     guard: createGuard(options),
     refreshes: new RefreshFlights(),
     transactionCookie: new TransactionCookie(options, sealer),
   });
-  /** Whether a cookie session must be checked in the store on each request (back-channel logout marks). */
-  const checksStore = options.routes.backchannelLogout !== false;
+  /**
+   * Whether a cookie session must be checked on each request: in the store (back-channel logout
+   * marks), or against the request's issuer (`tenants`).
+   */
+  const checksEach = options.routes.backchannelLogout !== false || context.providers.perRequest;
   /** The request's session for the app (renewed when due) or for a route (as it is). */
   function prepare(req: Request, res: Response, opened: AuthSession | SessionReference | undefined, renew: boolean): Promise<AuthSession | undefined> {
     return opened === undefined ? Promise.resolve(undefined) : resolveSession(context, req, res, opened, renew);
@@ -90,7 +93,7 @@ export function authCallback(config: AuthCallbackConfig): RequestHandler {
     req.oidc = new RequestAuth(context, req, res);
     const handler = routes.get(`${req.method} ${req.path}`);
     // Fast path: no session, or a cookie session with nothing due, and no store to ask.
-    if (handler === undefined && (opened === undefined || (!isReference(opened) && !checksStore && renewalOf(context, opened, Date.now() / 1000) === undefined))) {
+    if (handler === undefined && (opened === undefined || (!isReference(opened) && !checksEach && renewalOf(context, opened, Date.now() / 1000) === undefined))) {
       attach(req, context, opened);
       next();
       return;

@@ -13,7 +13,7 @@ import { decodeJwt } from 'jose';
 import { debug, type Context } from './context.js';
 import { isDPoPKey, type DPoPKey } from './dpop-key.js';
 import { AuthError } from './errors.js';
-import type { IdTokenClaims, UserInfoClaims } from './issuer.js';
+import type { UserClaims, UserInfoClaims } from './issuer.js';
 import type { ResolvedOptions } from './options.js';
 import { destroyRecord, getRecord, recordKey, setRecord, storeOf } from './session-store.js';
 
@@ -27,10 +27,17 @@ const HEADER_ROOM = 4096;
 /** The largest sealed session the cookie may carry, in bytes (12 KiB by default). */
 export const MAX_SEALED_SESSION_BYTES = maxHeaderSize - HEADER_ROOM;
 
-/** What is sealed into the cookie: the tokens. The claims are read back from the ID token. */
+/**
+ * What is sealed into the cookie: the tokens. The claims are read back from the ID token; a
+ * provider adapter's session, which has none, seals its claims.
+ */
 export interface SealedTokens {
-  /** ID token (compact JWS), validated at login. */
-  idToken: string;
+  /** ID token (compact JWS), validated at login. Absent with a provider adapter. */
+  idToken?: string;
+  /** The user's claims, sealed only when there is no ID token to read them from (a provider adapter). */
+  claims?: UserClaims;
+  /** Members of the token response a provider adapter keeps (`req.oidc.extra`). */
+  extra?: Record<string, unknown>;
   accessToken: string;
   tokenType: string;
   refreshToken?: string;
@@ -77,8 +84,8 @@ export interface SessionReference {
 /** A valid session, as read from the request's cookie. Times are in seconds since the epoch. */
 export interface AuthSession {
   tokens: SealedTokens;
-  /** The ID token's claims, over the UserInfo claims when they were fetched. */
-  claims: IdTokenClaims;
+  /** The ID token's claims, over the UserInfo claims when they were fetched (a provider adapter's claims without an ID token). */
+  claims: UserClaims;
   /** When the user logged in, in seconds since the epoch with a millisecond fraction (logout marks are compared with it). */
   createdAt: number;
   /** When the cookie was last sealed (login, refresh or an activity touch). */
@@ -94,7 +101,7 @@ export interface AuthSession {
 /** Copies exactly the sealed fields, so no other property of `source` reaches the cookie. */
 export function pickTokens(source: SealedTokens): SealedTokens {
   return {
-    idToken: source.idToken,
+    ...(source.idToken !== undefined ? { idToken: source.idToken } : source.claims !== undefined && { claims: source.claims }),
     accessToken: source.accessToken,
     tokenType: source.tokenType,
     ...(source.refreshToken !== undefined && { refreshToken: source.refreshToken }),
@@ -103,11 +110,12 @@ export function pickTokens(source: SealedTokens): SealedTokens {
     ...(source.userinfo !== undefined && { userinfo: source.userinfo }),
     ...(source.providerSessionExpiresAt !== undefined && { providerSessionExpiresAt: source.providerSessionExpiresAt }),
     ...(isDPoPKey(source.dpopKey) && { dpopKey: source.dpopKey }),
+    ...(source.extra !== undefined && { extra: source.extra }),
   };
 }
 
 /** The user's claims: the ID token's, over UserInfo's (the ID token's are signed). */
-function userClaims(idTokenClaims: IdTokenClaims, userinfo: UserInfoClaims | undefined): IdTokenClaims {
+function userClaims(idTokenClaims: UserClaims, userinfo: UserInfoClaims | undefined): UserClaims {
   return userinfo === undefined ? idTokenClaims : { ...userinfo, ...idTokenClaims };
 }
 
@@ -128,15 +136,19 @@ function sessionKey(ref: string): string {
   return recordKey('session', ref);
 }
 
-/** The session `tokens` describe, its claims read back from the ID token; `undefined` when that cannot be decoded. */
+/**
+ * The session `tokens` describe, its claims read back from the ID token (or, without one, the
+ * sealed claims); `undefined` when there are none.
+ */
 function sessionOfTokens(tokens: SealedTokens, times: Omit<AuthSession, 'tokens' | 'claims'>): AuthSession | undefined {
-  let claims: IdTokenClaims;
+  let claims: UserClaims;
   try {
-    claims = decodeJwt(tokens.idToken) as IdTokenClaims;
+    claims = typeof tokens.idToken === 'string' ? decodeJwt(tokens.idToken) as UserClaims : tokens.claims!;
   } catch {
     debug('session ignored: its ID token cannot be decoded');
     return undefined;
   }
+  if (typeof claims?.sub !== 'string' || typeof claims.iss !== 'string') return undefined;
   return { tokens: pickTokens(tokens), claims: userClaims(claims, tokens.userinfo), ...times };
 }
 
@@ -160,7 +172,7 @@ export function readSession(context: Context, req: Request): AuthSession | Sessi
     if (typeof payload.ref !== 'string') return undefined; // a cookie of the other storage mode
     return { ref: payload.ref, ...times };
   }
-  if (typeof payload.idToken !== 'string') return undefined;
+  if (typeof payload.idToken !== 'string' && (payload.claims === null || typeof payload.claims !== 'object')) return undefined;
   return sessionOfTokens(payload as SealedSession, times);
 }
 
@@ -193,7 +205,7 @@ export async function loadSession(context: Context, req: Request, reference: Ses
  * record's id.
  *
  * @param tokens - what to seal (only the {@link SealedTokens} fields are kept)
- * @param idTokenClaims - the claims of `tokens.idToken`
+ * @param claims - the claims of `tokens.idToken` (or the adapter's claims, sealed when there is no ID token)
  * @param createdAt - when the user logged in, in seconds since the epoch
  * @param ref - the store record to rewrite; a new one when omitted
  * @returns the session as later requests will read it
@@ -202,10 +214,10 @@ export async function loadSession(context: Context, req: Request, reference: Ses
  *   `store_unavailable` (503) when the store fails
  */
 export async function writeSession(
-  context: Context, req: Request, res: Response, tokens: SealedTokens, idTokenClaims: IdTokenClaims, createdAt: number, ref?: string,
+  context: Context, req: Request, res: Response, tokens: SealedTokens, claims: UserClaims, createdAt: number, ref?: string,
 ): Promise<AuthSession> {
   const now = Math.floor(Date.now() / 1000);
-  const sealedTokens = pickTokens(tokens);
+  const sealedTokens = pickTokens(tokens.idToken === undefined ? { ...tokens, claims } : tokens);
   const expiresAt = sessionExpiry(context.options, createdAt, now, sealedTokens.providerSessionExpiresAt);
   let sealed: string;
   let storedRef: string | undefined;
@@ -225,7 +237,7 @@ export async function writeSession(
   context.cookie.write(req, res, sealed, expiresAt);
   return {
     tokens: sealedTokens,
-    claims: userClaims(idTokenClaims, sealedTokens.userinfo),
+    claims: userClaims(claims, sealedTokens.userinfo),
     createdAt,
     touchedAt: now,
     expiresAt,

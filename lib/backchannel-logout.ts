@@ -11,10 +11,11 @@
  * @packageDocumentation
  */
 import type { Request, Response } from 'express';
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import type { AuthSession } from './auth-session.js';
 import { readAuthorizationResponse } from './authorization-response.js';
 import type { Context } from './context.js';
+import type { Provider } from './provider.js';
 import { AuthError } from './errors.js';
 import { getRecord, recordKey, setRecord, storeOf } from './session-store.js';
 
@@ -30,15 +31,15 @@ interface LogoutMark {
 }
 
 type KeySet = ReturnType<typeof createRemoteJWKSet>;
-const keySets = new WeakMap<Context, { jwksUri: string; keys: KeySet }>();
+const keySets = new WeakMap<Provider, { jwksUri: string; keys: KeySet }>();
 
-/** The provider's JWKS as a jose key set, built once per context (jose caches it and re-fetches on an unknown `kid`). */
-async function keysOf(context: Context): Promise<KeySet> {
-  const jwksUri = await context.issuer.jwksUri();
-  const known = keySets.get(context);
+/** The provider's JWKS as a jose key set, built once per provider (jose caches it and re-fetches on an unknown `kid`). */
+async function keysOf(context: Context, provider: Provider): Promise<KeySet> {
+  const jwksUri = await provider.jwksUri();
+  const known = keySets.get(provider);
   if (known?.jwksUri === jwksUri) return known.keys;
   const keys = createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: context.options.httpTimeout * 1000 });
-  keySets.set(context, { jwksUri, keys });
+  keySets.set(provider, { jwksUri, keys });
   return keys;
 }
 
@@ -54,17 +55,29 @@ function refuse(res: Response, description: string): void {
  * `typ`, when present, `logout+jwt` or `JWT`; an `events` claim with the back-channel logout
  * member, an object; `sub` and/or `sid`; a `jti`; no `nonce`.
  *
+ * The issuer is the one the token names, when this app signs in there (with `tenants`, one
+ * `tenants.client()` accepts, or the request's own); its signature is then checked with that
+ * issuer's keys.
+ *
  * @returns the token's claims, or a description of what is wrong
  */
-async function validateLogoutToken(context: Context, token: string): Promise<JWTPayload | string> {
+async function validateLogoutToken(context: Context, req: Request, token: string): Promise<JWTPayload | string> {
   const o = context.options;
+  let named: unknown;
+  try {
+    named = decodeJwt(token).iss;
+  } catch {
+    return 'The logout token is not a JWT';
+  }
+  const provider = typeof named === 'string' ? await context.providers.forNamedIssuer(named, req) : undefined;
+  if (provider === undefined) return 'The logout token\'s iss is not an issuer this app signs in with';
   let payload: JWTPayload;
   let typ: string | undefined;
   try {
-    ({ payload, protectedHeader: { typ } } = await jwtVerify(token, await keysOf(context), {
+    ({ payload, protectedHeader: { typ } } = await jwtVerify(token, await keysOf(context, provider), {
       algorithms: [o.idTokenSigningAlg],
-      issuer: await context.issuer.identifier(),
-      audience: o.clientId,
+      issuer: await provider.identifier(),
+      audience: provider.clientId,
       clockTolerance: o.clockTolerance,
       maxTokenAge: LOGOUT_TOKEN_MAX_AGE, // jose adds clockTolerance itself
       requiredClaims: ['iat', 'exp', 'jti', 'events'],
@@ -113,7 +126,7 @@ export async function handleBackchannelLogout(context: Context, req: Request, re
     refuse(res, 'The logout_token parameter is missing');
     return;
   }
-  const payload = await validateLogoutToken(context, token);
+  const payload = await validateLogoutToken(context, req, token);
   if (typeof payload === 'string') {
     refuse(res, payload);
     return;

@@ -11,6 +11,7 @@ import { sessionOf, type Context } from './context.js';
 import { AuthError, oauthErrorCode } from './errors.js';
 import { regenerateSession, requireSession, saveSession, type ExpressSession } from './req-session.js';
 import { safeReturnTo } from './return-to.js';
+import type { Provider } from './provider.js';
 import { pendingTransactions, takeTransaction, type TakenTransaction, type Transaction } from './transaction.js';
 
 /** Errors of a `prompt=none` login that mean "the user is not signed in at the provider" (OpenID Connect Core 1.0 §3.1.2.6). */
@@ -86,12 +87,15 @@ function idpInitiatedLogin(context: Context, params: URLSearchParams): string | 
   return `${basePath}${routes.login}?${query.toString()}`;
 }
 
-/** RFC 9207 §2.4: `iss`, when sent, must be the issuer; when the provider promises it, it must be sent. */
-async function checkIssuer(context: Context, params: URLSearchParams): Promise<void> {
+/**
+ * RFC 9207 §2.4: `iss`, when sent, must be the issuer the login started at; when that provider
+ * promises it, it must be sent.
+ */
+async function checkIssuer(provider: Provider, params: URLSearchParams): Promise<void> {
   const iss = params.get('iss');
-  const expected = await context.issuer.identifier();
-  if (iss !== null ? iss !== expected : await context.issuer.sendsIssInResponse()) {
-    throw new AuthError('issuer_mismatch', 400, iss === null ? 'The callback is missing the iss parameter' : 'The callback\'s iss is not the configured issuer');
+  const expected = await provider.identifier();
+  if (iss !== null ? iss !== expected : await provider.sendsIssInResponse()) {
+    throw new AuthError('issuer_mismatch', 400, iss === null ? 'The callback is missing the iss parameter' : 'The callback\'s iss is not the issuer this login started at');
   }
 }
 
@@ -103,7 +107,7 @@ async function checkIssuer(context: Context, params: URLSearchParams): Promise<v
  * 400 `state_mismatch` (RFC 6749 §10.12); an expired one → 400 `transaction_expired`; an `error`
  * parameter → 400 with `code` = the OAuth `error` (RFC 6749 §4.1.2.1); no `code` → 400
  * `missing_code`; a wrong or (when promised) missing `iss` → 400 `issuer_mismatch` (RFC 9207 §2.4). Then the
- * code is exchanged with the stored `code_verifier`, `state` and `nonce`, and the ID token is
+ * code is exchanged at the issuer the login started at (RFC 9700 §4.4.2) with the stored `code_verifier`, `state` and `nonce`, and the ID token is
  * validated, signature included. On success the express-session id is regenerated (against
  * session fixation), the tokens are sealed into the session cookie, and the answer is 302 to the
  * transaction's `returnTo`.
@@ -144,19 +148,22 @@ export async function handleCallback(context: Context, req: Request, res: Respon
     res.redirect(302, context.options.basePath + transaction.returnTo);
     return;
   }
-  await checkIssuer(context, params);
+  // RFC 9700 §4.4.2: the code goes back to the issuer the login started at, whatever the request says.
+  const provider = await context.providers.forIssuer(transaction.issuer);
+  if (provider === undefined) throw new AuthError('unknown_issuer', 400, 'This login\'s issuer is no longer one this app signs in with: start again from the login page');
+  await checkIssuer(provider, params);
 
   const callbackUrl = new URL(context.options.redirectUri);
   for (const [name, value] of params) callbackUrl.searchParams.append(name, value);
   const state = params.get('state')!;
-  const tokenSet = await context.issuer.exchangeCode(callbackUrl, {
+  const tokenSet = await provider.exchangeCode(callbackUrl, {
     state,
     nonce: transaction.nonce,
     codeVerifier: transaction.codeVerifier,
     ...(transaction.maxAge !== undefined && { maxAge: transaction.maxAge }),
   }, transaction.dpopKey);
   const userinfo = context.options.fetchUserInfo
-    ? await context.issuer.fetchUserInfo(tokenSet.accessToken, tokenSet.claims.sub, transaction.dpopKey)
+    ? await provider.fetchUserInfo(tokenSet.accessToken, tokenSet.claims.sub, transaction.dpopKey)
     : undefined;
 
   const previous = sessionOf(req); // a session this browser had: replaced, so its store record goes

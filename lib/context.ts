@@ -7,8 +7,8 @@
  */
 import type { Request } from 'express';
 import { debuglog } from 'node:util';
-import type { Issuer } from './issuer.js';
 import type { ResolvedOptions } from './options.js';
+import type { Providers } from './providers.js';
 import type { Sealer } from './seal.js';
 import type { SessionCookie } from './session-cookie.js';
 import type { Guard } from './require-auth.js';
@@ -22,7 +22,8 @@ export const debug = debuglog('express-oidc-callback');
 /** Everything built once per `authCallback()`. */
 export interface Context {
   readonly options: ResolvedOptions;
-  readonly issuer: Issuer;
+  /** The provider (or, with `tenants`, providers) requests, transactions and sessions talk to. */
+  readonly providers: Providers;
   readonly sealer: Sealer;
   readonly cookie: SessionCookie;
   readonly guard: Guard;

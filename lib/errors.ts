@@ -32,6 +32,8 @@ export type AuthErrorCode =
   | 'state_mismatch'
   /** The callback's `iss` is not the issuer the login started with, RFC 9207 §2.4 (400). */
   | 'issuer_mismatch'
+  /** With `tenants`: the request names no issuer this app signs in with (400). */
+  | 'unknown_issuer'
   /** A callback parameter is repeated or malformed, RFC 6749 §3.1 (400). */
   | 'invalid_request'
   /** The authorization code was refused by the token endpoint, RFC 6749 §5.2 (400). */

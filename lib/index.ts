@@ -10,23 +10,33 @@
  *
  * @packageDocumentation
  */
-import type { IdTokenClaims } from './issuer.js';
+import type { UserClaims } from './issuer.js';
 import type { RequestAuth } from './request-auth.js';
 
 export { authCallback } from './auth-callback.js';
 export { requireAuth, type RequireAuthOptions } from './require-auth.js';
 export { AuthError, type AuthErrorCode, type AuthErrorOptions } from './errors.js';
-export type { AuthCallbackConfig, RoutesConfig, CookieConfig } from './options.js';
-export type { IdTokenClaims, UserInfoClaims } from './issuer.js';
+export type { AuthCallbackConfig, RoutesConfig, CookieConfig, TenantsConfig, TenantClient } from './options.js';
+export {
+  readProviderJson,
+  type ProviderAdapter, type AdapterAuthorizationRequest, type AdapterCodeRequest, type AdapterRefreshRequest, type AdapterTokens, type AdapterFetch,
+} from './provider-adapter.js';
+export { workos, type WorkOSOptions } from './adapters/workos.js';
+export { oauth2, type OAuth2Options } from './adapters/oauth2.js';
+export { github, type GitHubOptions } from './adapters/github.js';
+export type { IdTokenClaims, UserClaims, UserInfoClaims } from './issuer.js';
 export type { RequestAuth } from './request-auth.js';
 export type { ClientAuthMethod } from './client-authentication.js';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
-    /** The signed-in user: the ID token's claims (OpenID Connect Core 1.0 §2, §5.1). */
+    /**
+     * The signed-in user: the ID token's claims (OpenID Connect Core 1.0 §2, §5.1), or a provider
+     * adapter's claims (`iss` and `sub` always).
+     */
     // eslint-disable-next-line @typescript-eslint/no-empty-object-type
-    interface User extends IdTokenClaims {}
+    interface User extends UserClaims {}
     interface Request {
       /**
        * The ID token's claims when the request carries a valid session (set by `authCallback()`

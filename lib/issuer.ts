@@ -11,16 +11,36 @@ import * as client from 'openid-client';
 import { chooseAuthMethod, clientAuthentication } from './client-authentication.js';
 import { importDPoPKey, type DPoPKey } from './dpop-key.js';
 import { AuthError, oauthErrorCode } from './errors.js';
-import type { ResolvedOptions } from './options.js';
+import type { IssuerOptions } from './options.js';
+import type { EndingSession, Provider, ResourceRequest } from './provider.js';
+
+/**
+ * The signed-in user's claims, as `req.user` holds them: always `iss` (the issuer the session is
+ * bound to) and `sub` (the user's identifier there, OpenID Connect Core 1.0 §2), plus what the
+ * provider released (`email`, `name`, … with the names of §5.1). An OpenID Provider's sessions
+ * carry the ID token's claims ({@link IdTokenClaims}); a provider adapter's carry what its user
+ * endpoint gave. Times are in seconds since the epoch.
+ */
+export interface UserClaims {
+  iss: string;
+  sub: string;
+  aud?: string | string[];
+  exp?: number;
+  iat?: number;
+  auth_time?: number;
+  sid?: string;
+  email?: string;
+  email_verified?: boolean;
+  name?: string;
+  [claim: string]: unknown;
+}
 
 /**
  * Claims of a validated ID token (OpenID Connect Core 1.0 §2 and §5.1): at least `iss`, `sub`,
  * `aud`, `exp`, `iat`, plus whatever profile claims the provider released (`email`, `name`, …).
  * Times are in seconds since the epoch.
  */
-export interface IdTokenClaims {
-  iss: string;
-  sub: string;
+export interface IdTokenClaims extends UserClaims {
   aud: string | string[];
   exp: number;
   iat: number;
@@ -36,10 +56,18 @@ export interface IdTokenClaims {
 
 /** The result of a successful authorization code exchange (RFC 6749 §5.1), validated. */
 export interface TokenSet {
-  /** The ID token, a compact JWS whose signature, `iss`, `aud`, `exp`, `iat` and `nonce` were checked. */
-  idToken: string;
-  /** The ID token's claims. */
-  claims: IdTokenClaims;
+  /**
+   * The ID token, a compact JWS whose signature, `iss`, `aud`, `exp`, `iat` and `nonce` were
+   * checked. Always present from an OpenID Provider; absent from a provider adapter.
+   */
+  idToken?: string;
+  /** The ID token's claims, or the user's claims a provider adapter gave. */
+  claims: UserClaims;
+  /**
+   * Members of the token response a provider adapter keeps beside the tokens (WorkOS:
+   * `organization_id`, `authentication_method`, `impersonator`), as `req.oidc.extra`.
+   */
+  extra?: Record<string, unknown>;
   /** The access token (opaque or JWT: never parsed here). */
   accessToken: string;
   /** Token type, e.g. `Bearer` or `DPoP` (RFC 6749 §7.1). */
@@ -61,7 +89,7 @@ export interface TokenSet {
  * The result of a refresh (RFC 6749 §6): a {@link TokenSet} whose ID token and claims are present
  * only when the provider issued a new ID token.
  */
-export type RefreshedTokens = Omit<TokenSet, 'idToken' | 'claims'> & Partial<Pick<TokenSet, 'idToken' | 'claims'>>;
+export type RefreshedTokens = Omit<TokenSet, 'claims'> & Partial<Pick<TokenSet, 'claims'>>;
 
 type TokenEndpointResponse = Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
 
@@ -142,12 +170,17 @@ export function randomChecks(): CodeExchangeChecks {
  * Concurrent first requests share one discovery; a failed discovery is not cached, so the next
  * request tries again (the provider may have been down at start-up).
  */
-export class Issuer {
-  readonly #options: ResolvedOptions;
+export class Issuer implements Provider {
+  readonly #options: IssuerOptions;
   #configuration: Promise<client.Configuration> | undefined;
 
-  constructor(options: ResolvedOptions) {
+  constructor(options: IssuerOptions) {
     this.#options = options;
+  }
+
+  /** The client identifier registered at this provider. */
+  get clientId(): string {
+    return this.#options.clientId;
   }
 
   /**
@@ -420,7 +453,7 @@ export class Issuer {
    * @throws AuthError `provider_unreachable` (502) or `provider_timeout` (504) when the resource
    *   server cannot be reached
    */
-  async fetchResource(accessToken: string, url: URL, init: { method?: string; body?: string | Uint8Array; headers?: Record<string, string> }, dpop?: DPoPKey): Promise<Response> {
+  async fetchResource(accessToken: string, url: URL, init: ResourceRequest, dpop?: DPoPKey): Promise<Response> {
     const configuration = await this.configuration();
     try {
       return await client.fetchProtectedResource(
@@ -436,10 +469,11 @@ export class Issuer {
    * when the provider has no `end_session_endpoint` or cannot be reached (logout must still
    * end the local session).
    *
-   * @param idTokenHint - the session's ID token, sent as `id_token_hint`
+   * @param session - the session being ended, if any: its ID token is sent as `id_token_hint`
    * @param postLogoutRedirectUri - where the provider sends the browser afterwards
    */
-  async endSessionUrl(idTokenHint: string | undefined, postLogoutRedirectUri: string): Promise<URL | undefined> {
+  async endSessionUrl(session: EndingSession | undefined, postLogoutRedirectUri: string): Promise<URL | undefined> {
+    const idTokenHint = session?.idToken;
     let configuration: client.Configuration;
     try {
       configuration = await this.configuration();

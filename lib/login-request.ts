@@ -1,8 +1,8 @@
 /**
  * What a request to the login route asks for: where to return, and the per-login authorization
  * parameters it may set (`loginParams`). Also a third-party-initiated login (OpenID Connect Core
- * 1.0 §4): `iss` must name the configured issuer, and `target_link_uri` is honoured only on this
- * app's origin.
+ * 1.0 §4): its `iss` is read here (the login route checks it names an issuer this app signs in
+ * with), and `target_link_uri` is honoured only on this app's origin.
  *
  * @packageDocumentation
  */
@@ -26,6 +26,8 @@ export interface LoginRequest {
   maxAge: number | undefined;
   /** `true` for `prompt=none`: a silent login, whose `login_required` means "not signed in". */
   silent: boolean;
+  /** The issuer a third party named (`iss`, OpenID Connect Core 1.0 §4), not yet checked. */
+  iss: string | undefined;
 }
 
 /** The one value of `name` in `query`; `undefined` when absent. @throws AuthError 400 when repeated */
@@ -54,13 +56,12 @@ function targetPath(target: string | undefined, options: ResolvedOptions): strin
  *
  * - `returnTo`, else `target_link_uri` when on this app's origin: held to the same-origin rule,
  *   `'/'` otherwise (RFC 9700 §4.11).
- * - `iss` (a third party starting the login, OpenID Connect Core 1.0 §4): must be the configured
- *   issuer; no login is ever accepted without this app starting it.
+ * - `iss` (a third party starting the login, OpenID Connect Core 1.0 §4): returned for the login
+ *   route to check; no login is ever accepted without this app starting it.
  * - the `loginParams`, each at most once and at most 1,024 characters: `prompt` of §3.1.2.1's
  *   values (`none` alone), `max_age` a whole number of seconds.
  *
- * @throws AuthError `invalid_request` (400) for a repeated or malformed parameter;
- *   `issuer_mismatch` (400) for an `iss` that is not the configured issuer
+ * @throws AuthError `invalid_request` (400) for a repeated or malformed parameter
  */
 export function readLoginRequest(originalUrl: string, options: ResolvedOptions): LoginRequest {
   const q = originalUrl.indexOf('?');
@@ -69,9 +70,7 @@ export function readLoginRequest(originalUrl: string, options: ResolvedOptions):
   const target = returnTos.length === 0 ? targetPath(single(query, 'target_link_uri'), options) : undefined;
   const returnTo = safeReturnTo(returnTos.length === 1 ? returnTos[0] : target);
   const iss = single(query, 'iss');
-  if (iss !== undefined && iss !== options.issuerIdentifier) {
-    throw new AuthError('issuer_mismatch', 400, 'The login names an issuer this app does not sign in with');
-  }
+  if (iss !== undefined && (iss.length === 0 || iss.length > MAX_PARAM_LENGTH)) throw new AuthError('invalid_request', 400, 'The login parameter "iss" is empty or too long');
   const params: Record<string, string> = {};
   for (const name of options.loginParams) {
     const value = single(query, name);
@@ -91,5 +90,6 @@ export function readLoginRequest(originalUrl: string, options: ResolvedOptions):
     params,
     maxAge: params.max_age !== undefined ? Number(params.max_age) : options.maxAge,
     silent: prompt?.includes('none') ?? options.authorizationParams.prompt === 'none',
+    iss,
   };
 }

@@ -6,6 +6,7 @@
  */
 import type { Request, Response } from 'express';
 import type { Context } from './context.js';
+import { AuthError } from './errors.js';
 import { randomChecks } from './issuer.js';
 import { saveSession, requireSession } from './req-session.js';
 import { readFormPost } from './authorization-response.js';
@@ -15,10 +16,16 @@ import { storeTransaction, type Transaction } from './transaction.js';
 
 /**
  * `GET {routes.login}[?returnTo=/path]`: creates `state`, `nonce` and a PKCE `code_verifier`,
- * stores them with `returnTo` (kept only when same-origin, else `/`) as a pending transaction in
- * the express-session, and answers 302 to the provider's `authorization_endpoint`.
+ * stores them with `returnTo` (kept only when same-origin, else `/`) and the issuer as a pending
+ * transaction in the express-session, and answers 302 to the provider's `authorization_endpoint`.
  *
- * Errors (passed to `next()`): `session_not_mounted` (500); discovery failures (502/504).
+ * The issuer is the configured one; with `tenants`, the one `tenants.issuer(req)` names. A
+ * third-party-initiated login (`iss`, OpenID Connect Core 1.0 §4) starts at the issuer it
+ * names, when this app signs in there.
+ *
+ * Errors (passed to `next()`): `session_not_mounted` (500); `invalid_request` (400) for a
+ * malformed login parameter; `issuer_mismatch` (400) for an `iss` this app does not sign in
+ * with; `unknown_issuer` (400) when `tenants.issuer()` names none; discovery failures (502/504).
  */
 export async function handleLogin(context: Context, req: Request, res: Response): Promise<void> {
   const session = requireSession(req);
@@ -28,9 +35,12 @@ export async function handleLogin(context: Context, req: Request, res: Response)
   const dpopAlg = context.options.dpopAlg;
   const dpopKey = dpopAlg === undefined ? undefined : await generateDPoPKey(dpopAlg);
   const params = dpopKey === undefined ? login.params : { ...login.params, dpop_jkt: await dpopThumbprint(dpopKey) };
-  const authorizationUrl = await context.issuer.authorizationUrl(checks, params);
+  const provider = login.iss === undefined ? await context.providers.forRequest(req) : await context.providers.forNamedIssuer(login.iss, req);
+  if (provider === undefined) throw new AuthError('issuer_mismatch', 400, 'The login names an issuer this app does not sign in with');
+  const authorizationUrl = await provider.authorizationUrl(checks, params);
   const now = Math.floor(Date.now() / 1000);
   const transaction: Transaction = {
+    issuer: await provider.identifier(),
     nonce: checks.nonce,
     codeVerifier: checks.codeVerifier,
     returnTo: login.returnTo,

@@ -36,7 +36,8 @@ function isSameOrigin(req: Request, origin: string): boolean {
  * session's store record (`sessionStorage: 'store'`: a copied cookie no longer works), destroys
  * the express-session, then answers 302 to the provider's `end_session_endpoint` with
  * `id_token_hint` (when there was a session) and `post_logout_redirect_uri`; straight to that
- * URI when the provider has no `end_session_endpoint` or cannot be reached.
+ * URI when the provider has no `end_session_endpoint` or cannot be reached. The provider is the
+ * session's issuer (with `tenants`; without a session, the request's).
  *
  * `post_logout_redirect_uri` is `baseURL` as configured, or, with a `returnTo` (held to the
  * same-origin rule of `safeReturnTo()`, RFC 9700 §4.11), `baseURL`'s origin and path joined
@@ -62,7 +63,8 @@ export async function handleLogout(context: Context, req: Request, res: Response
   const postLogoutRedirectUri = returnTo === '/'
     ? options.postLogoutRedirectUri
     : new URL(options.basePath + returnTo, options.baseURL.origin).href;
-  const endSessionUrl = await context.issuer.endSessionUrl(session?.tokens.idToken, postLogoutRedirectUri);
+  const provider = await context.providers.forIssuer(session?.claims.iss ?? await context.providers.issuerOf(req));
+  const endSessionUrl = await provider?.endSessionUrl(session && { idToken: session.tokens.idToken, claims: session.claims }, postLogoutRedirectUri);
   res.set('Cache-Control', 'no-store');
   res.redirect(302, endSessionUrl?.href ?? postLogoutRedirectUri);
 }

@@ -5,8 +5,10 @@
  * @packageDocumentation
  */
 import { createPrivateKey, type JsonWebKey as NodeJsonWebKey } from 'node:crypto';
+import type { Request } from 'express';
 import type { JWK } from 'jose';
 import { CLIENT_AUTH_METHODS, type ClientAuthMethod } from './client-authentication.js';
+import type { ProviderAdapter } from './provider-adapter.js';
 
 /** Paths of the routes `authCallback()` serves, relative to `baseURL`. */
 export interface RoutesConfig {
@@ -36,7 +38,53 @@ export interface CookieConfig {
 }
 
 /**
- * Options of {@link authCallback}. Only `issuer`, `clientId`, `baseURL` and `secret` are required.
+ * A client registered at one issuer: its identifier and credentials, as in
+ * {@link AuthCallbackConfig}'s keys of the same names.
+ */
+export interface TenantClient {
+  /** Client identifier registered at the issuer (RFC 6749 §2.2). */
+  clientId: string;
+  clientSecret?: string;
+  clientAuthMethod?: ClientAuthMethod;
+  clientPrivateKey?: JWK | string;
+  clientKeyId?: string;
+  clientAssertionAlg?: string;
+}
+
+/**
+ * Several issuers (tenants) behind one app, resolved per request: e.g. Asgardeo's
+ * `https://api.asgardeo.io/t/{organization}/oauth2/token` or PingOne's
+ * `https://auth.pingone.com/{envID}/as`, the organization or environment taken from the request's
+ * host, a path segment or a query parameter.
+ *
+ * Each login is bound to the issuer it started at: the callback exchanges the code there and
+ * nowhere else, and refuses an `iss` that names another (RFC 9700 §4.4.2, RFC 9207). Each session
+ * is bound to its issuer too: on a request whose issuer is another one, it reads as "not signed
+ * in". Each issuer's discovery is cached, at most `cacheSize` of them.
+ */
+export interface TenantsConfig {
+  /**
+   * The issuer identifier for this request: where its login goes, and the issuer its session must
+   * belong to. Return `undefined` when the request names no tenant (a login then gets 400
+   * `unknown_issuer`; a session is accepted whatever its issuer). Called on the login route and on
+   * every request that carries a session, so keep it cheap and never let it build an issuer from
+   * unchecked input (a path segment like `../x`): look the tenant up, or check it against a pattern.
+   */
+  issuer(req: Request): string | undefined | Promise<string | undefined>;
+  /**
+   * The client registered at `issuer`, or `undefined` when this app does not sign in there. Also
+   * decides which issuers a third-party-initiated login (`/login?iss=…`, OpenID Connect Core 1.0
+   * §4) and a back-channel logout token may name. Default: the top-level `clientId`,
+   * `clientSecret`, … for every issuer `issuer()` returns, and no other.
+   */
+  client?(issuer: string): TenantClient | undefined | Promise<TenantClient | undefined>;
+  /** How many issuers' discovered metadata is kept, least recently used dropped first. Default `100`. */
+  cacheSize?: number;
+}
+
+/**
+ * Options of {@link authCallback}. Required: `baseURL`, `secret`, and either `issuer` and
+ * `clientId`, or `tenants`, or `adapter` and `clientId`.
  *
  * Every duration is in **seconds**, as OAuth's own `expires_in` (RFC 6749 §5.1).
  */
@@ -46,10 +94,24 @@ export interface AuthCallbackConfig {
    * `issuer + '/.well-known/openid-configuration'` (OpenID Connect Discovery 1.0 §4) and its
    * `issuer` must equal this value exactly. `http:` is allowed only on a loopback host
    * (`localhost`, `127.0.0.0/8`, `[::1]`) unless `allowInsecureRequests` is set.
+   * Required unless `tenants` or `adapter` is set (and not allowed with them).
    */
-  issuer: string;
-  /** Client identifier registered at the provider (RFC 6749 §2.2). */
-  clientId: string;
+  issuer?: string;
+  /** Several issuers, resolved per request: see {@link TenantsConfig}. */
+  tenants?: TenantsConfig;
+  /**
+   * A provider that is not an OpenID Provider, driven by an adapter (e.g. `workos()` for WorkOS's
+   * `/user_management/authenticate`, `github()`, or your own {@link ProviderAdapter}). With it,
+   * `scope` need not contain `openid`, and the options that only an OpenID Provider serves
+   * (`fetchUserInfo`, `dpop`, `pushedAuthorizationRequests`, `clientAuthMethod`,
+   * `routes.backchannelLogout`) are refused.
+   */
+  adapter?: ProviderAdapter;
+  /**
+   * Client identifier registered at the provider (RFC 6749 §2.2). Required, unless
+   * `tenants.client` gives one per issuer.
+   */
+  clientId?: string;
   /**
    * Client secret (RFC 6749 §2.3.1), for `client_secret_basic`, `client_secret_post` or
    * `client_secret_jwt`. Without a secret or a private key the client is public (`none`) and
@@ -96,7 +158,10 @@ export interface AuthCallbackConfig {
    * least 32 characters. An array rotates keys: the first seals new cookies, every one opens.
    */
   secret: string | string[];
-  /** Space-separated scopes; must contain `openid`. Default `'openid profile email'`. */
+  /**
+   * Space-separated scopes; must contain `openid` (except with an `adapter`). Default
+   * `'openid profile email'`, or the adapter's `defaultScope`.
+   */
   scope?: string;
   /** Route paths. Defaults: `{ login: '/login', callback: '/callback', logout: '/logout' }`. */
   routes?: RoutesConfig;
@@ -213,10 +278,14 @@ export interface AuthCallbackConfig {
 
 /** The validated configuration every module reads; built once by {@link resolveOptions}. */
 export interface ResolvedOptions {
-  readonly issuer: URL;
+  /** The configured `issuer`; `undefined` with `tenants` or an `adapter`. */
+  readonly issuer: URL | undefined;
   /** The issuer identifier exactly as configured; discovery's `issuer` must be this string. */
-  readonly issuerIdentifier: string;
-  readonly clientId: string;
+  readonly issuerIdentifier: string | undefined;
+  /** `clientId`; `undefined` only when `tenants.client` gives one per issuer. */
+  readonly clientId: string | undefined;
+  readonly tenants: Readonly<Required<Omit<TenantsConfig, 'client'>>> & Pick<TenantsConfig, 'client'> | undefined;
+  readonly adapter: ProviderAdapter | undefined;
   readonly clientSecret: string | undefined;
   readonly clientAuthMethod: ClientAuthMethod | undefined;
   readonly clientPrivateKey: JWK | string | undefined;
@@ -266,7 +335,11 @@ export interface ResolvedOptions {
   };
   /** `true` when the issuer is `http:` (loopback, or allowed by `allowInsecureRequests`). */
   readonly insecureIssuer: boolean;
+  readonly allowInsecureRequests: boolean;
 }
+
+/** The options of one issuer and its client: what an {@link Issuer} is built from. */
+export type IssuerOptions = ResolvedOptions & { readonly issuer: URL; readonly issuerIdentifier: string; readonly clientId: string };
 
 /** Minimum secret length, in characters. */
 export const MIN_SECRET_LENGTH = 32;
@@ -338,6 +411,42 @@ export function isLoopbackHost(hostname: string): boolean {
 }
 
 /**
+ * Checks a client's registration: `clientId`, and the credentials its `clientAuthMethod` needs.
+ *
+ * @param prefix - prepended to each key in error messages (`''`, or `'tenants.client(): '`)
+ * @throws TypeError naming the bad key
+ */
+function checkClient(config: TenantClient & { customFetch?: unknown }, prefix: string): void {
+  const key = (name: string): string => prefix + name;
+  assertString(config.clientId, key('clientId'));
+  if (config.clientSecret !== undefined) assertString(config.clientSecret, key('clientSecret'));
+  const clientAuthMethod = config.clientAuthMethod;
+  if (clientAuthMethod !== undefined && !(CLIENT_AUTH_METHODS as readonly string[]).includes(clientAuthMethod)) {
+    fail(key('clientAuthMethod'), `must be one of ${CLIENT_AUTH_METHODS.join(', ')} (got ${JSON.stringify(clientAuthMethod)})`);
+  }
+  if (clientAuthMethod?.startsWith('client_secret_') && config.clientSecret === undefined) fail(key('clientSecret'), `is required by clientAuthMethod "${clientAuthMethod}"`);
+  const clientPrivateKey = config.clientPrivateKey;
+  if (clientPrivateKey !== undefined) {
+    const isPem = typeof clientPrivateKey === 'string' && clientPrivateKey.includes('-----BEGIN PRIVATE KEY-----');
+    const isJwk = typeof clientPrivateKey === 'object' && clientPrivateKey !== null && typeof clientPrivateKey.kty === 'string' && typeof clientPrivateKey.d === 'string';
+    if (!isPem && !isJwk) fail(key('clientPrivateKey'), 'must be a private JWK (with "d") or a PKCS#8 PEM string ("-----BEGIN PRIVATE KEY-----")');
+    try {
+      createPrivateKey(isPem ? clientPrivateKey as string : { key: clientPrivateKey as NodeJsonWebKey, format: 'jwk' });
+    } catch {
+      fail(key('clientPrivateKey'), 'is not a private key Node.js can import (a PKCS#8 PEM, or a private JWK)');
+    }
+  }
+  if (clientAuthMethod === 'private_key_jwt' && clientPrivateKey === undefined) fail(key('clientPrivateKey'), 'is required by clientAuthMethod "private_key_jwt"');
+  if (clientAuthMethod?.endsWith('tls_client_auth') && config.customFetch === undefined) {
+    fail(key('customFetch'), `is required by clientAuthMethod "${clientAuthMethod}": a fetch that presents the client certificate (RFC 8705 §2)`);
+  }
+  if (config.clientKeyId !== undefined) assertString(config.clientKeyId, key('clientKeyId'));
+  if (config.clientAssertionAlg !== undefined) assertString(config.clientAssertionAlg, key('clientAssertionAlg'));
+  if (config.customFetch !== undefined && typeof config.customFetch !== 'function') fail(key('customFetch'), 'must be a function (url, init) => Promise<Response>');
+
+}
+
+/**
  * Checks `authCallback()`'s configuration and fills in the defaults.
  *
  * @param config - the options given to `authCallback()`
@@ -348,41 +457,24 @@ export function resolveOptions(config: AuthCallbackConfig): ResolvedOptions {
   if (config === null || typeof config !== 'object') {
     throw new TypeError('authCallback(): expected an options object: authCallback({ issuer, clientId, baseURL, secret })');
   }
-  assertString(config.issuer, 'issuer');
-  assertString(config.clientId, 'clientId');
+  const { tenants, adapter } = config;
+  if (tenants !== undefined && adapter !== undefined) fail('tenants', 'cannot be combined with adapter');
+  if (tenants !== undefined || adapter !== undefined) {
+    if (config.issuer !== undefined) fail('issuer', `must not be set with ${tenants !== undefined ? 'tenants' : 'adapter'}, which names the issuer itself`);
+  } else {
+    assertString(config.issuer, 'issuer');
+  }
+  if (tenants !== undefined) {
+    if (tenants === null || typeof tenants !== 'object' || typeof tenants.issuer !== 'function') fail('tenants', 'must be an object with an issuer(req) function');
+    if (tenants.client !== undefined && typeof tenants.client !== 'function') fail('tenants.client', 'must be a function (issuer) => client');
+    if (tenants.cacheSize !== undefined && (!Number.isInteger(tenants.cacheSize) || tenants.cacheSize < 1)) fail('tenants.cacheSize', 'must be a whole number, at least 1');
+  }
+  if (adapter !== undefined) checkAdapter(adapter, config);
+  if (tenants?.client === undefined || config.clientId !== undefined) checkClient(config as TenantClient, '');
   assertString(config.baseURL, 'baseURL');
-  if (config.clientSecret !== undefined) assertString(config.clientSecret, 'clientSecret');
-  const clientAuthMethod = config.clientAuthMethod;
-  if (clientAuthMethod !== undefined && !(CLIENT_AUTH_METHODS as readonly string[]).includes(clientAuthMethod)) {
-    fail('clientAuthMethod', `must be one of ${CLIENT_AUTH_METHODS.join(', ')} (got ${JSON.stringify(clientAuthMethod)})`);
-  }
-  if (clientAuthMethod?.startsWith('client_secret_') && config.clientSecret === undefined) fail('clientSecret', `is required by clientAuthMethod "${clientAuthMethod}"`);
-  const clientPrivateKey = config.clientPrivateKey;
-  if (clientPrivateKey !== undefined) {
-    const isPem = typeof clientPrivateKey === 'string' && clientPrivateKey.includes('-----BEGIN PRIVATE KEY-----');
-    const isJwk = typeof clientPrivateKey === 'object' && clientPrivateKey !== null && typeof clientPrivateKey.kty === 'string' && typeof clientPrivateKey.d === 'string';
-    if (!isPem && !isJwk) fail('clientPrivateKey', 'must be a private JWK (with "d") or a PKCS#8 PEM string ("-----BEGIN PRIVATE KEY-----")');
-    try {
-      createPrivateKey(isPem ? clientPrivateKey as string : { key: clientPrivateKey as NodeJsonWebKey, format: 'jwk' });
-    } catch {
-      fail('clientPrivateKey', 'is not a private key Node.js can import (a PKCS#8 PEM, or a private JWK)');
-    }
-  }
-  if (clientAuthMethod === 'private_key_jwt' && clientPrivateKey === undefined) fail('clientPrivateKey', 'is required by clientAuthMethod "private_key_jwt"');
-  if (clientAuthMethod?.endsWith('tls_client_auth') && config.customFetch === undefined) {
-    fail('customFetch', `is required by clientAuthMethod "${clientAuthMethod}": a fetch that presents the client certificate (RFC 8705 §2)`);
-  }
-  if (config.clientKeyId !== undefined) assertString(config.clientKeyId, 'clientKeyId');
-  if (config.clientAssertionAlg !== undefined) assertString(config.clientAssertionAlg, 'clientAssertionAlg');
-  if (config.customFetch !== undefined && typeof config.customFetch !== 'function') fail('customFetch', 'must be a function (url, init) => Promise<Response>');
-
-  const issuer = parseAbsoluteUrl(config.issuer, 'issuer');
   const allowInsecure = config.allowInsecureRequests ?? false;
   if (typeof allowInsecure !== 'boolean') fail('allowInsecureRequests', 'must be a boolean');
-  const insecureIssuer = issuer.protocol === 'http:';
-  if (insecureIssuer && !isLoopbackHost(issuer.hostname) && !allowInsecure) {
-    fail('issuer', `uses http: on a host that is not loopback (${issuer.hostname}); use https:, or set allowInsecureRequests: true on a test network`);
-  }
+  const issuer = config.issuer === undefined ? undefined : parseIssuer(config.issuer, 'issuer', allowInsecure);
 
   const baseURL = parseAbsoluteUrl(config.baseURL, 'baseURL');
   const basePath = baseURL.pathname.replace(/\/+$/, '');
@@ -394,8 +486,8 @@ export function resolveOptions(config: AuthCallbackConfig): ResolvedOptions {
     if (s.length < MIN_SECRET_LENGTH) fail('secret', `must be at least ${MIN_SECRET_LENGTH} characters (a random value, e.g. openssl rand -base64 48)`);
   }
 
-  const scope = config.scope ?? 'openid profile email';
-  if (typeof scope !== 'string' || !scope.split(' ').includes('openid')) fail('scope', 'must be a space-separated string that contains "openid"');
+  const scope = config.scope ?? adapter?.defaultScope ?? 'openid profile email';
+  if (typeof scope !== 'string' || (adapter === undefined && !scope.split(' ').includes('openid'))) fail('scope', 'must be a space-separated string that contains "openid"');
 
   const routesIn = config.routes ?? {};
   if (typeof routesIn !== 'object') fail('routes', 'must be an object');
@@ -471,9 +563,15 @@ export function resolveOptions(config: AuthCallbackConfig): ResolvedOptions {
     issuer,
     issuerIdentifier: config.issuer,
     clientId: config.clientId,
+    tenants: tenants === undefined ? undefined : Object.freeze({
+      issuer: tenants.issuer.bind(tenants),
+      ...(tenants.client !== undefined && { client: tenants.client.bind(tenants) }),
+      cacheSize: tenants.cacheSize ?? 100,
+    }),
+    adapter,
     clientSecret: config.clientSecret,
-    clientAuthMethod,
-    clientPrivateKey,
+    clientAuthMethod: config.clientAuthMethod,
+    clientPrivateKey: config.clientPrivateKey,
     clientKeyId: config.clientKeyId,
     clientAssertionAlg: config.clientAssertionAlg,
     customFetch: config.customFetch,
@@ -502,6 +600,59 @@ export function resolveOptions(config: AuthCallbackConfig): ResolvedOptions {
     autoRefresh,
     refreshMargin: assertSeconds(config.refreshMargin, 'refreshMargin', 60),
     cookie: Object.freeze({ name: cookieName, domain: cookieIn.domain, sameSite, secure }),
-    insecureIssuer,
+    insecureIssuer: issuer?.protocol === 'http:',
+    allowInsecureRequests: allowInsecure,
+  });
+}
+
+/** Options only an OpenID Provider serves: refused with an `adapter`. */
+const OPENID_ONLY_OPTIONS = ['fetchUserInfo', 'dpop', 'pushedAuthorizationRequests', 'clientAuthMethod', 'clientPrivateKey', 'idTokenSigningAlg'] as const;
+
+/** Checks an `adapter` and the options that cannot go with it. */
+function checkAdapter(adapter: ProviderAdapter, config: AuthCallbackConfig): void {
+  if (adapter === null || typeof adapter !== 'object' || typeof adapter.issuer !== 'string'
+    || typeof adapter.authorizationUrl !== 'function' || typeof adapter.exchangeCode !== 'function') {
+    fail('adapter', 'must be a ProviderAdapter: { issuer, authorizationUrl(), exchangeCode() }, e.g. workos()');
+  }
+  parseAbsoluteUrl(adapter.issuer, 'adapter.issuer');
+  for (const key of OPENID_ONLY_OPTIONS) {
+    if (config[key] !== undefined && config[key] !== false) fail(key, 'needs an OpenID Provider: it cannot be used with adapter');
+  }
+  if (config.routes?.backchannelLogout !== undefined && config.routes.backchannelLogout !== false) {
+    fail('routes.backchannelLogout', 'needs an OpenID Provider: it cannot be used with adapter');
+  }
+}
+
+/** An issuer identifier as a URL: absolute http(s), and `http:` only on loopback unless `allowInsecure`. */
+function parseIssuer(value: string, key: string, allowInsecure: boolean): URL {
+  const issuer = parseAbsoluteUrl(value, key);
+  if (issuer.protocol === 'http:' && !isLoopbackHost(issuer.hostname) && !allowInsecure) {
+    fail(key, `uses http: on a host that is not loopback (${issuer.hostname}); use https:, or set allowInsecureRequests: true on a test network`);
+  }
+  return issuer;
+}
+
+/**
+ * The options of one tenant: `options` with the issuer `issuer` and the client `client` (or the
+ * top-level client when `client` is `undefined`).
+ *
+ * @throws TypeError naming the bad key, when `tenants.issuer()` returned something that is not an
+ *   issuer URL, or `tenants.client()` a client without its credentials
+ */
+export function tenantOptions(options: ResolvedOptions, issuer: string, client: TenantClient | undefined): IssuerOptions {
+  const url = parseIssuer(issuer, 'tenants.issuer() result', options.allowInsecureRequests);
+  if (client !== undefined) checkClient({ ...client, customFetch: options.customFetch }, 'tenants.client().');
+  const registration = client ?? options;
+  return Object.freeze({
+    ...options,
+    issuer: url,
+    issuerIdentifier: issuer,
+    insecureIssuer: url.protocol === 'http:',
+    clientId: registration.clientId!,
+    clientSecret: registration.clientSecret,
+    clientAuthMethod: registration.clientAuthMethod,
+    clientPrivateKey: registration.clientPrivateKey,
+    clientKeyId: registration.clientKeyId,
+    clientAssertionAlg: registration.clientAssertionAlg,
   });
 }

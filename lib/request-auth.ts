@@ -7,7 +7,7 @@ import type { Request, Response } from 'express';
 import { endSession, writeSession } from './auth-session.js';
 import { attach, sessionOf, type Context } from './context.js';
 import { AuthError } from './errors.js';
-import type { IdTokenClaims, UserInfoClaims } from './issuer.js';
+import type { UserClaims, UserInfoClaims } from './issuer.js';
 import { refreshSession } from './token-refresh.js';
 
 /**
@@ -42,13 +42,21 @@ export class RequestAuth {
   }
 
   /** The user's claims (the same object as `req.user`): the ID token's, over UserInfo's when fetched. */
-  get claims(): IdTokenClaims | undefined {
+  get claims(): UserClaims | undefined {
     return sessionOf(this.#req)?.claims;
   }
 
-  /** The ID token (compact JWS), validated at login or at the last refresh. */
+  /** The ID token (compact JWS), validated at login or at the last refresh; `undefined` with a provider adapter. */
   get idToken(): string | undefined {
     return sessionOf(this.#req)?.tokens.idToken;
+  }
+
+  /**
+   * What a provider adapter kept from its token response beside the tokens, e.g. WorkOS's
+   * `organization_id`, `authentication_method` and `impersonator`; `undefined` otherwise.
+   */
+  get extra(): Readonly<Record<string, unknown>> | undefined {
+    return sessionOf(this.#req)?.tokens.extra;
   }
 
   /** The access token, to call resource servers with (RFC 6750). */
@@ -124,7 +132,8 @@ export class RequestAuth {
   async fetchUserInfo(): Promise<UserInfoClaims> {
     const session = sessionOf(this.#req);
     if (session === undefined) throw new AuthError('unauthorized', 401, 'Authentication required: sign in first');
-    return this.#context.issuer.fetchUserInfo(session.tokens.accessToken, session.claims.sub, session.tokens.dpopKey);
+    const provider = await this.#context.providers.forSession(session.claims);
+    return provider.fetchUserInfo(session.tokens.accessToken, session.claims.sub, session.tokens.dpopKey);
   }
 
   /**
@@ -141,6 +150,7 @@ export class RequestAuth {
   async fetchResource(url: string | URL, init: { method?: string; body?: string | Uint8Array; headers?: Record<string, string> } = {}): Promise<globalThis.Response> {
     const session = sessionOf(this.#req);
     if (session === undefined) throw new AuthError('unauthorized', 401, 'Authentication required: sign in first');
-    return this.#context.issuer.fetchResource(session.tokens.accessToken, new URL(url), init, session.tokens.dpopKey);
+    const provider = await this.#context.providers.forSession(session.claims);
+    return provider.fetchResource(session.tokens.accessToken, new URL(url), init, session.tokens.dpopKey);
   }
 }

@@ -7,7 +7,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { contextOf, sessionOf } from './context.js';
 import { AuthError } from './errors.js';
-import type { IdTokenClaims } from './issuer.js';
+import type { UserClaims } from './issuer.js';
 import type { ResolvedOptions } from './options.js';
 
 /** What the guard answers with, derived once per `authCallback()` (not per request). */
@@ -77,7 +77,7 @@ export interface RequireAuthOptions {
    */
   claims?:
     | Readonly<Record<string, ClaimValue | readonly ClaimValue[]>>
-    | ((claims: IdTokenClaims) => boolean);
+    | ((claims: UserClaims) => boolean);
 }
 
 /** The keys {@link RequireAuthOptions} may have. */
@@ -160,14 +160,14 @@ export function claimsMatcher(requirement: Readonly<Record<string, unknown>>): (
 type Verdict = true | false | AuthError;
 
 /** Builds the per-request claims check of `requireAuth()`'s `claims` option, once. */
-function claimsCheck(option: RequireAuthOptions['claims']): ((claims: IdTokenClaims) => Verdict) | undefined {
+function claimsCheck(option: RequireAuthOptions['claims']): ((claims: UserClaims) => Verdict) | undefined {
   if (option === undefined) return undefined;
   if (typeof option === 'function') {
     if (option.constructor.name === 'AsyncFunction') {
       fail('claims', 'must return a boolean synchronously: an async function returns a Promise');
     }
     const predicate = option;
-    return function checkPredicate(claims: IdTokenClaims): Verdict {
+    return function checkPredicate(claims: UserClaims): Verdict {
       let result: unknown;
       try {
         result = predicate(claims);

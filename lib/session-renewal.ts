@@ -71,7 +71,9 @@ export async function renewSession(context: Context, req: Request, res: Response
 /**
  * The request's session, ready for the app: looked up in the store (`sessionStorage: 'store'`),
  * checked against back-channel logouts (when that route is on), and, when `renew`, renewed as
- * {@link renewalOf} finds due. A session found ended has its cookie cleared.
+ * {@link renewalOf} finds due. A session found ended has its cookie cleared. With `tenants`, a
+ * session of another issuer than the request's reads as `undefined` (its cookie is kept: it is
+ * valid on its own tenant's pages).
  *
  * @param opened - what {@link readSession} read from the cookie
  * @throws AuthError `refresh_failed`, `store_unavailable` (503)
@@ -88,6 +90,13 @@ export async function resolveSession(
     debug('session ended by a back-channel logout');
     await endSession(context, req, res, session);
     return undefined;
+  }
+  if (context.providers.perRequest) {
+    const issuer = await context.providers.issuerOf(req);
+    if (issuer !== undefined && issuer !== session.claims.iss) {
+      debug('session of another issuer than the request\'s: not used here');
+      return undefined;
+    }
   }
   const renewal = renew ? renewalOf(context, session, Date.now() / 1000) : undefined;
   return renewal === undefined ? session : renewSession(context, req, res, session, renewal);

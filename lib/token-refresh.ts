@@ -7,12 +7,12 @@
 import type { AuthSession, SealedTokens } from './auth-session.js';
 import type { Context } from './context.js';
 import { AuthError } from './errors.js';
-import type { IdTokenClaims } from './issuer.js';
+import type { UserClaims } from './issuer.js';
 
 /** A refreshed session's tokens, and the claims of its (new or kept) ID token. */
 export interface RefreshedSession {
   tokens: SealedTokens;
-  claims: IdTokenClaims;
+  claims: UserClaims;
 }
 
 /**
@@ -69,10 +69,10 @@ export function refreshSession(context: Context, session: AuthSession): Promise<
   return context.refreshes.run(`${refreshToken}\n${session.tokens.accessToken}`, async () => {
     let refreshed;
     try {
-      refreshed = await context.issuer.refresh(refreshToken, session.tokens.dpopKey);
+      refreshed = await (await context.providers.forSession(session.claims)).refresh(refreshToken, session.tokens.dpopKey);
     } catch (err) {
       const code = (err as AuthError).code;
-      if (code === 'invalid_grant' || code === 'invalid_id_token') {
+      if (code === 'invalid_grant' || code === 'invalid_id_token' || code === 'session_ended') {
         throw new AuthError('session_ended', 401, 'The provider no longer accepts this session: sign in again', { cause: err });
       }
       throw new AuthError('refresh_failed', 503, 'The tokens could not be refreshed because the provider failed: try again shortly', { cause: err });
@@ -80,8 +80,10 @@ export function refreshSession(context: Context, session: AuthSession): Promise<
     if (refreshed.claims !== undefined && (refreshed.claims.sub !== session.claims.sub || refreshed.claims.iss !== session.claims.iss)) {
       throw new AuthError('session_ended', 401, 'The refreshed ID token names another user or issuer (OpenID Connect Core 1.0 §12.2): sign in again');
     }
+    const idToken = refreshed.idToken ?? session.tokens.idToken;
     const tokens: SealedTokens = {
-      idToken: refreshed.idToken ?? session.tokens.idToken,
+      ...(idToken !== undefined && { idToken }),
+      ...(session.tokens.extra !== undefined || refreshed.extra !== undefined ? { extra: refreshed.extra ?? session.tokens.extra } : {}),
       accessToken: refreshed.accessToken,
       tokenType: refreshed.tokenType,
       refreshToken: refreshed.refreshToken ?? refreshToken,

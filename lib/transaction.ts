@@ -21,6 +21,11 @@ export const MAX_PENDING_TRANSACTIONS = 10;
 
 /** One pending login, keyed by its `state`. */
 export interface Transaction {
+  /**
+   * The issuer the login started at: the callback exchanges the code there and nowhere else
+   * (RFC 9700 §4.4.2). Absent in transactions stored before multi-issuer support.
+   */
+  issuer?: string;
   /** `nonce` sent in the authorization request; the ID token must carry it (OpenID Connect Core 1.0 §3.1.2.1). */
   nonce: string;
   /** PKCE `code_verifier` (RFC 7636 §4.1); only its S256 `code_challenge` left the server. */

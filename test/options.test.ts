@@ -62,7 +62,7 @@ describe('resolveOptions(): required options', () => {
 
   test('a valid minimal configuration resolves', () => {
     const options = resolveOptions(config());
-    expect(options.issuer.href).toBe('https://op.example/');
+    expect(options.issuer!.href).toBe('https://op.example/');
     expect(options.clientId).toBe('my-client');
     expect(options.baseURL.href).toBe('https://app.example/');
   });
@@ -182,7 +182,7 @@ describe('resolveOptions(): issuer', () => {
 
   test('an http issuer on a non-loopback host is accepted with allowInsecureRequests: true', () => {
     const options = resolveOptions(config({ issuer: 'http://op.example', allowInsecureRequests: true }));
-    expect(options.issuer.href).toBe('http://op.example/');
+    expect(options.issuer!.href).toBe('http://op.example/');
     expect(options.insecureIssuer).toBe(true);
   });
 
@@ -204,7 +204,7 @@ describe('resolveOptions(): issuer', () => {
     'http://[0:0:0:0:0:0:0:1]',
   ])('an http issuer on a loopback host is accepted without allowInsecureRequests: %s', (issuer) => {
     const options = resolveOptions(config({ issuer }));
-    expect(options.issuer.protocol).toBe('http:');
+    expect(options.issuer!.protocol).toBe('http:');
     expect(options.insecureIssuer).toBe(true);
   });
 });

@@ -146,7 +146,7 @@ describe('requireAuth(options)', () => {
     app.get('/default', requireAuth(), ok);
     app.get('/redirect-true', requireAuth({ redirect: true }), ok);
     app.get('/no-redirect', requireAuth({ redirect: false }), ok);
-    app.get('/verified', requireAuth({ claims: { email_verified: true, iss: auth.issuer } }), ok);
+    app.get('/verified', requireAuth({ claims: { email_verified: true, iss: auth.issuer! } }), ok);
     app.get('/named-someone-else', requireAuth({ claims: { email_verified: true, name: 'someone-else-entirely' } }), ok);
     app.get('/verified-is-string', requireAuth({ claims: { email_verified: 'true' } }), ok);
     app.get('/staff', requireAuth({ claims: { groups: 'staff' } }), ok);
