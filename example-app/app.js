@@ -41,7 +41,8 @@ export function createApp({ auth, sessionSecret, store }) {
   app.disable('x-powered-by');
   // JSON error answers may quote the provider's error_description: write <, > and & as \u003c, \u003e, \u0026.
   app.set('json escape', true);
-  // With saveUninitialized: false, express-session sets its cookie only while a login is pending.
+  // With saveUninitialized: false, express-session creates its cookie only when a login starts
+  // (it does not clear it afterwards: an empty session, harmless).
   app.use(session({
     ...(store && { store }),
     secret: sessionSecret,
@@ -51,10 +52,14 @@ export function createApp({ auth, sessionSecret, store }) {
   }));
   app.use(authCallback(auth));
 
+  // A form, not a link: POST /logout must come from this app's pages (its Origin is checked), so
+  // another site cannot sign the user out.
+  const signOut = '<form method="post" action="/logout" style="display:inline"><button type="submit">Sign out</button></form>';
+
   app.get('/', (req, res) => {
     const body = req.user
       ? `<p>Signed in as <strong>${escapeHtml(req.user.name ?? req.user.sub)}</strong>.</p>
-<p><a href="/profile">Profile</a> · <a href="/api/me">/api/me</a> · <a href="/logout">Sign out</a></p>`
+<p><a href="/profile">Profile</a> · <a href="/api/me">/api/me</a> · ${signOut}</p>`
       : `<p>You are not signed in.</p><p><a href="/login">Sign in</a></p>`;
     res.type('html').send(page('express-oidc-callback example', body));
   });
@@ -62,7 +67,7 @@ export function createApp({ auth, sessionSecret, store }) {
   app.get('/profile', requireAuth(), (req, res) => {
     const body = `<p>Signed in as <strong>${escapeHtml(req.user?.name ?? req.user?.sub)}</strong>. These are your ID token's claims:</p>
 <pre id="claims">${escapeHtml(JSON.stringify(req.user, null, 2))}</pre>
-<p><a href="/">Home</a> · <a href="/logout">Sign out</a></p>`;
+<p><a href="/">Home</a> · ${signOut}</p>`;
     res.type('html').send(page('Profile', body));
   });
 
