@@ -11,7 +11,7 @@ import * as client from 'openid-client';
 import type { ResolvedOptions } from './options.js';
 
 /** The client authentication methods this package drives through openid-client. */
-export const CLIENT_AUTH_METHODS = [
+export const CLIENT_AUTH_METHODS: readonly ClientAuthMethod[] = [
   'client_secret_basic',
   'client_secret_post',
   'client_secret_jwt',
@@ -19,10 +19,17 @@ export const CLIENT_AUTH_METHODS = [
   'tls_client_auth',
   'self_signed_tls_client_auth',
   'none',
-] as const;
+];
 
 /** A client authentication method (OpenID Connect Core 1.0 §9; registered in the OAuth parameters registry). */
-export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
+export type ClientAuthMethod =
+  | 'client_secret_basic'
+  | 'client_secret_post'
+  | 'client_secret_jwt'
+  | 'private_key_jwt'
+  | 'tls_client_auth'
+  | 'self_signed_tls_client_auth'
+  | 'none';
 
 /**
  * The method to use: `clientAuthMethod` when configured; otherwise the first the client has the

@@ -14,7 +14,7 @@ import type { UserClaims } from './issuer.js';
 import type { RequestAuth } from './request-auth.js';
 
 export { authCallback } from './auth-callback.js';
-export { requireAuth, type RequireAuthOptions } from './require-auth.js';
+export { requireAuth, type RequireAuthOptions, type ClaimValue } from './require-auth.js';
 export { AuthError, type AuthErrorCode, type AuthErrorOptions } from './errors.js';
 export type { AuthCallbackConfig, RoutesConfig, CookieConfig, TenantsConfig, TenantClient } from './options.js';
 export {

@@ -22,16 +22,27 @@ import type { EndingSession, Provider, ResourceRequest } from './provider.js';
  * endpoint gave. Times are in seconds since the epoch.
  */
 export interface UserClaims {
+  /** Issuer identifier: the issuer the session is bound to. */
   iss: string;
+  /** Subject: the user's identifier at the issuer, never reassigned (OpenID Connect Core 1.0 §2). */
   sub: string;
+  /** Audience: this client's `client_id` (among others, then with `azp`). */
   aud?: string | string[];
+  /** Expiry of the ID token, in seconds since the epoch (not the session's). */
   exp?: number;
+  /** When the ID token was issued, in seconds since the epoch. */
   iat?: number;
+  /** When the user last authenticated at the provider, in seconds since the epoch (§2, with `max_age`). */
   auth_time?: number;
+  /** The provider's session id (OpenID Connect Front-Channel/Back-Channel Logout). */
   sid?: string;
+  /** The user's email address (§5.1). */
   email?: string;
+  /** `true` when the provider verified `email` (§5.1). */
   email_verified?: boolean;
+  /** The user's full name (§5.1). */
   name?: string;
+  /** Any other claim the provider released. */
   [claim: string]: unknown;
 }
 
@@ -41,17 +52,16 @@ export interface UserClaims {
  * Times are in seconds since the epoch.
  */
 export interface IdTokenClaims extends UserClaims {
+  /** Audience: this client's `client_id`, maybe among others. */
   aud: string | string[];
+  /** Expiry of the ID token, in seconds since the epoch. */
   exp: number;
+  /** When the ID token was issued, in seconds since the epoch. */
   iat: number;
-  auth_time?: number;
+  /** The login's `nonce`, checked against the transaction's (§3.1.3.7 item 11). */
   nonce?: string;
+  /** Authorized party: this client's `client_id`, when `aud` names several (§2). */
   azp?: string;
-  sid?: string;
-  email?: string;
-  email_verified?: boolean;
-  name?: string;
-  [claim: string]: unknown;
 }
 
 /** The result of a successful authorization code exchange (RFC 6749 §5.1), validated. */
@@ -101,7 +111,12 @@ export interface CodeExchangeChecks {
 }
 
 /** Claims of a UserInfo response (OpenID Connect Core 1.0 §5.3.2), its `sub` checked. */
-export type UserInfoClaims = Record<string, unknown> & { sub: string };
+export interface UserInfoClaims {
+  /** The subject: must equal the ID token's `sub` (§5.3.4). */
+  sub: string;
+  /** Any other claim the UserInfo endpoint returned (§5.1). */
+  [claim: string]: unknown;
+}
 
 /**
  * The token endpoint's answer to one code exchange, held while openid-client validates it, so

@@ -44,10 +44,15 @@ export interface CookieConfig {
 export interface TenantClient {
   /** Client identifier registered at the issuer (RFC 6749 §2.2). */
   clientId: string;
+  /** Client secret (RFC 6749 §2.3.1): see {@link AuthCallbackConfig.clientSecret}. */
   clientSecret?: string;
+  /** See {@link AuthCallbackConfig.clientAuthMethod}; chosen from the issuer's metadata when unset. */
   clientAuthMethod?: ClientAuthMethod;
+  /** Private key for `private_key_jwt`: see {@link AuthCallbackConfig.clientPrivateKey}. */
   clientPrivateKey?: JWK | string;
+  /** See {@link AuthCallbackConfig.clientKeyId}. */
   clientKeyId?: string;
+  /** See {@link AuthCallbackConfig.clientAssertionAlg}. */
   clientAssertionAlg?: string;
 }
 

@@ -27,7 +27,7 @@ export function createGuard(options: ResolvedOptions): Guard {
 }
 
 /** A value a claim may be required to have: a JSON primitive. */
-type ClaimValue = string | number | boolean | null;
+export type ClaimValue = string | number | boolean | null;
 
 /**
  * Options of {@link requireAuth}, one set per guarded route. Checked when `requireAuth()` is
