@@ -70,17 +70,24 @@ export interface TenantClient {
 export interface TenantsConfig {
   /**
    * The issuer identifier for this request: where its login goes, and the issuer its session must
-   * belong to. Return `undefined` when the request names no tenant (a login then gets 400
+   * belong to. Return `undefined` (or `null`) when the request names no tenant (a login then gets 400
    * `unknown_issuer`; a session is accepted whatever its issuer). Called on the login route and on
    * every request that carries a session, so keep it cheap and never let it build an issuer from
    * unchecked input (a path segment like `../x`): look the tenant up, or check it against a pattern.
+   * On the login route, `req.query.returnTo` is the page `requireAuth()` came from, when the
+   * tenant is in the page's path.
    */
-  issuer(req: Request): string | undefined | Promise<string | undefined>;
+  issuer(req: Request): string | null | undefined | Promise<string | null | undefined>;
   /**
    * The client registered at `issuer`, or `undefined` when this app does not sign in there. Also
    * decides which issuers a third-party-initiated login (`/login?iss=…`, OpenID Connect Core 1.0
    * §4) and a back-channel logout token may name. Default: the top-level `clientId`,
    * `clientSecret`, … for every issuer `issuer()` returns, and no other.
+   *
+   * Asked each time the app talks to an issuer (login, callback, refresh, UserInfo, logout, a
+   * logout token), not on page requests: an issuer it stops accepting is refused from then on,
+   * and a client it changes (a rotated secret) is used from the next call, the issuer discovered
+   * again. Keep it cheap: an in-memory lookup, or cache your directory's answers.
    */
   client?(issuer: string): TenantClient | undefined | Promise<TenantClient | undefined>;
   /** How many issuers' discovered metadata is kept, least recently used dropped first. Default `100`. */

@@ -8,16 +8,29 @@
 import type { Request } from 'express';
 import { AuthError } from './errors.js';
 import { Issuer } from './issuer.js';
-import { tenantOptions, type IssuerOptions, type ResolvedOptions } from './options.js';
+import { tenantOptions, type IssuerOptions, type ResolvedOptions, type TenantClient } from './options.js';
 import type { Provider } from './provider.js';
 import { AdapterProvider } from './provider-adapter.js';
+
+/**
+ * What a provider was built with from `tenants.client()`'s answer: equal strings for equal
+ * registrations, whether or not `tenants.client()` returns the same object each time.
+ */
+function registrationOf(client: TenantClient | undefined): string {
+  if (client === undefined) return '';
+  const { clientId, clientSecret, clientAuthMethod, clientPrivateKey, clientKeyId, clientAssertionAlg } = client;
+  return JSON.stringify([clientId, clientSecret, clientAuthMethod, clientPrivateKey, clientKeyId, clientAssertionAlg]);
+}
 
 /** The providers of one `authCallback()`. */
 export class Providers {
   readonly #options: ResolvedOptions;
   readonly #single: Provider | undefined;
-  /** With `tenants`: providers by issuer identifier, least recently used first. */
-  readonly #cache = new Map<string, Provider>();
+  /**
+   * With `tenants`: providers by issuer identifier, least recently used first, each with the
+   * registration it was built with ({@link registrationOf}).
+   */
+  readonly #cache = new Map<string, { provider: Provider; registration: string }>();
 
   constructor(options: ResolvedOptions) {
     this.#options = options;
@@ -39,12 +52,13 @@ export class Providers {
   async issuerOf(req: Request): Promise<string | undefined> {
     const tenants = this.#options.tenants;
     if (tenants === undefined) return undefined;
-    let issuer: string | undefined;
+    let issuer: string | undefined | null;
     try {
       issuer = await tenants.issuer(req);
     } catch (err) {
       throw new AuthError('internal_error', 500, 'tenants.issuer() failed', { cause: err });
     }
+    if (issuer === null) return undefined; // plain JavaScript's "none"
     if (issuer !== undefined && typeof issuer !== 'string') {
       throw new AuthError('internal_error', 500, 'tenants.issuer() must return an issuer identifier (a string) or undefined');
     }
@@ -83,22 +97,28 @@ export class Providers {
    * trusts): built on first use with its client, then cached. Without `tenants`, the configured
    * provider whatever `issuer` is. `undefined` when `tenants.client()` no longer knows it.
    *
+   * `tenants.client()` is asked on every call, cached or not: an issuer it stops accepting is
+   * refused at once (and dropped from the cache), and a client it changes (a rotated secret) is
+   * used from the next call on, with the issuer discovered again.
+   *
    * @throws AuthError `internal_error` (500) when `tenants.client()` throws or returns a client
    *   without what its `clientAuthMethod` needs, or the issuer is not a usable URL
    */
   async forIssuer(issuer: string | undefined): Promise<Provider | undefined> {
     if (this.#single !== undefined) return this.#single;
     if (issuer === undefined) return undefined;
-    const cached = this.#cache.get(issuer);
-    if (cached !== undefined) {
+    const client = await this.#clientOf(issuer);
+    if (client === null) {
+      this.#cache.delete(issuer);
+      return undefined;
+    }
+    const registration = registrationOf(client);
+    const cached = this.#cache.get(issuer); // a concurrent request may have built it meanwhile
+    if (cached !== undefined && cached.registration === registration) {
       this.#cache.delete(issuer); // most recently used goes last
       this.#cache.set(issuer, cached);
-      return cached;
+      return cached.provider;
     }
-    const client = await this.#clientOf(issuer);
-    if (client === null) return undefined;
-    const again = this.#cache.get(issuer); // a concurrent request may have built it meanwhile
-    if (again !== undefined) return again;
     let options: IssuerOptions;
     try {
       options = tenantOptions(this.#options, issuer, client);
@@ -106,7 +126,8 @@ export class Providers {
       throw new AuthError('internal_error', 500, `The tenant configuration of ${JSON.stringify(issuer)} is not usable: ${(err as Error).message}`, { cause: err });
     }
     const provider = new Issuer(options);
-    this.#cache.set(issuer, provider);
+    this.#cache.delete(issuer);
+    this.#cache.set(issuer, { provider, registration });
     const max = this.#options.tenants!.cacheSize;
     for (const oldest of this.#cache.keys()) {
       if (this.#cache.size <= max) break;
@@ -116,7 +137,7 @@ export class Providers {
   }
 
   /** `tenants.client(issuer)`; `undefined` for the top-level client; `null` when it refuses the issuer. */
-  async #clientOf(issuer: string): Promise<Parameters<typeof tenantOptions>[2] | null> {
+  async #clientOf(issuer: string): Promise<TenantClient | undefined | null> {
     const lookup = this.#options.tenants?.client;
     if (lookup === undefined) return undefined;
     try {

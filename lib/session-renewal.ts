@@ -71,11 +71,14 @@ export async function renewSession(context: Context, req: Request, res: Response
 /**
  * The request's session, ready for the app: looked up in the store (`sessionStorage: 'store'`),
  * checked against back-channel logouts (when that route is on), and, when `renew`, renewed as
- * {@link renewalOf} finds due. A session found ended has its cookie cleared. With `tenants`, a
- * session of another issuer than the request's reads as `undefined` (its cookie is kept: it is
- * valid on its own tenant's pages).
+ * {@link renewalOf} finds due. A session found ended has its cookie cleared. With `tenants`, on
+ * the app's pages (`renew`) a session of another issuer than the request's reads as `undefined`
+ * (its cookie is kept: it is valid on its own tenant's pages); the middleware's own routes see
+ * the session the cookie holds, so that `/logout` on any page ends it at its own issuer and a
+ * new login replaces it (its store record deleted either way).
  *
  * @param opened - what {@link readSession} read from the cookie
+ * @param renew - `true` for the app's pages: renew when due, and hold the session to the request's issuer
  * @throws AuthError `refresh_failed`, `store_unavailable` (503)
  */
 export async function resolveSession(
@@ -91,7 +94,7 @@ export async function resolveSession(
     await endSession(context, req, res, session);
     return undefined;
   }
-  if (context.providers.perRequest) {
+  if (renew && context.providers.perRequest) {
     const issuer = await context.providers.issuerOf(req);
     if (issuer !== undefined && issuer !== session.claims.iss) {
       debug('session of another issuer than the request\'s: not used here');
