@@ -19,7 +19,7 @@ export { AuthError, type AuthErrorCode, type AuthErrorOptions } from './errors.j
 export type { AuthCallbackConfig, RoutesConfig, CookieConfig, TenantsConfig, TenantClient } from './options.js';
 export {
   readProviderJson,
-  type ProviderAdapter, type AdapterAuthorizationRequest, type AdapterCodeRequest, type AdapterRefreshRequest, type AdapterTokens, type AdapterFetch,
+  type ProviderAdapter, type AdapterAuthorizationRequest, type AdapterCodeRequest, type AdapterRefreshRequest, type AdapterTokens, type AdapterFetch, type AdapterClaims,
 } from './provider-adapter.js';
 export { workos, type WorkOSOptions } from './adapters/workos.js';
 export { oauth2, type OAuth2Options } from './adapters/oauth2.js';

@@ -633,6 +633,9 @@ function checkAdapter(adapter: ProviderAdapter, config: AuthCallbackConfig): voi
   if (config.routes?.backchannelLogout !== undefined && config.routes.backchannelLogout !== false) {
     fail('routes.backchannelLogout', 'needs an OpenID Provider: it cannot be used with adapter');
   }
+  if (config.authorizationParams?.max_age !== undefined) {
+    fail('authorizationParams.max_age', 'needs an OpenID Provider (an ID token\'s auth_time proves it): it cannot be used with adapter');
+  }
 }
 
 /** An issuer identifier as a URL: absolute http(s), and `http:` only on loopback unless `allowInsecure`. */

@@ -10,9 +10,10 @@
  *
  * @packageDocumentation
  */
+import { types } from 'node:util';
 import type { DPoPKey } from './dpop-key.js';
 import { AuthError, oauthErrorCode } from './errors.js';
-import type { CodeExchangeChecks, RefreshedTokens, TokenSet, UserClaims, UserInfoClaims } from './issuer.js';
+import { redacted, type CodeExchangeChecks, type RefreshedTokens, type TokenSet, type UserClaims, type UserInfoClaims } from './issuer.js';
 import { calculatePKCECodeChallenge } from 'openid-client';
 import type { ResolvedOptions } from './options.js';
 import type { EndingSession, Provider, ResourceRequest } from './provider.js';
@@ -22,6 +23,7 @@ export type AdapterFetch = (url: string | URL, init?: RequestInit) => Promise<Re
 
 /** What {@link ProviderAdapter.authorizationUrl} gets for one login. */
 export interface AdapterAuthorizationRequest {
+  /** The client identifier (RFC 6749 §2.2). */
   clientId: string;
   /** The exact `redirect_uri` (RFC 6749 §3.1.2). */
   redirectUri: string;
@@ -41,12 +43,15 @@ export interface AdapterCodeRequest {
   code: string;
   /** The PKCE `code_verifier` (RFC 7636 §4.5). */
   codeVerifier: string;
+  /** The `redirect_uri` the authorization request carried (RFC 6749 §4.1.3 requires it again). */
   redirectUri: string;
   /** The callback URL with the authorization response's parameters. */
   callbackUrl: URL;
   /** The `state` the callback carried, already matched with the transaction. */
   state: string;
+  /** The client identifier. */
   clientId: string;
+  /** The client secret; `undefined` for a public client (PKCE alone proves the login). */
   clientSecret: string | undefined;
   /** Use it for every request to the provider: it applies `customFetch` and `httpTimeout`. */
   fetch: AdapterFetch;
@@ -54,29 +59,44 @@ export interface AdapterCodeRequest {
 
 /** What {@link ProviderAdapter.refresh} gets. */
 export interface AdapterRefreshRequest {
+  /** The session's refresh token (RFC 6749 §6). */
   refreshToken: string;
+  /** The client identifier. */
   clientId: string;
+  /** The client secret; `undefined` for a public client. */
   clientSecret: string | undefined;
+  /** Use it for every request to the provider: it applies `customFetch` and `httpTimeout`. */
   fetch: AdapterFetch;
+}
+
+/** The user's claims as an adapter gives them. */
+export interface AdapterClaims {
+  /** The user's stable identifier at the provider (never a renamable login name). */
+  sub: string;
+  /** Any other claim, with OpenID Connect Core 1.0 §5.1 names where one fits. */
+  [claim: string]: unknown;
 }
 
 /**
  * An adapter's answer to a code exchange or a refresh. Times are in seconds.
  */
 export interface AdapterTokens {
+  /** The access token (RFC 6749 §5.1), kept sealed as `req.oidc.accessToken`. */
   accessToken: string;
   /** RFC 6749 §7.1 token type. Default `'bearer'`. */
   tokenType?: string;
+  /** The refresh token (RFC 6749 §5.1), when the provider issued one. */
   refreshToken?: string;
   /** Lifetime of the access token, in seconds (RFC 6749 §5.1 `expires_in`). */
   expiresIn?: number;
+  /** The granted scope (RFC 6749 §5.1), when the provider said. */
   scope?: string;
   /**
    * The user, as claims with OpenID Connect Core 1.0 §5.1 names where one fits (`sub`, `email`,
    * `name`, `given_name`, `picture`, …): `req.user`. `sub` is required from a code exchange; a
    * refresh may leave `claims` out to keep the session's. `iss` is set to the adapter's `issuer`.
    */
-  claims?: { sub: string; [claim: string]: unknown };
+  claims?: AdapterClaims;
   /** Other members of the response to keep with the session, as `req.oidc.extra`. */
   extra?: Record<string, unknown>;
 }
@@ -132,15 +152,20 @@ export async function readProviderJson(response: Response): Promise<Record<strin
   throw new AuthError(code, status, `The provider refused the request (${code}, HTTP ${response.status})`);
 }
 
-/** `err` as the AuthError the adapter meant, or the 502/504 a fault of the provider is. */
+/**
+ * `err` as the AuthError the adapter meant, or the 502/504 a fault of the provider is; the cause
+ * kept is {@link redacted} (an adapter's own error may carry the provider's answer).
+ */
 function adapterError(err: unknown): AuthError {
   if (err instanceof AuthError) return err;
   const name = (err as Error | undefined)?.name;
-  if (name === 'TimeoutError' || name === 'AbortError') return new AuthError('provider_timeout', 504, 'The provider did not answer in time', { cause: err });
-  if (err instanceof TypeError && (err as TypeError & { cause?: unknown }).cause !== undefined) {
-    return new AuthError('provider_unreachable', 502, 'The provider could not be reached', { cause: err });
+  const cause = redacted(err);
+  if (name === 'TimeoutError' || name === 'AbortError') return new AuthError('provider_timeout', 504, 'The provider did not answer in time', { cause });
+  // fetch()'s network failure: a TypeError with a cause (ECONNREFUSED, …), maybe of another realm (a customFetch).
+  if ((err instanceof TypeError || (types.isNativeError(err) && err.name === 'TypeError')) && (err as TypeError & { cause?: unknown }).cause !== undefined) {
+    return new AuthError('provider_unreachable', 502, 'The provider could not be reached', { cause });
   }
-  return new AuthError('invalid_provider_response', 502, 'The provider\'s answer could not be used', { cause: err });
+  return new AuthError('invalid_provider_response', 502, 'The provider\'s answer could not be used', { cause });
 }
 
 /**
@@ -159,7 +184,12 @@ export class AdapterProvider implements Provider {
     this.#options = options;
     const base = options.customFetch ?? fetch;
     const timeout = options.httpTimeout * 1000;
-    this.#fetch = (url, init = {}) => base(String(url), { ...init, signal: init.signal ?? AbortSignal.timeout(timeout) });
+    // `httpTimeout` bounds every request, also when the caller brings its own signal (openid-client's
+    // 30 s, jose's 5 s for a JWKS): whichever fires first aborts it.
+    this.#fetch = (url, init = {}) => {
+      const limit = AbortSignal.timeout(timeout);
+      return base(String(url), { ...init, signal: init.signal ? AbortSignal.any([init.signal, limit]) : limit });
+    };
   }
 
   get clientId(): string {
@@ -175,8 +205,17 @@ export class AdapterProvider implements Provider {
     return false;
   }
 
+  /**
+   * @throws AuthError `invalid_request` (400) for a login asking for `max_age`: only an ID token's
+   *   `auth_time` proves when the user authenticated, so a re-authentication the app asked for
+   *   could not be checked (OpenID Connect Core 1.0 §3.1.2.1). (`authorizationParams.max_age` is
+   *   refused with an adapter at start-up.)
+   */
   async authorizationUrl(checks: CodeExchangeChecks, extra: Readonly<Record<string, string>> = {}): Promise<URL> {
     const o = this.#options;
+    if (extra.max_age !== undefined) {
+      throw new AuthError('invalid_request', 400, 'The login parameter "max_age" needs an OpenID Provider: this provider cannot prove when the user authenticated');
+    }
     return this.#adapter.authorizationUrl({
       clientId: o.clientId,
       redirectUri: o.redirectUri.href,

@@ -83,7 +83,9 @@ export function refreshSession(context: Context, session: AuthSession): Promise<
     const idToken = refreshed.idToken ?? session.tokens.idToken;
     const tokens: SealedTokens = {
       ...(idToken !== undefined && { idToken }),
-      ...(session.tokens.extra !== undefined || refreshed.extra !== undefined ? { extra: refreshed.extra ?? session.tokens.extra } : {}),
+      // The refresh answer's members over the login's: what it leaves out (WorkOS's
+      // authentication_method, how the user signed in) is kept.
+      ...(session.tokens.extra !== undefined || refreshed.extra !== undefined ? { extra: { ...session.tokens.extra, ...refreshed.extra } } : {}),
       accessToken: refreshed.accessToken,
       tokenType: refreshed.tokenType,
       refreshToken: refreshed.refreshToken ?? refreshToken,

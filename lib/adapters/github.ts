@@ -18,7 +18,9 @@ export interface GitHubOptions {
 /**
  * An adapter for GitHub (`adapter: github()`): authorization at `/login/oauth/authorize` with
  * PKCE, the code exchanged at `/login/oauth/access_token` (`client_secret_post`; GitHub's
- * `bad_verification_code` is an `invalid_grant`, 400), and the user read from `/user`.
+ * `bad_verification_code` and `bad_refresh_token` are `invalid_grant`, 400, and
+ * `incorrect_client_credentials` is `invalid_client`, 502), and the user read from `/user`.
+ * A GitHub App's expiring user tokens are refreshed; a refused refresh token ends the session.
  * `req.user`: `sub` (the numeric user id, as a string: logins can be renamed),
  * `preferred_username` (the login), `name`, `email` (when public), `picture`, `profile`.
  * Default scope `'read:user'`.
@@ -34,7 +36,9 @@ export function github(options: GitHubOptions = {}): ProviderAdapter {
     defaultScope: 'read:user',
     clientAuthMethod: 'client_secret_post',
     userEndpointHeaders: { accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28' },
-    errorCodes: { bad_verification_code: 'invalid_grant' },
+    // GitHub's own codes, answered with HTTP 200: a refused code or refresh token is RFC 6749's
+    // invalid_grant (400; a refused refresh ends the session), refused credentials invalid_client.
+    errorCodes: { bad_verification_code: 'invalid_grant', bad_refresh_token: 'invalid_grant', incorrect_client_credentials: 'invalid_client' },
     userClaims(user) {
       if (typeof user.id !== 'number' && typeof user.id !== 'string') throw new TypeError('GitHub user without an id');
       return {

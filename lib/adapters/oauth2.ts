@@ -9,7 +9,7 @@ import * as client from 'openid-client';
 import { AuthError } from '../errors.js';
 import { translateError } from '../issuer.js';
 import { isLoopbackHost } from '../options.js';
-import { readProviderJson, type AdapterFetch, type AdapterTokens, type ProviderAdapter } from '../provider-adapter.js';
+import { readProviderJson, type AdapterClaims, type AdapterFetch, type AdapterTokens, type ProviderAdapter } from '../provider-adapter.js';
 
 /** Options of {@link oauth2}. */
 export interface OAuth2Options {
@@ -22,7 +22,7 @@ export interface OAuth2Options {
   /** The endpoint that returns the signed-in user as JSON, called with the access token (`Bearer`). */
   userEndpoint: string;
   /** The user endpoint's JSON as claims; `sub` (a string) is required: the user's stable identifier. */
-  userClaims(user: Record<string, unknown>): { sub: string; [claim: string]: unknown };
+  userClaims(user: Record<string, unknown>): AdapterClaims;
   /** The scope when `authCallback()` sets none. Default `''` (none sent). */
   defaultScope?: string;
   /** How the client authenticates at the token endpoint. Default `'client_secret_basic'` (RFC 6749 §2.3.1). */
@@ -55,6 +55,22 @@ function tokenFetch(fetch: AdapterFetch, errorCodes: Readonly<Record<string, str
 }
 
 /**
+ * @throws TypeError naming `key` when `value` is not an absolute `https:` URL (`http:` only on a
+ *   loopback host: credentials, codes and tokens travel to it)
+ */
+function checkEndpoint(value: unknown, key: string): void {
+  let url: URL;
+  try {
+    url = new URL(value as string);
+  } catch {
+    throw new TypeError(`oauth2(): option "${key}" must be an absolute URL (got ${JSON.stringify(value)})`);
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+    throw new TypeError(`oauth2(): option "${key}" must use https: (http: only on a loopback host), got ${JSON.stringify(url.origin)}`);
+  }
+}
+
+/**
  * An adapter for a plain OAuth 2.0 provider (`adapter: oauth2({...})`): the authorization code
  * flow with PKCE `S256` and `state`, the code exchanged at `tokenEndpoint`, and the user read from
  * `userEndpoint` with the access token and mapped to claims by `userClaims`. Refresh uses the
@@ -62,6 +78,8 @@ function tokenFetch(fetch: AdapterFetch, errorCodes: Readonly<Record<string, str
  * session. See {@link github} for a complete profile built on it.
  */
 export function oauth2(options: OAuth2Options): ProviderAdapter {
+  for (const key of ['issuer', 'authorizationEndpoint', 'tokenEndpoint', 'userEndpoint'] as const) checkEndpoint(options[key], key);
+  if (typeof options.userClaims !== 'function') throw new TypeError('oauth2(): option "userClaims" must be a function (user) => ({ sub, ... })');
   const metadata: client.ServerMetadata = {
     issuer: options.issuer,
     authorization_endpoint: options.authorizationEndpoint,

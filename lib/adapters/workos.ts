@@ -8,6 +8,8 @@
  */
 import { createRemoteJWKSet, customFetch, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { AuthError } from '../errors.js';
+import { redacted } from '../issuer.js';
+import { isLoopbackHost } from '../options.js';
 import { readProviderJson, type AdapterFetch, type AdapterTokens, type ProviderAdapter } from '../provider-adapter.js';
 
 /** Options of {@link workos}. */
@@ -53,6 +55,22 @@ function userClaims(user: WorkOSUser): { sub: string; [claim: string]: unknown }
 }
 
 /**
+ * @throws TypeError when `apiBaseURL` is not an absolute `https:` URL (`http:` only on a loopback
+ *   host): the client secret and the tokens travel to it
+ */
+function checkApiBaseURL(base: string): void {
+  let url: URL;
+  try {
+    url = new URL(base);
+  } catch {
+    throw new TypeError(`workos(): option "apiBaseURL" must be an absolute URL (got ${JSON.stringify(base)})`);
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+    throw new TypeError(`workos(): option "apiBaseURL" must use https: (http: only on a loopback host), got ${JSON.stringify(url.origin)}`);
+  }
+}
+
+/**
  * An adapter for WorkOS AuthKit (`adapter: workos()`): the hosted sign-in at
  * `/user_management/authorize` with PKCE, the code exchanged at `/user_management/authenticate`
  * (`client_secret` when configured, and the `code_verifier`, which WorkOS requires without a
@@ -73,6 +91,7 @@ function userClaims(user: WorkOSUser): { sub: string; [claim: string]: unknown }
  */
 export function workos(options: WorkOSOptions = {}): ProviderAdapter {
   const base = (options.apiBaseURL ?? 'https://api.workos.com').replace(/\/+$/, '');
+  checkApiBaseURL(base);
   const provider = options.provider ?? 'authkit';
   const keySets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
 
@@ -87,7 +106,7 @@ export function workos(options: WorkOSOptions = {}): ProviderAdapter {
   }
 
   /** Posts to `/user_management/authenticate` and checks the answer. */
-  async function authenticate(body: Record<string, string | undefined>, clientId: string, fetch: AdapterFetch): Promise<AdapterTokens> {
+  async function authenticate(body: Record<string, string | undefined>, clientId: string, fetch: AdapterFetch, refreshing = false): Promise<AdapterTokens> {
     const response = await fetch(`${base}/user_management/authenticate`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json' },
@@ -103,12 +122,17 @@ export function workos(options: WorkOSOptions = {}): ProviderAdapter {
     try {
       ({ payload } = await jwtVerify(json.access_token, keysOf(clientId, fetch), { algorithms: ['RS256'], requiredClaims: ['exp', 'sub'] }));
     } catch (err) {
-      if (err instanceof joseErrors.JWKSTimeout) throw new AuthError('provider_timeout', 504, 'WorkOS\'s keys could not be fetched in time', { cause: err });
-      if (err instanceof joseErrors.JOSEError) throw new AuthError('invalid_provider_response', 502, `WorkOS's access token failed validation (${err.code})`, { cause: err });
+      // jose's claim errors carry the token's payload: the cause is kept redacted.
+      if (err instanceof joseErrors.JWKSTimeout) throw new AuthError('provider_timeout', 504, 'WorkOS\'s keys could not be fetched in time', { cause: redacted(err) });
+      if (err instanceof joseErrors.JOSEError) throw new AuthError('invalid_provider_response', 502, `WorkOS's access token failed validation (${err.code})`, { cause: redacted(err) });
       throw err;
     }
     if (payload.sub !== user.id) throw new AuthError('invalid_provider_response', 502, 'WorkOS\'s access token names another user than its user object');
-    const extra = Object.fromEntries(EXTRA_MEMBERS.filter((name) => json[name] !== undefined && json[name] !== null).map((name) => [name, json[name]]));
+    const extra: Record<string, unknown> = Object.fromEntries(EXTRA_MEMBERS.filter((name) => json[name] !== undefined && json[name] !== null).map((name) => [name, json[name]]));
+    // A refresh answer speaks for the organization and the impersonator: one it leaves out is no
+    // longer there (an explicit `undefined`, so that it replaces the login's); how the user signed
+    // in (`authentication_method`) stays the login's unless it is given.
+    if (refreshing) for (const name of ['organization_id', 'impersonator']) if (!(name in extra)) extra[name] = undefined;
     const fromToken = Object.fromEntries(['sid', 'org_id', 'role', 'permissions'].filter((name) => payload[name] !== undefined).map((name) => [name, payload[name]]));
     return {
       accessToken: json.access_token,
@@ -154,7 +178,7 @@ export function workos(options: WorkOSOptions = {}): ProviderAdapter {
         client_secret: request.clientSecret,
         grant_type: 'refresh_token',
         refresh_token: request.refreshToken,
-      }, request.clientId, request.fetch);
+      }, request.clientId, request.fetch, true);
     },
     endSessionUrl({ claims, postLogoutRedirectUri }) {
       if (typeof claims.sid !== 'string') return undefined;
