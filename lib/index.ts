@@ -18,7 +18,7 @@ export { requireAuth, type RequireAuthOptions, type ClaimValue } from './require
 export { AuthError, type AuthErrorCode, type AuthErrorOptions } from './errors.js';
 export type { AuthCallbackConfig, RoutesConfig, CookieConfig, TenantsConfig, TenantClient } from './options.js';
 export {
-  readProviderJson,
+  readProviderJson, checkProviderUrl, authorizationRequestUrl,
   type ProviderAdapter, type AdapterAuthorizationRequest, type AdapterCodeRequest, type AdapterRefreshRequest, type AdapterTokens, type AdapterFetch, type AdapterClaims,
 } from './provider-adapter.js';
 export { workos, type WorkOSOptions } from './adapters/workos.js';

@@ -15,7 +15,7 @@ import type { DPoPKey } from './dpop-key.js';
 import { AuthError, oauthErrorCode } from './errors.js';
 import { redacted, type CodeExchangeChecks, type RefreshedTokens, type TokenSet, type UserClaims, type UserInfoClaims } from './issuer.js';
 import { calculatePKCECodeChallenge } from 'openid-client';
-import type { ResolvedOptions } from './options.js';
+import { isLoopbackHost, type ResolvedOptions } from './options.js';
 import type { EndingSession, Provider, ResourceRequest } from './provider.js';
 
 /** A `fetch` bound to the middleware's settings: `customFetch` and the `httpTimeout`. */
@@ -125,6 +125,48 @@ export interface ProviderAdapter {
   refresh?(request: AdapterRefreshRequest): Promise<AdapterTokens>;
   /** Where to send the browser to end the provider's session too (`undefined`: nowhere). */
   endSessionUrl?(request: { claims: Readonly<Record<string, unknown>>; postLogoutRedirectUri: string; clientId: string }): URL | undefined;
+}
+
+/**
+ * Checks a URL an adapter sends credentials, codes or tokens to: absolute, and `https:` (`http:`
+ * only on a loopback host, for tests and development).
+ *
+ * @param value - the URL
+ * @param name - how to name it in the error, e.g. `'oauth2(): option "tokenEndpoint"'`
+ * @throws TypeError naming `name` when the URL is not usable
+ */
+export function checkProviderUrl(value: unknown, name: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value as string);
+  } catch {
+    throw new TypeError(`${name} must be an absolute URL (got ${JSON.stringify(value)})`);
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+    throw new TypeError(`${name} must use https: (http: only on a loopback host), got ${JSON.stringify(url.origin)}`);
+  }
+  return url;
+}
+
+/**
+ * The authorization request URL (RFC 6749 §4.1.1 with PKCE `S256`, RFC 7636 §4.3): `endpoint`
+ * with `params` and then the protocol's own parameters (`client_id`, `redirect_uri`,
+ * `response_type=code`, `state`, `code_challenge`, `code_challenge_method`), which `params`
+ * cannot override.
+ */
+export function authorizationRequestUrl(endpoint: string, request: AdapterAuthorizationRequest, params: Readonly<Record<string, string>>): URL {
+  const url = new URL(endpoint);
+  const all = {
+    ...params,
+    client_id: request.clientId,
+    redirect_uri: request.redirectUri,
+    response_type: 'code',
+    state: request.state,
+    code_challenge: request.codeChallenge,
+    code_challenge_method: 'S256',
+  };
+  for (const [name, value] of Object.entries(all)) url.searchParams.set(name, value);
+  return url;
 }
 
 /**

@@ -9,7 +9,7 @@ import * as client from 'openid-client';
 import { AuthError } from '../errors.js';
 import { translateError } from '../issuer.js';
 import { isLoopbackHost } from '../options.js';
-import { readProviderJson, type AdapterClaims, type AdapterFetch, type AdapterTokens, type ProviderAdapter } from '../provider-adapter.js';
+import { authorizationRequestUrl, checkProviderUrl, readProviderJson, type AdapterClaims, type AdapterFetch, type AdapterTokens, type ProviderAdapter } from '../provider-adapter.js';
 
 /** Options of {@link oauth2}. */
 export interface OAuth2Options {
@@ -55,22 +55,6 @@ function tokenFetch(fetch: AdapterFetch, errorCodes: Readonly<Record<string, str
 }
 
 /**
- * @throws TypeError naming `key` when `value` is not an absolute `https:` URL (`http:` only on a
- *   loopback host: credentials, codes and tokens travel to it)
- */
-function checkEndpoint(value: unknown, key: string): void {
-  let url: URL;
-  try {
-    url = new URL(value as string);
-  } catch {
-    throw new TypeError(`oauth2(): option "${key}" must be an absolute URL (got ${JSON.stringify(value)})`);
-  }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
-    throw new TypeError(`oauth2(): option "${key}" must use https: (http: only on a loopback host), got ${JSON.stringify(url.origin)}`);
-  }
-}
-
-/**
  * An adapter for a plain OAuth 2.0 provider (`adapter: oauth2({...})`): the authorization code
  * flow with PKCE `S256` and `state`, the code exchanged at `tokenEndpoint`, and the user read from
  * `userEndpoint` with the access token and mapped to claims by `userClaims`. Refresh uses the
@@ -78,7 +62,7 @@ function checkEndpoint(value: unknown, key: string): void {
  * session. See {@link github} for a complete profile built on it.
  */
 export function oauth2(options: OAuth2Options): ProviderAdapter {
-  for (const key of ['issuer', 'authorizationEndpoint', 'tokenEndpoint', 'userEndpoint'] as const) checkEndpoint(options[key], key);
+  for (const key of ['issuer', 'authorizationEndpoint', 'tokenEndpoint', 'userEndpoint'] as const) checkProviderUrl(options[key], `oauth2(): option "${key}"`);
   if (typeof options.userClaims !== 'function') throw new TypeError('oauth2(): option "userClaims" must be a function (user) => ({ sub, ... })');
   const metadata: client.ServerMetadata = {
     issuer: options.issuer,
@@ -114,19 +98,10 @@ export function oauth2(options: OAuth2Options): ProviderAdapter {
     issuer: options.issuer,
     defaultScope: options.defaultScope ?? '',
     authorizationUrl(request) {
-      const url = new URL(options.authorizationEndpoint);
-      const params = {
+      return authorizationRequestUrl(options.authorizationEndpoint, request, {
         ...request.params,
-        client_id: request.clientId,
-        redirect_uri: request.redirectUri,
-        response_type: 'code',
-        state: request.state,
-        code_challenge: request.codeChallenge,
-        code_challenge_method: 'S256',
         ...(request.scope !== '' && { scope: request.scope }),
-      };
-      for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value);
-      return url;
+      });
     },
     async exchangeCode(request) {
       const config = configuration(request.clientId, request.clientSecret, request.fetch);

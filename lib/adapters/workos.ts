@@ -9,8 +9,7 @@
 import { createRemoteJWKSet, customFetch, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { AuthError } from '../errors.js';
 import { redacted } from '../issuer.js';
-import { isLoopbackHost } from '../options.js';
-import { readProviderJson, type AdapterFetch, type AdapterTokens, type ProviderAdapter } from '../provider-adapter.js';
+import { authorizationRequestUrl, checkProviderUrl, readProviderJson, type AdapterFetch, type AdapterTokens, type ProviderAdapter } from '../provider-adapter.js';
 
 /** Options of {@link workos}. */
 export interface WorkOSOptions {
@@ -55,22 +54,6 @@ function userClaims(user: WorkOSUser): { sub: string; [claim: string]: unknown }
 }
 
 /**
- * @throws TypeError when `apiBaseURL` is not an absolute `https:` URL (`http:` only on a loopback
- *   host): the client secret and the tokens travel to it
- */
-function checkApiBaseURL(base: string): void {
-  let url: URL;
-  try {
-    url = new URL(base);
-  } catch {
-    throw new TypeError(`workos(): option "apiBaseURL" must be an absolute URL (got ${JSON.stringify(base)})`);
-  }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
-    throw new TypeError(`workos(): option "apiBaseURL" must use https: (http: only on a loopback host), got ${JSON.stringify(url.origin)}`);
-  }
-}
-
-/**
  * An adapter for WorkOS AuthKit (`adapter: workos()`): the hosted sign-in at
  * `/user_management/authorize` with PKCE, the code exchanged at `/user_management/authenticate`
  * (`client_secret` when configured, and the `code_verifier`, which WorkOS requires without a
@@ -91,7 +74,7 @@ function checkApiBaseURL(base: string): void {
  */
 export function workos(options: WorkOSOptions = {}): ProviderAdapter {
   const base = (options.apiBaseURL ?? 'https://api.workos.com').replace(/\/+$/, '');
-  checkApiBaseURL(base);
+  checkProviderUrl(base, 'workos(): option "apiBaseURL"');
   const provider = options.provider ?? 'authkit';
   const keySets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
 
@@ -148,20 +131,10 @@ export function workos(options: WorkOSOptions = {}): ProviderAdapter {
     issuer: base,
     defaultScope: 'openid profile email',
     authorizationUrl(request) {
-      const url = new URL(`${base}/user_management/authorize`);
       const params: Record<string, string> = {};
       for (const [name, value] of Object.entries(request.params)) params[PARAM_NAMES[name] ?? name] = value;
       if (params.connection_id === undefined && params.organization_id === undefined) params.provider ??= provider;
-      Object.assign(params, {
-        client_id: request.clientId,
-        redirect_uri: request.redirectUri,
-        response_type: 'code',
-        state: request.state,
-        code_challenge: request.codeChallenge,
-        code_challenge_method: 'S256',
-      });
-      for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value);
-      return url;
+      return authorizationRequestUrl(`${base}/user_management/authorize`, request, params);
     },
     exchangeCode(request) {
       return authenticate({
