@@ -55,6 +55,8 @@ export interface AdapterCodeRequest {
   clientSecret: string | undefined;
   /** Use it for every request to the provider: it applies `customFetch` and `httpTimeout`. */
   fetch: AdapterFetch;
+  /** The allowed clock difference when checking a token's times, in seconds (`clockTolerance`). */
+  clockTolerance: number;
 }
 
 /** What {@link ProviderAdapter.refresh} gets. */
@@ -67,6 +69,8 @@ export interface AdapterRefreshRequest {
   clientSecret: string | undefined;
   /** Use it for every request to the provider: it applies `customFetch` and `httpTimeout`. */
   fetch: AdapterFetch;
+  /** The allowed clock difference when checking a token's times, in seconds (`clockTolerance`). */
+  clockTolerance: number;
 }
 
 /** The user's claims as an adapter gives them. */
@@ -281,6 +285,7 @@ export class AdapterProvider implements Provider {
         clientId: o.clientId,
         clientSecret: o.clientSecret,
         fetch: this.#fetch,
+        clockTolerance: o.clockTolerance,
       });
     } catch (err) {
       throw adapterError(err);
@@ -296,7 +301,7 @@ export class AdapterProvider implements Provider {
     if (this.#adapter.refresh === undefined) throw new AuthError('invalid_grant', 400, 'This provider adapter cannot refresh tokens');
     let tokens: AdapterTokens;
     try {
-      tokens = await this.#adapter.refresh({ refreshToken, clientId: o.clientId, clientSecret: o.clientSecret, fetch: this.#fetch });
+      tokens = await this.#adapter.refresh({ refreshToken, clientId: o.clientId, clientSecret: o.clientSecret, fetch: this.#fetch, clockTolerance: o.clockTolerance });
     } catch (err) {
       throw adapterError(err);
     }

@@ -61,7 +61,8 @@ function userClaims(user: WorkOSUser): { sub: string; [claim: string]: unknown }
  * `/user_management/sessions/logout` with the session's `sid`.
  *
  * The `access_token` is a JWT: its RS256 signature is checked against the client's JWKS
- * (`/sso/jwks/{clientId}`), it must not be expired, and its `sub` must be the `user`'s `id`.
+ * (`/sso/jwks/{clientId}`), it must not be expired (within `clockTolerance`), and its `sub`
+ * must be the `user`'s `id`.
  * `req.user` is the `user` with OpenID Connect names (`sub` = `id`, `email`, `email_verified`,
  * `given_name`, `family_name`, `name`, `picture`), plus the access token's `sid`, `org_id`,
  * `role` and `permissions` when present; `req.oidc.extra` keeps `organization_id`,
@@ -89,7 +90,10 @@ export function workos(options: WorkOSOptions = {}): ProviderAdapter {
   }
 
   /** Posts to `/user_management/authenticate` and checks the answer. */
-  async function authenticate(body: Record<string, string | undefined>, clientId: string, fetch: AdapterFetch, refreshing = false): Promise<AdapterTokens> {
+  async function authenticate(
+    body: Record<string, string | undefined>, request: { clientId: string; fetch: AdapterFetch; clockTolerance: number }, refreshing = false,
+  ): Promise<AdapterTokens> {
+    const { clientId, fetch } = request;
     const response = await fetch(`${base}/user_management/authenticate`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json' },
@@ -103,7 +107,7 @@ export function workos(options: WorkOSOptions = {}): ProviderAdapter {
     if (typeof json.access_token !== 'string') throw new AuthError('invalid_provider_response', 502, 'WorkOS answered without an access token');
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(json.access_token, keysOf(clientId, fetch), { algorithms: ['RS256'], requiredClaims: ['exp', 'sub'] }));
+      ({ payload } = await jwtVerify(json.access_token, keysOf(clientId, fetch), { algorithms: ['RS256'], requiredClaims: ['exp', 'sub'], clockTolerance: request.clockTolerance }));
     } catch (err) {
       // jose's claim errors carry the token's payload: the cause is kept redacted.
       if (err instanceof joseErrors.JWKSTimeout) throw new AuthError('provider_timeout', 504, 'WorkOS\'s keys could not be fetched in time', { cause: redacted(err) });
@@ -143,7 +147,7 @@ export function workos(options: WorkOSOptions = {}): ProviderAdapter {
         grant_type: 'authorization_code',
         code: request.code,
         code_verifier: request.codeVerifier,
-      }, request.clientId, request.fetch);
+      }, request);
     },
     refresh(request) {
       return authenticate({
@@ -151,7 +155,7 @@ export function workos(options: WorkOSOptions = {}): ProviderAdapter {
         client_secret: request.clientSecret,
         grant_type: 'refresh_token',
         refresh_token: request.refreshToken,
-      }, request.clientId, request.fetch, true);
+      }, request, true);
     },
     endSessionUrl({ claims, postLogoutRedirectUri }) {
       if (typeof claims.sid !== 'string') return undefined;
