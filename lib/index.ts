@@ -27,6 +27,7 @@ export { github, type GitHubOptions } from './adapters/github.js';
 export type { IdTokenClaims, UserClaims, UserInfoClaims } from './issuer.js';
 export type { RequestAuth } from './request-auth.js';
 export type { ClientAuthMethod } from './client-authentication.js';
+export type { ClientCertificate } from './client-certificate.js';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace

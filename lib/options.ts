@@ -8,6 +8,7 @@ import { createPrivateKey, type JsonWebKey as NodeJsonWebKey } from 'node:crypto
 import type { Request } from 'express';
 import type { JWK } from 'jose';
 import { CLIENT_AUTH_METHODS, type ClientAuthMethod } from './client-authentication.js';
+import { certificateFetch, checkClientCertificate, type ClientCertificate } from './client-certificate.js';
 import type { ProviderAdapter } from './provider-adapter.js';
 
 /** Paths of the routes `authCallback()` serves, relative to `baseURL`. */
@@ -134,8 +135,8 @@ export interface AuthCallbackConfig {
    * How the client authenticates at the token endpoint (OpenID Connect Core 1.0 §9):
    * `client_secret_basic`, `client_secret_post`, `client_secret_jwt` (need `clientSecret`),
    * `private_key_jwt` (needs `clientPrivateKey`), `tls_client_auth` or
-   * `self_signed_tls_client_auth` (RFC 8705 mutual TLS: need a `customFetch` that presents the
-   * client certificate; never chosen automatically) or `none`. Default: the first of those the
+   * `self_signed_tls_client_auth` (RFC 8705 mutual TLS: need `clientCertificate`, or a
+   * `customFetch` that presents the client certificate; never chosen automatically) or `none`. Default: the first of those the
    * credentials allow that the provider lists in `token_endpoint_auth_methods_supported`
    * (`private_key_jwt`, then `client_secret_basic`, `client_secret_post`, `client_secret_jwt`).
    */
@@ -152,6 +153,14 @@ export interface AuthCallbackConfig {
    * ES256 (P-256), EdDSA (Ed25519). (`client_secret_jwt` always signs HS256.)
    */
   clientAssertionAlg?: string;
+  /**
+   * A client certificate and its key (PEM) presented on every connection to the provider, for
+   * mutual TLS (RFC 8705 §2: `tls_client_auth`, `self_signed_tls_client_auth`; §3: certificate-
+   * bound tokens), with `ca` to trust a provider on a private PKI. Checked at start-up (the key
+   * must be the certificate's). Not with `customFetch`: one that presents a certificate itself
+   * replaces it.
+   */
+  clientCertificate?: ClientCertificate;
   /**
    * A `fetch` for every request to the provider (discovery, JWKS, token, UserInfo), e.g. one
    * that goes through a proxy or presents a client certificate. Called as `fetch(url, init)` and
@@ -450,7 +459,7 @@ function checkClient(config: TenantClient & { customFetch?: unknown }, prefix: s
   }
   if (clientAuthMethod === 'private_key_jwt' && clientPrivateKey === undefined) fail(key('clientPrivateKey'), 'is required by clientAuthMethod "private_key_jwt"');
   if (clientAuthMethod?.endsWith('tls_client_auth') && config.customFetch === undefined) {
-    fail(key('customFetch'), `is required by clientAuthMethod "${clientAuthMethod}": a fetch that presents the client certificate (RFC 8705 §2)`);
+    fail(key('clientCertificate'), `(or a customFetch that presents one) is required by clientAuthMethod "${clientAuthMethod}" (RFC 8705 §2)`);
   }
   if (config.clientKeyId !== undefined) assertString(config.clientKeyId, key('clientKeyId'));
   if (config.clientAssertionAlg !== undefined) assertString(config.clientAssertionAlg, key('clientAssertionAlg'));
@@ -482,7 +491,12 @@ export function resolveOptions(config: AuthCallbackConfig): ResolvedOptions {
     if (tenants.cacheSize !== undefined && (!Number.isInteger(tenants.cacheSize) || tenants.cacheSize < 1)) fail('tenants.cacheSize', 'must be a whole number, at least 1');
   }
   if (adapter !== undefined) checkAdapter(adapter, config);
-  if (tenants?.client === undefined || config.clientId !== undefined) checkClient(config as TenantClient, '');
+  if (config.clientCertificate !== undefined) {
+    if (config.customFetch !== undefined) fail('clientCertificate', 'cannot be combined with customFetch: present the certificate in your customFetch instead');
+    checkClientCertificate(config.clientCertificate);
+  }
+  const customFetch = config.clientCertificate !== undefined ? certificateFetch(config.clientCertificate) : config.customFetch;
+  if (tenants?.client === undefined || config.clientId !== undefined) checkClient({ ...config, customFetch } as TenantClient, '');
   assertString(config.baseURL, 'baseURL');
   const allowInsecure = config.allowInsecureRequests ?? false;
   if (typeof allowInsecure !== 'boolean') fail('allowInsecureRequests', 'must be a boolean');
@@ -586,7 +600,7 @@ export function resolveOptions(config: AuthCallbackConfig): ResolvedOptions {
     clientPrivateKey: config.clientPrivateKey,
     clientKeyId: config.clientKeyId,
     clientAssertionAlg: config.clientAssertionAlg,
-    customFetch: config.customFetch,
+    customFetch,
     baseURL,
     basePath,
     redirectUri: new URL(basePath + routes.callback, baseURL.origin),

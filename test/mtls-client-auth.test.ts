@@ -3,7 +3,7 @@
  * a certificate from a CA the provider trusts, matched by its subject DN) and
  * `'self_signed_tls_client_auth'` (§2.2, a self-signed certificate registered in the client's
  * `jwks`), with the certificate presented by a `customFetch` built on node:https (Node 20's
- * global `fetch` cannot present one). The provider is oidc-provider over https (its certificate
+ * global `fetch` cannot present one), or by the `clientCertificate` option (undici). The provider is oidc-provider over https (its certificate
  * from the test CA of test/fixtures/tls), requesting a client certificate on every connection;
  * the client certificates are the test-only ones of test/fixtures/mtls.
  */
@@ -167,10 +167,13 @@ function closeServer(server: Server | TlsServer): Promise<void> {
 /**
  * The development provider over https, asking every connection for a client certificate
  * (`requestCert`, verified against CLIENT_CA but never refused at the TLS layer), with `client`
- * registered; and the example app, authenticating with `method` and a customFetch presenting
- * `presented`.
+ * registered; and the example app, authenticating with `method` and presenting `presented` by a
+ * customFetch, or with `by: 'option'` by the clientCertificate option.
  */
-async function start(method: 'tls_client_auth' | 'self_signed_tls_client_auth', client: Record<string, unknown>, presented: ClientCertificate | undefined): Promise<Bed> {
+async function start(
+  method: 'tls_client_auth' | 'self_signed_tls_client_auth', client: Record<string, unknown>, presented: ClientCertificate | undefined,
+  by: 'customFetch' | 'option' = 'customFetch',
+): Promise<Bed> {
   const appServer = createServer();
   const baseURL = `http://localhost:${await listen(appServer)}`;
   const serverTls = { key: pem(tlsDir, 'localhost-key.pem'), cert: pem(tlsDir, 'localhost.pem') };
@@ -212,7 +215,9 @@ async function start(method: 'tls_client_auth' | 'self_signed_tls_client_auth', 
     baseURL,
     secret: SECRET,
     clientAuthMethod: method,
-    customFetch: httpsFetch({ ca: SERVER_CA, ...presented }),
+    ...(by === 'option' && presented !== undefined
+      ? { clientCertificate: { ...presented, ca: SERVER_CA } }
+      : { customFetch: httpsFetch({ ca: SERVER_CA, ...presented }) }),
   };
   appServer.on('request', createApp({ auth, sessionSecret: SESSION_SECRET, store: new MemoryStore() }));
   const bed: Bed = {
@@ -309,11 +314,41 @@ describe('RFC 8705 §2.2 self-signed certificate mutual-TLS method (self_signed_
   });
 });
 
-describe('options (RFC 8705 §2: the certificate is presented by customFetch)', () => {
-  test.each(['tls_client_auth', 'self_signed_tls_client_auth'] as const)('clientAuthMethod %s without customFetch is a TypeError naming customFetch', (method) => {
+describe('the clientCertificate option: the certificate and key in config, presented through undici', () => {
+  const dn = { tls_client_auth_subject_dn: subjectDn(CA_ISSUED.cert) };
+  const x5c = [new X509Certificate(SELF_SIGNED.cert).raw.toString('base64')];
+  const registered = { jwks: { keys: [{ ...createPublicKey(SELF_SIGNED.cert).export({ format: 'jwk' }), x5c }] } };
+
+  test('RFC 8705 §2.1 tls_client_auth with clientCertificate: the login completes, the certificate presented, only client_id sent', async () => {
+    const bed = await start('tls_client_auth', dn, CA_ISSUED, 'option');
+    await expectLoginCompletes(bed, CA_ISSUED);
+  });
+
+  test('RFC 8705 §2.2 self_signed_tls_client_auth with clientCertificate: the login completes', async () => {
+    const bed = await start('self_signed_tls_client_auth', registered, SELF_SIGNED, 'option');
+    await expectLoginCompletes(bed, SELF_SIGNED);
+  });
+
+  test('RFC 8705 §2.1: a clientCertificate with another subject DN is 502 invalid_client, no session', async () => {
+    const bed = await start('tls_client_auth', dn, CA_ISSUED_OTHER_SUBJECT, 'option');
+    await expectRefused(bed, 'certificate subject value does not match the registered one');
+  });
+
+  test('start-up checks: not PEM, a key that is not the certificate\'s, and with customFetch are TypeErrors naming the key', () => {
+    const config: AuthCallbackConfig = { issuer: 'https://op.example', clientId: CLIENT_ID, baseURL: 'https://app.example', secret: SECRET, clientAuthMethod: 'tls_client_auth' };
+    expect(() => authCallback({ ...config, clientCertificate: { cert: 'not a certificate', key: CA_ISSUED.key } })).toThrow(/clientCertificate\.cert/);
+    expect(() => authCallback({ ...config, clientCertificate: { cert: CA_ISSUED.cert, key: 'not a key' } })).toThrow(/clientCertificate\.key/);
+    expect(() => authCallback({ ...config, clientCertificate: { cert: CA_ISSUED.cert, key: SELF_SIGNED.key } })).toThrow(/not the private key of clientCertificate\.cert/);
+    expect(() => authCallback({ ...config, clientCertificate: CA_ISSUED, customFetch: httpsFetch({ ca: SERVER_CA, ...CA_ISSUED }) })).toThrow(/cannot be combined with customFetch/);
+    expect(() => authCallback({ ...config, clientCertificate: CA_ISSUED })).not.toThrow();
+  });
+});
+
+describe('options (RFC 8705 §2: the certificate is presented by clientCertificate or customFetch)', () => {
+  test.each(['tls_client_auth', 'self_signed_tls_client_auth'] as const)('clientAuthMethod %s without clientCertificate or customFetch is a TypeError naming both', (method) => {
     const config: AuthCallbackConfig = { issuer: 'https://op.example', clientId: CLIENT_ID, baseURL: 'https://app.example', secret: SECRET, clientAuthMethod: method };
     expect(() => authCallback(config)).toThrow(TypeError);
-    expect(() => authCallback(config)).toThrow(/customFetch/);
+    expect(() => authCallback(config)).toThrow(/clientCertificate.*customFetch/);
     expect(() => authCallback({ ...config, customFetch: httpsFetch({ ca: SERVER_CA, ...CA_ISSUED }) })).not.toThrow();
   });
 });
