@@ -1,0 +1,168 @@
+// @ts-check
+/**
+ * The printout: one markdown table per measurement, the targets of issue 6 checked against this
+ * run, and the line that says when, where and how it was measured.
+ */
+import { mb, median, medianRange, table } from './stats.js';
+
+/**
+ * @typedef {object} GuardedResult per-round values of one contestant
+ * @property {number[]} rps
+ * @property {number[]} ratio rps / the bare route's rps of the same round
+ * @property {number[]} p50 ms
+ * @property {number[]} p99 ms
+ * @property {number[]} p99ratio p99 / the bare route's p99 of the same round
+ * @property {number[]} cpu the server's CPU time per request, µs
+ * @property {number[]} setCookie `Set-Cookie` headers per guarded response
+ */
+/**
+ * @typedef {object} LoginResult per-round values of one contestant
+ * @property {number[]} ms median time of one login, one user after the other
+ * @property {number[]} perSecond logins per second with 4 users at once
+ * @property {Record<string, number>[]} counts provider requests per login, by endpoint
+ * @property {Record<string, number>} first provider requests of its first 4 logins, all together
+ *   (each user's login form and consent, discovery, JWKS)
+ */
+/**
+ * @typedef {object} CookieResult
+ * @property {string} label
+ * @property {number} bytes the session cookie as the browser sends it back (`name=value`, every chunk)
+ * @property {number | undefined} header the whole `Cookie` header the browser sends to the app
+ * @property {number} tokenSet bytes of the token set's JSON (`id_token`, `access_token`, …)
+ */
+/**
+ * @typedef {object} MemoryResult
+ * @property {import('./contestants.js').Contestant} contestant
+ * @property {NodeJS.MemoryUsage} before after the rounds (about 2,000 logins)
+ * @property {NodeJS.MemoryUsage} after after the logins and the guarded requests
+ * @property {number | undefined} records records the express-session store gained over the logins
+ * @property {number} logins
+ * @property {number} seconds
+ * @property {Record<string, number>} counts provider requests per login
+ */
+/**
+ * @typedef {object} Report
+ * @property {Record<string, number>} settings
+ * @property {import('./contestants.js').Contestant[]} contestants
+ * @property {Map<string, GuardedResult>} guarded
+ * @property {Map<string, LoginResult>} logins
+ * @property {CookieResult[]} cookies
+ * @property {MemoryResult[]} memory
+ * @property {string} footer
+ */
+
+/**
+ * Provider requests per login, summed by endpoint over the rounds and averaged.
+ *
+ * @param {Record<string, number>[]} rounds
+ * @returns {Record<string, number>}
+ */
+function averageCounts(rounds) {
+  /** @type {Record<string, number>} */
+  const sum = {};
+  for (const counts of rounds) for (const [k, v] of Object.entries(counts)) sum[k] = (sum[k] ?? 0) + v;
+  for (const k of Object.keys(sum)) sum[k] = /** @type {number} */ (sum[k]) / rounds.length;
+  return sum;
+}
+
+/**
+ * @param {Record<string, number>} counts
+ * @returns {string}
+ */
+export function formatCounts(counts) {
+  const order = ['authorization', 'token', 'discovery', 'jwks'];
+  const keys = [...order, ...Object.keys(counts).filter((k) => !order.includes(k)).sort()];
+  return keys.filter((k) => order.includes(k) || (counts[k] ?? 0) !== 0).map((k) => `${k} ${Number((counts[k] ?? 0).toFixed(3))}`).join(', ');
+}
+
+/**
+ * Heap growth over the memory phase, per login, in bytes.
+ *
+ * @param {MemoryResult} m
+ * @returns {number}
+ */
+function heapGrowth(m) {
+  return (m.after.heapUsed - m.before.heapUsed) / m.logins;
+}
+
+/**
+ * The printout, as markdown.
+ *
+ * @param {Report} report
+ * @returns {string}
+ */
+export function formatReport({ settings, contestants, guarded, logins, cookies, memory, footer }) {
+  const out = [];
+  const g = (/** @type {import('./contestants.js').Contestant} */ c) => /** @type {GuardedResult} */ (guarded.get(c.key));
+  const l = (/** @type {import('./contestants.js').Contestant} */ c) => /** @type {LoginResult} */ (logins.get(c.key));
+  const eocBytes = cookies.find((x) => x.label.startsWith('express-openid-connect'))?.bytes ?? NaN;
+
+  out.push(`### Guarded requests: GET /profile with a valid session, ${settings.connections} connections, ${settings.seconds} s × ${settings.rounds} rounds`, '');
+  out.push(table(
+    ['contestant', 'req/s', 'ratio to bare', 'p50 ms', 'p99 ms', 'p99 ratio to bare', 'server CPU µs/request', 'Set-Cookie per response'],
+    contestants.map((c) => [c.label, medianRange(g(c).rps), medianRange(g(c).ratio, 2), medianRange(g(c).p50, 1), medianRange(g(c).p99, 1),
+      medianRange(g(c).p99ratio, 2), medianRange(g(c).cpu), median(g(c).setCookie).toFixed(2)]),
+  ), '');
+
+  const loginContestants = contestants.filter((c) => c.loginBench);
+  out.push('### Login: /login → provider /auth → /callback → session cookie (the user already signed in at the provider)', '');
+  out.push(table(
+    ['contestant', 'login ms, one user', `logins/s, ${settings.users} users`, 'provider requests per login', `provider requests of the first ${settings.users} logins (start-up)`],
+    loginContestants.map((c) => [c.label, medianRange(l(c).ms, 1), medianRange(l(c).perSecond), formatCounts(averageCounts(l(c).counts)),
+      `discovery ${l(c).first.discovery ?? 0}, jwks ${l(c).first.jwks ?? 0}`]),
+  ), '');
+
+  out.push('### Session cookie: same provider, user, client settings and scope', '');
+  out.push(table(
+    ['contestant', 'session cookie bytes', 'ratio to express-openid-connect', 'whole Cookie header', 'token set JSON bytes'],
+    cookies.map((x) => [x.label, String(x.bytes), (x.bytes / eocBytes).toFixed(2), x.header === undefined ? 'n/a' : String(x.header), String(x.tokenSet)]),
+  ), '');
+
+  out.push(`### Memory: RSS / heap used, MB, after 12 s idle and GC; ${settings.logins} logins by ${settings.memoryUsers} users, each with a new app cookie jar, then ${settings.guarded} guarded requests`, '');
+  out.push(table(
+    ['contestant', 'before (after the rounds)', `after the logins and requests`, 'heap growth per login, bytes', 'express-session records added per login', 'logins/s'],
+    memory.map((m) => [m.contestant.label, `${mb(m.before.rss)} / ${mb(m.before.heapUsed)}`, `${mb(m.after.rss)} / ${mb(m.after.heapUsed)}`,
+      String(Math.round(heapGrowth(m))), m.records === undefined ? 'n/a (no store)' : (m.records / m.logins).toFixed(2), (m.logins / m.seconds).toFixed(0)]),
+  ), '');
+
+  // The targets of issue 6, for this package (and for the build compared with it).
+  const eoc = contestants.find((c) => c.key === 'express-openid-connect');
+  const ours = contestants.filter((c) => c.isThisPackage);
+  const mark = (/** @type {boolean} */ ok) => (ok ? 'met' : '**missed**');
+  /** @type {[string, (c: import('./contestants.js').Contestant) => [string, boolean]][]} */
+  const targets = [
+    ['guarded req/s ≥ 0.90 × bare', (c) => [`${median(g(c).ratio).toFixed(2)} ×`, median(g(c).ratio) >= 0.9]],
+    ['p99 ≤ 1.5 × bare', (c) => [`${median(g(c).p99ratio).toFixed(2)} ×`, median(g(c).p99ratio) <= 1.5]],
+    ['no Set-Cookie on guarded responses', (c) => [`${median(g(c).setCookie).toFixed(2)} per response`, median(g(c).setCookie) === 0]],
+    ['login time ≤ express-openid-connect', (c) => {
+      const ms = median(l(c).ms);
+      const theirs = eoc === undefined ? NaN : median(l(eoc).ms);
+      return [`${ms.toFixed(1)} vs ${theirs.toFixed(1)} ms`, ms <= theirs];
+    }],
+    ['cookie bytes ≤ 0.9 × express-openid-connect', (c) => {
+      const ratio = (cookies.find((x) => x.label === c.label)?.bytes ?? NaN) / eocBytes;
+      return [`${ratio.toFixed(2)} ×`, ratio <= 0.9];
+    }],
+    ['per login: 1 authorization, 1 token, no discovery, no JWKS', (c) => {
+      const counts = averageCounts(l(c).counts);
+      const one = (/** @type {string} */ k) => Math.abs((counts[k] ?? 0) - 1) < 0.005;
+      return [formatCounts(counts), one('authorization') && one('token') && (counts.discovery ?? 0) === 0 && (counts.jwks ?? 0) === 0];
+    }],
+    ['nothing kept on the server per login (store records; heap growth shown, ±200 bytes of noise)', (c) => {
+      const m = memory.find((x) => x.contestant.key === c.key);
+      const perLogin = m === undefined ? NaN : heapGrowth(m);
+      const records = m?.records === undefined ? NaN : m.records / m.logins;
+      return [`${records.toFixed(2)} records, ${Math.round(perLogin)} heap bytes per login`, records === 0];
+    }],
+  ];
+  out.push('### Targets (issue 6)', '');
+  out.push(table(
+    ['target', ...ours.map((c) => c.label)],
+    targets.map(([name, check]) => [name, ...ours.map((c) => {
+      const [value, ok] = check(c);
+      return `${value}: ${mark(ok)}`;
+    })]),
+  ), '');
+  out.push(footer);
+  return out.join('\n');
+}
