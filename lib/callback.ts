@@ -9,7 +9,7 @@ import { deleteSessionRecord, writeSession } from './auth-session.js';
 import { readAuthorizationResponse } from './authorization-response.js';
 import { sessionOf, type Context } from './context.js';
 import { AuthError, oauthErrorCode } from './errors.js';
-import { regenerateSession, requireSession, saveSession, type ExpressSession } from './req-session.js';
+import { destroySession, regenerateSession, requireSession, saveSession, type ExpressSession } from './req-session.js';
 import { safeReturnTo } from './return-to.js';
 import type { Provider } from './provider.js';
 import { pendingTransactions, takeTransaction, type TakenTransaction, type Transaction } from './transaction.js';
@@ -108,8 +108,8 @@ async function checkIssuer(provider: Provider, params: URLSearchParams): Promise
  * parameter → 400 with `code` = the OAuth `error` (RFC 6749 §4.1.2.1); no `code` → 400
  * `missing_code`; a wrong or (when promised) missing `iss` → 400 `issuer_mismatch` (RFC 9207 §2.4). Then the
  * code is exchanged at the issuer the login started at (RFC 9700 §4.4.2) with the stored `code_verifier`, `state` and `nonce`, and the ID token is
- * validated, signature included. On success the express-session id is regenerated (against
- * session fixation), the tokens are sealed into the session cookie, and the answer is 302 to the
+ * validated, signature included. On success the express-session is destroyed, or regenerated
+ * when another tab's login is still pending (either way its id changes: no session fixation), the tokens are sealed into the session cookie, and the answer is 302 to the
  * transaction's `returnTo`.
  *
  * An IdP-initiated login (`idp_initiated_login` without a code) is never accepted: it answers 302
@@ -169,8 +169,16 @@ export async function handleCallback(context: Context, req: Request, res: Respon
   const previous = sessionOf(req); // a session this browser had: replaced, so its store record goes
   await deleteSessionRecord(req, previous);
   const keep = pendingTransactions(session); // another tab's login, still pending
-  await regenerateSession(req, keep);
-  if (Object.keys(keep).length > 0) await saveSession(req);
+  if (Object.keys(keep).length > 0) {
+    await regenerateSession(req, keep);
+    await saveSession(req);
+  } else {
+    // Nothing left to keep: destroy, not regenerate. express-session saves a regenerated session
+    // even when it is empty (its id changed), which would leave one empty record per login in
+    // the store (MemoryStore never expires a record without cookie.expires) and make every later
+    // request of this browser load it. A destroyed id is never reused: no session fixation.
+    await destroySession(req);
+  }
   const tokens = { ...tokenSet, ...(userinfo !== undefined && { userinfo }), ...(transaction.dpopKey !== undefined && { dpopKey: transaction.dpopKey }) };
   await writeSession(context, req, res, tokens, tokenSet.claims, Date.now() / 1000);
   res.redirect(302, context.options.basePath + transaction.returnTo);

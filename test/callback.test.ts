@@ -237,6 +237,23 @@ describe('a successful callback', () => {
     expect(await storedSession(bed.store, before as string)).toBeUndefined();
   });
 
+  test('a login leaves no express-session record behind: nothing else pending, the session is destroyed, not regenerated empty', async () => {
+    const count = () => new Promise<number>((resolve, reject) => {
+      bed.store.length((err, length) => (err ? reject(err) : resolve(length ?? 0)));
+    });
+    const browser = new Browser();
+    const response = await authorizationResponse(browser, `${bed.baseURL}/login`);
+    const pending = await count();
+    const before = sessionIdOf((await browser.cookie(bed.baseURL, 'connect.sid'))!);
+    const res = await browser.request(response.href);
+    expect(res.status).toBe(302);
+    expect(await storedSession(bed.store, before as string)).toBeUndefined();
+    expect(await count()).toBe(pending - 1);
+    const me = await browser.request(`${bed.baseURL}/api/me`, { headers: json });
+    expect(me.status).toBe(200);
+    expect(await count()).toBe(pending - 1);
+  });
+
   test('two tabs logging in at once both succeed', async () => {
     const browser = new Browser();
     const tabA = await authorizationResponse(browser, `${bed.baseURL}/login?returnTo=%2Fa`, 'alice');
