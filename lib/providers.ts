@@ -157,9 +157,4 @@ export class Providers {
     if (provider === undefined) throw new AuthError('session_ended', 401, 'This session\'s issuer is no longer one this app signs in with: sign in again');
     return provider;
   }
-
-  /** How many issuers are cached (for tests and diagnostics). */
-  get cached(): number {
-    return this.#cache.size;
-  }
 }
