@@ -19,6 +19,7 @@ import { resolveOptions, type AuthCallbackConfig } from './options.js';
 import { Providers } from './providers.js';
 import { createGuard } from './require-auth.js';
 import { Sealer } from './seal.js';
+import { SessionCache } from './session-cache.js';
 import { SessionCookie } from './session-cookie.js';
 
 type RouteHandler = (context: Context, req: Request, res: Response) => Promise<void>;
@@ -61,6 +62,7 @@ export function authCallback(config: AuthCallbackConfig): RequestHandler {
     providers: new Providers(options),
     sealer,
     cookie: new SessionCookie(options.cookie),
+    sessionCache: new SessionCache(),
     guard: createGuard(options),
     refreshes: new RefreshFlights(),
     transactionCookie: new TransactionCookie(options, sealer),

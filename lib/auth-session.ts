@@ -12,9 +12,11 @@ import type { Request, Response } from 'express';
 import { decodeJwt } from 'jose';
 import { debug, type Context } from './context.js';
 import { isDPoPKey, type DPoPKey } from './dpop-key.js';
+import { idTokenBytes, idTokenOfBytes } from './id-token-bytes.js';
 import { AuthError } from './errors.js';
 import type { UserClaims, UserInfoClaims } from './issuer.js';
 import type { ResolvedOptions } from './options.js';
+import type { Sealer, Unsealed } from './seal.js';
 import { destroyRecord, getRecord, recordKey, setRecord, storeOf } from './session-store.js';
 
 /**
@@ -53,13 +55,13 @@ export interface SealedTokens {
 }
 
 /** What the cookie's seal holds with `sessionStorage: 'cookie'`: the tokens, and when the user logged in. */
-interface SealedSession extends SealedTokens {
+export interface SealedSession extends SealedTokens {
   /** When the session started (the login), in seconds since the epoch: the absolute lifetime runs from it. */
   createdAt: number;
 }
 
 /** What the cookie's seal holds with `sessionStorage: 'store'`: the store record's id. */
-interface SealedReference {
+export interface SealedReference {
   ref: string;
   createdAt: number;
 }
@@ -131,6 +133,30 @@ export function sessionExpiry(options: ResolvedOptions, createdAt: number, now: 
   return expiry;
 }
 
+/**
+ * Seals a cookie session's payload, its ID token as bytes after the JSON (see
+ * {@link idTokenBytes}; as text inside it when the token is not canonical base64url).
+ *
+ * @param expiresAt - absolute expiry, in seconds since the epoch
+ */
+export function sealCookiePayload(sealer: Sealer, payload: SealedSession, expiresAt: number): string {
+  const { idToken, ...rest } = payload;
+  const attachment = idToken === undefined ? undefined : idTokenBytes(idToken);
+  return attachment === undefined ? sealer.seal(payload, expiresAt) : sealer.seal(rest, expiresAt, attachment);
+}
+
+/**
+ * Opens a session cookie's value: a {@link SealedSession} (its ID token given back as text) or a
+ * {@link SealedReference}; `undefined` when it does not open, or its attachment is not an ID token.
+ */
+export function unsealCookiePayload(sealer: Sealer, sealed: string): Unsealed<Partial<SealedSession & SealedReference>> | undefined {
+  const opened = sealer.unseal<Partial<SealedSession & SealedReference>>(sealed);
+  if (opened?.attachment === undefined) return opened;
+  const idToken = idTokenOfBytes(opened.attachment);
+  if (idToken === undefined || opened.payload.idToken !== undefined) return undefined;
+  return { payload: { ...opened.payload, idToken }, staleKey: opened.staleKey };
+}
+
 /** The store record of the session `ref`. */
 function sessionKey(ref: string): string {
   return recordKey('session', ref);
@@ -160,7 +186,16 @@ function sessionOfTokens(tokens: SealedTokens, times: Omit<AuthSession, 'tokens'
 export function readSession(context: Context, req: Request): AuthSession | SessionReference | undefined {
   const sealed = context.cookie.read(req);
   if (sealed === undefined) return undefined;
-  const opened = context.sealer.unseal<Partial<SealedSession & SealedReference>>(sealed);
+  const cached = context.sessionCache.get(sealed, Date.now() / 1000);
+  if (cached !== undefined) return cached;
+  const session = openSession(context, sealed);
+  if (session !== undefined) context.sessionCache.set(sealed, session);
+  return session;
+}
+
+/** Opens a session cookie's sealed value (see {@link readSession}). */
+function openSession(context: Context, sealed: string): AuthSession | SessionReference | undefined {
+  const opened = unsealCookiePayload(context.sealer, sealed);
   if (opened === undefined) {
     debug('session cookie "%s" ignored: not sealed by a configured secret, tampered or expired', context.cookie.name);
     return undefined;
@@ -227,7 +262,7 @@ export async function writeSession(
     await setRecord(storeOf(req), sessionKey(storedRef), record, expiresAt);
     sealed = context.sealer.seal({ ref: storedRef, createdAt } satisfies SealedReference, expiresAt);
   } else {
-    sealed = context.sealer.seal({ ...sealedTokens, createdAt } satisfies SealedSession, expiresAt);
+    sealed = sealCookiePayload(context.sealer, { ...sealedTokens, createdAt }, expiresAt);
     if (sealed.length > MAX_SEALED_SESSION_BYTES) {
       throw new AuthError('session_too_large', 500,
         `The sealed session is ${sealed.length} bytes, more than the ${MAX_SEALED_SESSION_BYTES} a request's headers can carry back `

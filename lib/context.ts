@@ -10,6 +10,7 @@ import { debuglog } from 'node:util';
 import type { ResolvedOptions } from './options.js';
 import type { Providers } from './providers.js';
 import type { Sealer } from './seal.js';
+import type { SessionCache } from './session-cache.js';
 import type { SessionCookie } from './session-cookie.js';
 import type { Guard } from './require-auth.js';
 import type { AuthSession } from './auth-session.js';
@@ -26,6 +27,8 @@ export interface Context {
   readonly providers: Providers;
   readonly sealer: Sealer;
   readonly cookie: SessionCookie;
+  /** Session cookies already opened, so a user's next requests skip the decryption. */
+  readonly sessionCache: SessionCache;
   readonly guard: Guard;
   /** Token refreshes in flight, shared by the requests of one session. */
   readonly refreshes: RefreshFlights;

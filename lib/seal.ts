@@ -3,7 +3,9 @@
  *
  * The format is a JWE compact serialization (RFC 7516 §7.1) with `alg: "dir"` and
  * `enc: "A256GCM"` (RFC 7518 §4.5, §5.3), whose plaintext is a JSON object carrying its own
- * `iat`/`exp` (seconds since the epoch, as JWT, RFC 7519 §4.1.4) and a format version `v`.
+ * `iat`/`exp` (seconds since the epoch, as JWT, RFC 7519 §4.1.4) and a format version `v`,
+ * optionally followed by a newline (0x0A, which `JSON.stringify` never writes) and binary bytes:
+ * the attachment, for data that would otherwise be base64 inside base64 (an ID token).
  * Any JOSE library can open it with the derived key; it is produced with `node:crypto`
  * directly because WebCrypto's per-call overhead would dominate every guarded request.
  *
@@ -34,7 +36,12 @@ export interface Unsealed<T> {
   payload: T & SealedClaims;
   /** `true` when a secret other than the first opened it: reseal to rotate (key rotation). */
   staleKey: boolean;
+  /** The bytes sealed after the payload, if any. */
+  attachment?: Buffer;
 }
+
+/** Separates the JSON payload from the attachment in the plaintext. */
+const ATTACHMENT_SEPARATOR = Buffer.from('\n');
 
 /** The claims every sealed payload carries, in seconds since the epoch. */
 export interface SealedClaims {
@@ -72,15 +79,19 @@ export class Sealer {
    *
    * @param payload - any JSON-serialisable object; `v`, `iat` and `exp` are set here
    * @param expiresAt - absolute expiry, in seconds since the epoch
+   * @param attachment - bytes sealed after the payload, given back by {@link Sealer.unseal}
    * @returns a JWE compact serialization (five base64url parts, the second empty)
    */
-  seal(payload: object, expiresAt: number): string {
+  seal(payload: object, expiresAt: number, attachment?: Uint8Array): string {
     const { header, key } = this.#keys[0]!;
     const claims = { ...payload, v: SEAL_VERSION, iat: Math.floor(Date.now() / 1000), exp: Math.floor(expiresAt) };
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
     cipher.setAAD(Buffer.from(header, 'ascii'));
-    const ciphertext = Buffer.concat([cipher.update(JSON.stringify(claims), 'utf8'), cipher.final()]);
+    const json = cipher.update(JSON.stringify(claims), 'utf8');
+    const ciphertext = Buffer.concat(attachment === undefined
+      ? [json, cipher.final()]
+      : [json, cipher.update(ATTACHMENT_SEPARATOR), cipher.update(attachment), cipher.final()]);
     return `${header}..${iv.toString('base64url')}.${ciphertext.toString('base64url')}.${cipher.getAuthTag().toString('base64url')}`;
   }
 
@@ -103,25 +114,30 @@ export class Sealer {
     const ciphertext = strictBase64url(ciphertextB64);
     const tag = strictBase64url(tagB64);
     if (iv?.length !== IV_BYTES || tag?.length !== TAG_BYTES || ciphertext === undefined) return undefined;
-    let plaintext: string;
+    let plaintext: Buffer;
     try {
       const decipher = createDecipheriv('aes-256-gcm', entry.key, iv, { authTagLength: TAG_BYTES });
       decipher.setAAD(Buffer.from(header, 'ascii'));
       decipher.setAuthTag(tag);
-      plaintext = Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString('utf8');
+      plaintext = Buffer.concat([decipher.update(ciphertext), decipher.final()]);
     } catch {
       return undefined; // wrong key or tampered: the GCM tag does not verify
     }
+    const separator = plaintext.indexOf(ATTACHMENT_SEPARATOR);
     let payload: unknown;
     try {
-      payload = JSON.parse(plaintext);
+      payload = JSON.parse((separator < 0 ? plaintext : plaintext.subarray(0, separator)).toString('utf8'));
     } catch {
       return undefined;
     }
     if (payload === null || typeof payload !== 'object') return undefined;
     const claims = payload as Partial<SealedClaims>;
     if (claims.v !== SEAL_VERSION || typeof claims.exp !== 'number' || claims.exp <= now) return undefined;
-    return { payload: payload as T & SealedClaims, staleKey: entry.index !== 0 };
+    return {
+      payload: payload as T & SealedClaims,
+      staleKey: entry.index !== 0,
+      ...(separator >= 0 && { attachment: plaintext.subarray(separator + 1) }),
+    };
   }
 }
 

@@ -345,3 +345,31 @@ describe('Sealer: key rotation (the first secret seals, every one opens)', () =>
     await expect(compactDecrypt(sealed, documentedKey(OLD_SECRET))).rejects.toThrow();
   });
 });
+
+describe('Sealer: an attachment (bytes sealed after the JSON)', () => {
+  const sealer = new Sealer([SECRET]);
+  const BYTES = Buffer.from([0x00, 0x0a, 0xff, 0x0a, 0x7b, 0x22]); // NUL, two newlines, a "{" and a quote
+
+  test('unseal() gives the payload and the very bytes back, newlines included', () => {
+    const opened = sealer.unseal<typeof PAYLOAD>(sealer.seal(PAYLOAD, LATER, BYTES));
+    expect(opened?.payload).toMatchObject(PAYLOAD);
+    expect(opened?.attachment).toEqual(BYTES);
+  });
+
+  test('a value sealed without one opens with no attachment', () => {
+    expect(sealer.unseal(sealer.seal(PAYLOAD, LATER))).not.toHaveProperty('attachment');
+  });
+
+  test('a newline inside a payload string does not end the JSON (JSON.stringify escapes it)', () => {
+    const opened = sealer.unseal<{ text: string }>(sealer.seal({ text: 'two\nlines' }, LATER, BYTES));
+    expect(opened?.payload.text).toBe('two\nlines');
+    expect(opened?.attachment).toEqual(BYTES);
+  });
+
+  test('jose opens it: the plaintext is the JSON, a newline, then the bytes', async () => {
+    const { plaintext } = await compactDecrypt(sealer.seal(PAYLOAD, LATER, BYTES), documentedKey(SECRET));
+    const separator = Buffer.from(plaintext).indexOf(0x0a);
+    expect(JSON.parse(Buffer.from(plaintext).subarray(0, separator).toString('utf8'))).toMatchObject(PAYLOAD);
+    expect(Buffer.from(plaintext).subarray(separator + 1)).toEqual(BYTES);
+  });
+});

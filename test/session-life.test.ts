@@ -16,6 +16,7 @@ import session, { MemoryStore } from 'express-session';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import { authCallback, requireAuth, type AuthCallbackConfig } from 'express-oidc-callback';
 import { decodeJwt } from 'jose';
+import { unsealCookiePayload } from '../lib/auth-session.js';
 import { Sealer } from '../lib/seal.js';
 import { Browser, type Page } from './support/browser.js';
 import { errorAsJson } from './support/error-handler.js';
@@ -198,7 +199,7 @@ function newSessionCookie(page: Page): string {
 
 /** Opens a session cookie with `secrets` (as the lib does); `undefined` when none of them sealed it or it expired. */
 function open(cookie: string, secrets: string[] = [baseAuth.secret as string]): SealedPayload | undefined {
-  return new Sealer(secrets).unseal<SealedPayload>(cookie)?.payload;
+  return unsealCookiePayload(new Sealer(secrets), cookie)?.payload as SealedPayload | undefined;
 }
 
 /** Resolves at `epochSeconds` (seconds since the epoch), at once when that has passed. */

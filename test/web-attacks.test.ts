@@ -14,7 +14,7 @@ import { parseSetCookie } from 'cookie';
 import type { Express } from 'express';
 import request from 'supertest';
 import { createApp } from '../example-app/app.js';
-import type { SealedTokens } from '../lib/auth-session.js';
+import { unsealCookiePayload, type SealedTokens } from '../lib/auth-session.js';
 import { Sealer } from '../lib/seal.js';
 import { SessionCookie } from '../lib/session-cookie.js';
 import { Browser, type Page } from './support/browser.js';
@@ -393,9 +393,10 @@ describe('a tampered session cookie, over HTTP', () => {
     const browser = new Browser();
     await signIn(browser, `${bed.baseURL}/login`, 'carol');
     realCookie = (await browser.cookie(bed.baseURL, 'oidc_session'))!;
-    const opened = new Sealer([SECRET]).unseal<SealedTokens>(realCookie);
+    const opened = unsealCookiePayload(new Sealer([SECRET]), realCookie);
     if (opened === undefined) throw new Error('the real session cookie does not open with the test SECRET');
     const { idToken, accessToken, tokenType } = opened.payload;
+    if (idToken === undefined || accessToken === undefined || tokenType === undefined) throw new Error('the real session cookie holds no token set');
     tokens = { idToken, accessToken, tokenType };
   });
 
