@@ -34,6 +34,14 @@ type RouteHandler = (context: Context, req: Request, res: Response) => Promise<v
  * app.get('/profile', requireAuth(), (req, res) => res.json(req.user));
  * ```
  *
+ * or give it express-session, which it then runs only where it is needed (see
+ * {@link AuthCallbackConfig.session}):
+ *
+ * ```ts
+ * app.use(authCallback({ issuer, clientId, clientSecret, baseURL, secret,
+ *   session: session({ secret, resave: false, saveUninitialized: false }) }));
+ * ```
+ *
  * It serves `GET`/`POST {routes.login}`, `GET`/`POST {routes.callback}`, `GET`/`POST {routes.logout}` and, when set, `POST {routes.backchannelLogout}`
  * (paths matched exactly, relative to where it is mounted), and on every request sets
  * `req.user` to the ID token's claims when the session cookie is valid, `undefined` otherwise,
@@ -90,6 +98,10 @@ export function authCallback(config: AuthCallbackConfig): RequestHandler {
   }
   if (options.routes.backchannelLogout !== false) routes.set(`POST ${options.routes.backchannelLogout}`, handleBackchannelLogout);
 
+  /** With the `session` option: whether a request of the app (not a route) needs the express-session store. */
+  const appRequestsUseStore = options.sessionStorage === 'store' || options.routes.backchannelLogout !== false;
+  const sessionMiddleware = options.session;
+
   return function authCallbackMiddleware(req: Request, res: Response, next: NextFunction): void {
     const opened = readSession(context, req);
     req.oidc = new RequestAuth(context, req, res);
@@ -101,10 +113,21 @@ export function authCallback(config: AuthCallbackConfig): RequestHandler {
       return;
     }
     // Express 4 does not catch rejected promises: hand every failure to next() here.
-    prepare(req, res, opened, handler === undefined).then(async (session) => {
-      attach(req, context, session);
-      if (handler === undefined) next();
-      else await handler(context, req, res);
-    }).catch(next);
+    const run = (): void => {
+      prepare(req, res, opened, handler === undefined).then(async (session) => {
+        attach(req, context, session);
+        if (handler === undefined) next();
+        else await handler(context, req, res);
+      }).catch(next);
+    };
+    // express-session returns at once when it already ran on this request.
+    if (sessionMiddleware !== undefined && (handler !== undefined || appRequestsUseStore)) {
+      sessionMiddleware(req, res, (err?: unknown) => {
+        if (err !== undefined && err !== null) next(err);
+        else run();
+      });
+    } else {
+      run();
+    }
   };
 }

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import { createPrivateKey, type JsonWebKey as NodeJsonWebKey } from 'node:crypto';
-import type { Request } from 'express';
+import type { Request, RequestHandler } from 'express';
 import type { JWK } from 'jose';
 import { CLIENT_AUTH_METHODS, type ClientAuthMethod } from './client-authentication.js';
 import { certificateFetch, checkClientCertificate, type ClientCertificate } from './client-certificate.js';
@@ -281,6 +281,18 @@ export interface AuthCallbackConfig {
    */
   sessionStorage?: 'cookie' | 'store';
   /**
+   * The express-session middleware (`session({ ... })`), given here instead of mounted for the
+   * whole app. `authCallback()` then runs it only on the requests that use it: its own routes
+   * (where the login's transaction lives, OpenID Connect Core §3.1.2.1, RFC 7636 §4), and every
+   * request that carries a session when `sessionStorage` is `'store'` or `routes.backchannelLogout`
+   * is set. The app's other requests skip express-session's cookie signature check and store read
+   * (the benchmark in the README measures the difference). Leave it unset, and mount
+   * express-session with `app.use()` before `authCallback()`, when the app's own routes use
+   * `req.session`. When express-session already ran on a request, it is not run again.
+   * Default: unset.
+   */
+  session?: RequestHandler;
+  /**
    * Refresh the tokens before the request's handler runs when the access token has expired, or
    * expires within `refreshMargin` seconds, and the session holds a refresh token (RFC 6749 §6).
    * Default `true`.
@@ -344,6 +356,8 @@ export interface ResolvedOptions {
   readonly sessionIdleDuration: number | undefined;
   readonly sessionTouchInterval: number;
   readonly sessionStorage: 'cookie' | 'store';
+  /** `session`: the express-session middleware `authCallback()` runs itself, or `undefined`. */
+  readonly session: RequestHandler | undefined;
   readonly pushedAuthorizationRequests: boolean;
   readonly loginParams: readonly string[];
   readonly autoRefresh: boolean;
@@ -582,6 +596,7 @@ export function resolveOptions(config: AuthCallbackConfig): ResolvedOptions {
   for (const p of loginParams) if (PROTOCOL_PARAMS.has(p)) fail('loginParams', `cannot list the protocol parameter "${p}"`);
   const sessionStorage = config.sessionStorage ?? 'cookie';
   if (sessionStorage !== 'cookie' && sessionStorage !== 'store') fail('sessionStorage', 'must be "cookie" or "store"');
+  if (config.session !== undefined && typeof config.session !== 'function') fail('session', 'must be the express-session middleware, session({ ... })');
   const autoRefresh = config.autoRefresh ?? true;
   if (typeof autoRefresh !== 'boolean') fail('autoRefresh', 'must be a boolean');
 
@@ -621,6 +636,7 @@ export function resolveOptions(config: AuthCallbackConfig): ResolvedOptions {
     sessionIdleDuration,
     sessionTouchInterval,
     sessionStorage,
+    session: config.session,
     pushedAuthorizationRequests,
     loginParams: Object.freeze([...loginParams]),
     autoRefresh,

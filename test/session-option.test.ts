@@ -1,0 +1,159 @@
+/**
+ * The `session` option: express-session handed to `authCallback()`, which runs it only where it
+ * is needed (its own routes; every signed-in request with `sessionStorage: 'store'` or
+ * back-channel logout), against a real OpenID Provider over real HTTP.
+ */
+import { afterEach, describe, expect, test } from '@jest/globals';
+import express, { type Express, type RequestHandler } from 'express';
+import session, { MemoryStore } from 'express-session';
+import { authCallback, requireAuth, type AuthCallbackConfig } from 'express-oidc-callback';
+import { Browser } from './support/browser.js';
+import { errorAsJson } from './support/error-handler.js';
+import { SESSION_SECRET, signIn, startTestbed, type Testbed } from './support/testbed.js';
+
+/**
+ * express-session, wrapped to record the path of each request it really ran on (one that had no
+ * `req.session` yet: express-session passes over a request it already ran on).
+ */
+function countingSession(store: MemoryStore): { middleware: RequestHandler; ranOn: string[] } {
+  const inner = session({ store, secret: SESSION_SECRET, resave: false, saveUninitialized: false });
+  const ranOn: string[] = [];
+  const middleware: RequestHandler = (req, res, next) => {
+    if ((req as { session?: unknown }).session === undefined) ranOn.push(`${req.method} ${req.path}`);
+    inner(req, res, next);
+  };
+  return { middleware, ranOn };
+}
+
+interface Bed {
+  bed: Testbed;
+  ranOn: string[];
+  store: MemoryStore;
+}
+
+/** An app that gives express-session to authCallback() (and, with `alsoMounted`, mounts it too). */
+async function start(auth: Partial<AuthCallbackConfig>, alsoMounted = false): Promise<Bed> {
+  const store = new MemoryStore();
+  const { middleware, ranOn } = countingSession(store);
+  const build = (config: AuthCallbackConfig): Express => {
+    const app = express();
+    if (alsoMounted) app.use(middleware);
+    app.use(authCallback({ ...config, session: middleware }));
+    app.get('/', (req, res) => {
+      res.type('text').send(req.user ? `signed in as ${req.user.sub}` : 'not signed in');
+    });
+    app.get('/profile', requireAuth(), (req, res) => {
+      res.json({ sub: req.user!.sub, hasExpressSession: (req as { session?: unknown }).session !== undefined });
+    });
+    app.use(errorAsJson);
+    return app;
+  };
+  return { bed: await startTestbed({ auth, build }), ranOn, store };
+}
+
+function storeSize(store: MemoryStore): Promise<number> {
+  return new Promise((resolve, reject) => {
+    store.length((err, length) => (err ? reject(err) : resolve(length ?? 0)));
+  });
+}
+
+let running: Testbed | undefined;
+afterEach(async () => {
+  await running?.close();
+  running = undefined;
+});
+
+describe('session option, cookie sessions', () => {
+  test('a login uses express-session on /login and /callback only; the app\'s requests skip it', async () => {
+    const { bed, ranOn, store } = await start({});
+    running = bed;
+    const browser = new Browser();
+    const landed = await signIn(browser, `${bed.baseURL}/login?returnTo=%2Fprofile`);
+    expect(landed.status).toBe(200);
+    expect(JSON.parse(landed.body)).toEqual({ sub: 'alice', hasExpressSession: false });
+    expect(ranOn).toEqual(['GET /login', 'GET /callback']);
+    const home = await browser.request(`${bed.baseURL}/`);
+    expect(home.body).toBe('signed in as alice');
+    expect(ranOn).toHaveLength(2);
+    // The callback destroyed the login's record: nothing is kept on the server.
+    expect(await storeSize(store)).toBe(0);
+  });
+
+  test('logout runs express-session and ends the session', async () => {
+    const { bed, ranOn } = await start({});
+    running = bed;
+    const browser = new Browser();
+    await signIn(browser, `${bed.baseURL}/login`);
+    const logout = await browser.request(`${bed.baseURL}/logout`, { method: 'POST', headers: { origin: bed.baseURL } });
+    expect(logout.status).toBe(302);
+    expect(ranOn.at(-1)).toBe('POST /logout');
+    const profile = await browser.request(`${bed.baseURL}/profile`);
+    expect(profile.status).toBe(302);
+    expect(new URL(profile.headers.get('location')!, bed.baseURL).pathname).toBe('/login');
+  });
+
+  test('an anonymous request to the app skips express-session and sets no cookie', async () => {
+    const { bed, ranOn } = await start({});
+    running = bed;
+    const res = await new Browser().request(`${bed.baseURL}/`);
+    expect(res.body).toBe('not signed in');
+    expect(res.headers.getSetCookie()).toEqual([]);
+    expect(ranOn).toEqual([]);
+  });
+
+  test('mounted with app.use() as well, express-session runs once per request and the login works', async () => {
+    const { bed, ranOn } = await start({}, true);
+    running = bed;
+    const browser = new Browser();
+    const landed = await signIn(browser, `${bed.baseURL}/login?returnTo=%2Fprofile`);
+    expect(JSON.parse(landed.body)).toEqual({ sub: 'alice', hasExpressSession: true });
+    expect(ranOn).toEqual(['GET /login', 'GET /callback', 'GET /profile']);
+  });
+});
+
+describe('session option, where the app\'s requests need the store', () => {
+  test('sessionStorage "store": each signed-in request runs express-session, and logout deletes the record', async () => {
+    const { bed, ranOn, store } = await start({ sessionStorage: 'store' });
+    running = bed;
+    const browser = new Browser();
+    const landed = await signIn(browser, `${bed.baseURL}/login?returnTo=%2Fprofile`);
+    expect(JSON.parse(landed.body)).toEqual({ sub: 'alice', hasExpressSession: true });
+    expect(ranOn).toEqual(['GET /login', 'GET /callback', 'GET /profile']);
+    expect(await storeSize(store)).toBe(1);
+    await browser.request(`${bed.baseURL}/logout`, { method: 'POST', headers: { origin: bed.baseURL } });
+    expect(await storeSize(store)).toBe(0);
+    expect((await browser.request(`${bed.baseURL}/`)).body).toBe('not signed in');
+  });
+
+  test('back-channel logout on: each signed-in request runs express-session (its marks live in the store)', async () => {
+    const { bed, ranOn } = await start({ routes: { backchannelLogout: '/backchannel-logout' } });
+    running = bed;
+    const browser = new Browser();
+    await signIn(browser, `${bed.baseURL}/login`);
+    const before = ranOn.length;
+    const home = await browser.request(`${bed.baseURL}/`);
+    expect(home.body).toBe('signed in as alice');
+    expect(ranOn.slice(before)).toEqual(['GET /']);
+  });
+});
+
+describe('session option, checks', () => {
+  test.each([['a string', 'session'], ['an object', {}], ['null', null]])('%s is refused at start-up', (_name, value) => {
+    expect(() => authCallback({
+      issuer: 'https://op.example', clientId: 'app', clientSecret: 'secret', baseURL: 'https://app.example',
+      secret: 'a-test-secret-of-at-least-32-characters-0123456789', session: value as unknown as RequestHandler,
+    })).toThrow(/option "session" must be the express-session middleware/);
+  });
+
+  test('an express-session store that fails on the callback is passed to next()', async () => {
+    const { bed, store } = await start({});
+    running = bed;
+    const browser = new Browser();
+    const login = await browser.request(`${bed.baseURL}/login`);
+    expect(login.status).toBe(302);
+    store.get = (_sid, callback) => callback(new Error('store get failed: connection refused'));
+    const res = await new Browser().request(`${bed.baseURL}/callback?code=abc&state=xyz`, { headers: { cookie: login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; '), accept: 'application/json' } });
+    expect(res.status).toBe(500);
+    expect(JSON.parse(res.body)).toEqual({ message: 'store get failed: connection refused' });
+  });
+});
