@@ -123,8 +123,8 @@ export interface UserInfoClaims {
  * that it can be validated once more against a re-fetched JWKS (see {@link Issuer.exchangeCode}).
  */
 interface TokenResponseCapture {
-  /** A copy of the token endpoint's response, body unread. */
-  response?: Response;
+  /** Makes a copy of the token endpoint's response, from its status, headers and body read once. */
+  response?: () => Response;
   /** When set, the next token request is answered with this instead of going to the network. */
   replay?: Response;
 }
@@ -146,8 +146,13 @@ function capturingFetch(base: (url: string, init: RequestInit) => Promise<Respon
       return replay;
     }
     const response = await base(url, init as RequestInit);
-    capture.response = response.clone();
-    return response;
+    // Read once (a token response is small) rather than response.clone(), whose tee keeps both
+    // branches' buffers until the unread one is collected.
+    const body = await response.arrayBuffer();
+    const { status, statusText, headers } = response;
+    const nullBody = status === 204 || status === 205 || status === 304; // a Response of these takes no body
+    capture.response = () => new Response(nullBody ? null : body.slice(0), { status, statusText, headers });
+    return capture.response();
   };
 }
 
@@ -416,7 +421,7 @@ export class Issuer implements Provider {
       } catch (err) {
         if (!isUnknownKey(err) || capture.response === undefined) throw err;
         configuration = await this.#withFreshKeys(configuration);
-        capture.replay = capture.response;
+        capture.replay = capture.response();
         return grant(configuration);
       }
     });

@@ -676,6 +676,9 @@ describe('token endpoint faults (RFC 6749 §5.1, §5.2)', () => {
       code: 'invalid_provider_response',
       setup: async () => pkceIgnoringTokenEndpoint(await mintIdTokens(), (body) => ({ ...body, token_type: undefined })),
     }],
+    ['HTTP 204, no body', { status: 502, code: 'invalid_provider_response', setup: plain((_req, res) => {
+      res.status(204).end();
+    }) }],
     ['no answer at all (hangs)', { status: 504, code: 'provider_timeout', timesOut: true, setup: plain(() => undefined) }],
     ['headers and half a body, then nothing', { status: 504, code: 'provider_timeout', timesOut: true, setup: plain((_req, res) => {
       res.status(200).type('json');
