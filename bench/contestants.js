@@ -46,7 +46,11 @@ export function contestants(compare) {
   const oidcSession = /^oidc_session(\.\d+)?$/;
   const list = [
     { key: 'bare', script: 'bare', label: 'bare Express route, no auth (ceiling)', logs: false, loginBench: false, memory: false, isThisPackage: false, sessionCookie: /^$/ },
-    { key: 'this-package', script: 'this-package', label: 'express-oidc-callback (this package)', logs: true, loginBench: true, memory: true, isThisPackage: true, sessionCookie: oidcSession },
+    { key: 'this-package', script: 'this-package', label: 'express-oidc-callback, app.use(session(…))', logs: true, loginBench: true, memory: true, isThisPackage: true, sessionCookie: oidcSession },
+    {
+      key: 'this-package-session-option', script: 'this-package', label: 'express-oidc-callback, session option', logs: true, loginBench: true, memory: true,
+      isThisPackage: true, sessionCookie: oidcSession, env: { BENCH_SESSION_OPTION: '1' },
+    },
     ...(compare === undefined ? [] : [{
       key: 'this-package-compare', script: 'this-package', label: `express-oidc-callback from ${compare}`, logs: true, loginBench: true, memory: true,
       isThisPackage: true, sessionCookie: oidcSession, env: { BENCH_DIST: resolve(compare, 'index.js') },

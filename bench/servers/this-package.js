@@ -1,6 +1,7 @@
 // @ts-check
 /**
- * This package, as its README shows it: express-session, authCallback(), requireAuth(). From
+ * This package, as its README shows it: express-session, authCallback(), requireAuth(); with
+ * BENCH_SESSION_OPTION=1, express-session given to authCallback() (its `session` option). From
  * dist/, or from the build that `BENCH_DIST` names (BENCH_COMPARE in run.js).
  */
 import express from 'express';
@@ -13,8 +14,14 @@ const { authCallback, requireAuth } = await import(process.env.BENCH_DIST ? path
 
 const app = express();
 const store = new session.MemoryStore();
-app.use(session({ store, secret, resave: false, saveUninitialized: false }));
-app.use(authCallback({ issuer, clientId, clientSecret, baseURL, secret, scope }));
+const sessionMiddleware = session({ store, secret, resave: false, saveUninitialized: false });
+if (process.env.BENCH_SESSION_OPTION === '1') {
+  // The `session` option: express-session runs on the login, callback and logout routes only.
+  app.use(authCallback({ issuer, clientId, clientSecret, baseURL, secret, scope, session: sessionMiddleware }));
+} else {
+  app.use(sessionMiddleware);
+  app.use(authCallback({ issuer, clientId, clientSecret, baseURL, secret, scope }));
+}
 app.get('/profile', requireAuth(), (req, res) => {
   res.json(req.user);
 });
