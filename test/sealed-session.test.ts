@@ -118,10 +118,27 @@ describe('SessionCache', () => {
     expect(cache.get('sealed-2', NOW)).toBeUndefined();
   });
 
+  test('a value that shares only its last 22 characters (the GCM tag, the map key) with a cached one is a miss', () => {
+    const cache = new SessionCache();
+    const tag = 'T'.repeat(22);
+    cache.set(`sealed-1.${tag}`, session('alice'));
+    expect(cache.get(`sealed-2.${tag}`, NOW)).toBeUndefined();
+    expect(cache.get(`sealed-1.${tag}`, NOW)).toBeDefined();
+  });
+
   test('each hit gets its own claims: a handler changing req.user changes no later request', () => {
     const cache = new SessionCache();
     cache.set('sealed-1', session('alice'));
     const first = cache.get('sealed-1', NOW) as AuthSession;
+    first.claims.sub = 'mallory';
+    (first.claims.groups as string[]).push('admin');
+    expect((cache.get('sealed-1', NOW) as AuthSession).claims).toEqual({ sub: 'alice', iss: 'https://op.example', groups: ['a'] });
+  });
+
+  test('the first request\'s claims (the session given to set()) are not the cached ones: changing them changes no later request', () => {
+    const cache = new SessionCache();
+    const first = session('alice');
+    cache.set('sealed-1', first);
     first.claims.sub = 'mallory';
     (first.claims.groups as string[]).push('admin');
     expect((cache.get('sealed-1', NOW) as AuthSession).claims).toEqual({ sub: 'alice', iss: 'https://op.example', groups: ['a'] });
