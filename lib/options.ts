@@ -288,8 +288,8 @@ export interface AuthCallbackConfig {
    * is set. The app's other requests skip express-session's cookie signature check and store read
    * (the benchmark in the README measures the difference). Leave it unset, and mount
    * express-session with `app.use()` before `authCallback()`, when the app's own routes use
-   * `req.session`. When express-session already ran on a request, it is not run again.
-   * Default: unset.
+   * `req.session`. When express-session already ran on a request, it is not run again. An error
+   * it passes on (its store failing) goes to `next()` as it is. Default: unset.
    */
   session?: RequestHandler;
   /**

@@ -51,6 +51,7 @@ function keyOf(sealed: string): string {
   return sealed.slice(-22);
 }
 
+/** The opened session cookies of one `authCallback()`: at most `limit` (default {@link SESSION_CACHE_LIMIT}). */
 export class SessionCache {
   readonly #entries = new Map<string, Entry>();
   readonly #limit: number;
