@@ -1,6 +1,7 @@
 // @ts-check
 /**
- * The example app: express-session, then authCallback(), then pages guarded by requireAuth().
+ * The example app: authCallback(), with express-session given to it (its `session` option),
+ * then pages guarded by requireAuth().
  */
 import express from 'express';
 import session from 'express-session';
@@ -41,16 +42,18 @@ export function createApp({ auth, sessionSecret, store }) {
   app.disable('x-powered-by');
   // JSON error answers may quote the provider's error_description: write <, > and & as \u003c, \u003e, \u0026.
   app.set('json escape', true);
-  // With saveUninitialized: false, express-session creates its cookie only when a login starts
-  // (it does not clear it afterwards: an empty session, harmless).
-  app.use(session({
+  // express-session holds the pending logins. Given to authCallback() (its `session` option),
+  // it runs only on the login, callback and logout routes (and, with server-side sessions or
+  // back-channel logout, on signed-in requests): this app's pages do not use req.session. With
+  // saveUninitialized: false it creates its cookie only when a login starts.
+  const expressSession = session({
     ...(store && { store }),
     secret: sessionSecret,
     resave: false,
     saveUninitialized: false,
     cookie: { httpOnly: true, sameSite: 'lax', secure: auth.baseURL.startsWith('https:') },
-  }));
-  app.use(authCallback(auth));
+  });
+  app.use(authCallback({ ...auth, session: expressSession }));
 
   // A form, not a link: POST /logout must come from this app's pages (its Origin is checked), so
   // another site cannot sign the user out.
