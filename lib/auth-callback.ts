@@ -21,6 +21,7 @@ import { createGuard } from './require-auth.js';
 import { Sealer } from './seal.js';
 import { SessionCache } from './session-cache.js';
 import { SessionCookie } from './session-cookie.js';
+import { callStore } from './session-store.js';
 
 type RouteHandler = (context: Context, req: Request, res: Response) => Promise<void>;
 
@@ -73,7 +74,7 @@ export function authCallback(config: AuthCallbackConfig): RequestHandler {
     sessionCache: new SessionCache(),
     guard: createGuard(options),
     refreshes: new RefreshFlights(),
-    transactionCookie: new TransactionCookie(options, sealer),
+    transactionCookie: new TransactionCookie(options, new Sealer(options.secrets, 'transaction')),
   });
   /**
    * Whether a cookie session must be checked on each request: in the store (back-channel logout
@@ -98,14 +99,24 @@ export function authCallback(config: AuthCallbackConfig): RequestHandler {
   }
   if (options.routes.backchannelLogout !== false) routes.set(`POST ${options.routes.backchannelLogout}`, handleBackchannelLogout);
 
-  /** With the `session` option: whether a request of the app (not a route) needs the express-session store. */
+  /**
+   * With `tenants`, the callback also answers under `routes.callback` + `/`: the `redirect_uri`s
+   * issuers have of their own (`tenants.client()` → `redirectUri`); the callback checks each
+   * response arrived at its login's.
+   */
+  const ownCallbacks = context.providers.perRequest ? `${options.routes.callback}/` : undefined;
+  function ownCallbackRoute(req: Request): RouteHandler | undefined {
+    return ownCallbacks !== undefined && (req.method === 'GET' || req.method === 'POST') && req.path.startsWith(ownCallbacks) ? handleCallback : undefined;
+  }
+
+  /** With the `session` option: whether requests need the express-session store (the routes' and the app's alike). */
   const appRequestsUseStore = options.sessionStorage === 'store' || options.routes.backchannelLogout !== false;
   const sessionMiddleware = options.session;
 
   return function authCallbackMiddleware(req: Request, res: Response, next: NextFunction): void {
     const opened = readSession(context, req);
     req.oidc = new RequestAuth(context, req, res);
-    const handler = routes.get(`${req.method} ${req.path}`);
+    const handler = routes.get(`${req.method} ${req.path}`) ?? ownCallbackRoute(req);
     // Fast path: no session, or a cookie session with nothing due, and no store to ask.
     if (handler === undefined && (opened === undefined || (!isReference(opened) && !checksEach && renewalOf(context, opened, Date.now() / 1000) === undefined))) {
       attach(req, context, opened);
@@ -120,12 +131,11 @@ export function authCallback(config: AuthCallbackConfig): RequestHandler {
         else await handler(context, req, res);
       }).catch(next);
     };
-    // express-session returns at once when it already ran on this request.
-    if (sessionMiddleware !== undefined && (handler !== undefined || appRequestsUseStore)) {
-      sessionMiddleware(req, res, (err?: unknown) => {
-        if (err !== undefined && err !== null) next(err);
-        else run();
-      });
+    // express-session returns at once when it already ran on this request. Its store's failure,
+    // or no answer within storeTimeout, is a 503 like every other store fault.
+    // (A login starting without a session needs no store: its pending login is a cookie.)
+    if (sessionMiddleware !== undefined && appRequestsUseStore && (opened !== undefined || handler !== handleLogin)) {
+      callStore(options.storeTimeout, (done) => sessionMiddleware(req, res, done)).then(run, next);
     } else {
       run();
     }

@@ -17,7 +17,7 @@ import { AuthError } from './errors.js';
 import type { UserClaims, UserInfoClaims } from './issuer.js';
 import type { ResolvedOptions } from './options.js';
 import type { Sealer, Unsealed } from './seal.js';
-import { destroyRecord, getRecord, recordKey, setRecord, storeOf } from './session-store.js';
+import { recordKey, storeOf } from './session-store.js';
 
 /**
  * Room left in a request's headers for everything but the session cookie, in bytes. Node refuses
@@ -52,6 +52,30 @@ export interface SealedTokens {
   providerSessionExpiresAt?: number;
   /** The DPoP key pair the tokens are bound to (option `dpop`, RFC 9449). */
   dpopKey?: DPoPKey;
+  /**
+   * The login's `sid`, `auth_time`, `acr` and `amr`, kept once a refresh replaced its ID token:
+   * they describe the session's authentication, over the new token's (OpenID Connect Core 1.0 §12.2).
+   */
+  loginClaims?: LoginClaims;
+}
+
+/** The claims that describe how and in which provider session the user logged in. */
+export interface LoginClaims {
+  sid?: string;
+  auth_time?: number;
+  acr?: string;
+  amr?: string[];
+}
+
+/** The {@link LoginClaims} of `claims` (only those present with the right type). */
+export function loginClaimsOf(claims: Readonly<Record<string, unknown>>): LoginClaims {
+  const { sid, auth_time: authTime, acr, amr } = claims;
+  return {
+    ...(typeof sid === 'string' && { sid }),
+    ...(typeof authTime === 'number' && { auth_time: authTime }),
+    ...(typeof acr === 'string' && { acr }),
+    ...(Array.isArray(amr) && amr.every((m) => typeof m === 'string') && { amr: amr as string[] }),
+  };
 }
 
 /** What the cookie's seal holds with `sessionStorage: 'cookie'`: the tokens, and when the user logged in. */
@@ -113,12 +137,31 @@ export function pickTokens(source: SealedTokens): SealedTokens {
     ...(source.providerSessionExpiresAt !== undefined && { providerSessionExpiresAt: source.providerSessionExpiresAt }),
     ...(isDPoPKey(source.dpopKey) && { dpopKey: source.dpopKey }),
     ...(source.extra !== undefined && { extra: source.extra }),
+    ...(source.loginClaims !== null && typeof source.loginClaims === 'object' && { loginClaims: loginClaimsOf(source.loginClaims as Record<string, unknown>) }),
   };
 }
 
-/** The user's claims: the ID token's, over UserInfo's (the ID token's are signed). */
-function userClaims(idTokenClaims: UserClaims, userinfo: UserInfoClaims | undefined): UserClaims {
-  return userinfo === undefined ? idTokenClaims : { ...userinfo, ...idTokenClaims };
+/**
+ * A copy of JSON data without `__proto__` members at any depth: `JSON.parse` makes such a member
+ * an own property, which a later copy by assignment would turn into a prototype (or drop).
+ * Dropping it here makes `req.user` the same on every request.
+ */
+function withoutProto<T>(value: T): T {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(withoutProto) as T;
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) {
+    if (key !== '__proto__') copy[key] = withoutProto((value as Record<string, unknown>)[key]);
+  }
+  return copy as T;
+}
+
+/**
+ * The user's claims: the ID token's, over UserInfo's (the ID token's are signed), with the
+ * login's {@link LoginClaims} over a refreshed ID token's; no `__proto__` member.
+ */
+function userClaims(idTokenClaims: UserClaims, userinfo: UserInfoClaims | undefined, loginClaims?: LoginClaims): UserClaims {
+  return withoutProto({ ...userinfo, ...idTokenClaims, ...loginClaims });
 }
 
 /**
@@ -175,7 +218,8 @@ function sessionOfTokens(tokens: SealedTokens, times: Omit<AuthSession, 'tokens'
     return undefined;
   }
   if (typeof claims?.sub !== 'string' || typeof claims.iss !== 'string') return undefined;
-  return { tokens: pickTokens(tokens), claims: userClaims(claims, tokens.userinfo), ...times };
+  const picked = pickTokens(tokens);
+  return { tokens: picked, claims: userClaims(claims, picked.userinfo, picked.loginClaims), ...times };
 }
 
 /**
@@ -223,7 +267,7 @@ export function isReference(value: AuthSession | SessionReference): value is Ses
  * @throws AuthError `store_unavailable` (503) when the store fails
  */
 export async function loadSession(context: Context, req: Request, reference: SessionReference): Promise<AuthSession | undefined> {
-  const record = await getRecord<StoredSession>(storeOf(req), sessionKey(reference.ref));
+  const record = await storeOf(req, context.options.storeTimeout).get<StoredSession>(sessionKey(reference.ref));
   const opened = typeof record?.sealed === 'string' ? context.sealer.unseal<SealedTokens>(record.sealed) : undefined;
   if (opened === undefined) {
     debug('session "%s" not in the store: logged out, revoked or expired', reference.ref.slice(0, 6));
@@ -259,7 +303,7 @@ export async function writeSession(
   if (context.options.sessionStorage === 'store') {
     storedRef = ref ?? randomBytes(32).toString('base64url');
     const record: StoredSession = { sealed: context.sealer.seal(sealedTokens, expiresAt) };
-    await setRecord(storeOf(req), sessionKey(storedRef), record, expiresAt);
+    await storeOf(req, context.options.storeTimeout).set(sessionKey(storedRef), record, expiresAt);
     sealed = context.sealer.seal({ ref: storedRef, createdAt } satisfies SealedReference, expiresAt);
   } else {
     sealed = sealCookiePayload(context.sealer, { ...sealedTokens, createdAt }, expiresAt);
@@ -272,7 +316,7 @@ export async function writeSession(
   context.cookie.write(req, res, sealed, expiresAt);
   return {
     tokens: sealedTokens,
-    claims: userClaims(claims, sealedTokens.userinfo),
+    claims: userClaims(claims, sealedTokens.userinfo, sealedTokens.loginClaims),
     createdAt,
     touchedAt: now,
     expiresAt,
@@ -290,7 +334,7 @@ export async function writeSession(
  */
 export async function endSession(context: Context, req: Request, res: Response, session: { ref?: string } | undefined): Promise<void> {
   // The record first: when the store fails, the browser keeps its cookie and can try again.
-  await deleteSessionRecord(req, session);
+  await deleteSessionRecord(context, req, session);
   context.cookie.clear(req, res);
 }
 
@@ -299,6 +343,6 @@ export async function endSession(context: Context, req: Request, res: Response, 
  *
  * @throws AuthError `store_unavailable` (503)
  */
-export async function deleteSessionRecord(req: Request, session: { ref?: string } | undefined): Promise<void> {
-  if (session?.ref !== undefined) await destroyRecord(storeOf(req), sessionKey(session.ref));
+export async function deleteSessionRecord(context: Context, req: Request, session: { ref?: string } | undefined): Promise<void> {
+  if (session?.ref !== undefined) await storeOf(req, context.options.storeTimeout).destroy(sessionKey(session.ref));
 }

@@ -17,7 +17,7 @@ import { readAuthorizationResponse } from './authorization-response.js';
 import type { Context } from './context.js';
 import type { Provider } from './provider.js';
 import { AuthError } from './errors.js';
-import { getRecord, recordKey, setRecord, storeOf } from './session-store.js';
+import { recordKey, storeOf } from './session-store.js';
 
 /** The `events` member that makes a JWT a logout token (§2.4). */
 const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
@@ -110,7 +110,7 @@ async function validateLogoutToken(context: Context, req: Request, token: string
  * `provider_timeout` (502/504) when the provider's metadata or keys cannot be fetched.
  */
 export async function handleBackchannelLogout(context: Context, req: Request, res: Response): Promise<void> {
-  const store = storeOf(req);
+  const store = storeOf(req, context.options.storeTimeout);
   let params: URLSearchParams;
   try {
     params = await readAuthorizationResponse(req);
@@ -134,7 +134,7 @@ export async function handleBackchannelLogout(context: Context, req: Request, re
   const iss = payload.iss!;
   const now = Math.floor(Date.now() / 1000);
   const jtiKey = recordKey('logout-jti', iss, payload.jti!);
-  if (await getRecord(store, jtiKey) !== undefined) {
+  if (await store.get(jtiKey) !== undefined) {
     refuse(res, 'The logout token was already received (its jti is replayed)');
     return;
   }
@@ -142,10 +142,10 @@ export async function handleBackchannelLogout(context: Context, req: Request, re
   const until = now + context.options.sessionDuration;
   const { sid, sub } = payload as { sid?: string; sub?: string };
   const mark: LogoutMark = { at: Date.now() / 1000 };
-  if (sid !== undefined) await setRecord(store, recordKey('logout-sid', iss, sid), mark, until);
-  else await setRecord(store, recordKey('logout-sub', iss, sub!), mark, until);
+  if (sid !== undefined) await store.set(recordKey('logout-sid', iss, sid), mark, until);
+  else await store.set(recordKey('logout-sub', iss, sub!), mark, until);
   // The jti is kept once the mark is written, so that a delivery the store failed can be retried.
-  await setRecord(store, jtiKey, { at: now }, now + LOGOUT_TOKEN_MAX_AGE + 2 * context.options.clockTolerance);
+  await store.set(jtiKey, { at: now }, now + LOGOUT_TOKEN_MAX_AGE + 2 * context.options.clockTolerance);
   res.status(200).set('Cache-Control', 'no-store').end();
 }
 
@@ -155,12 +155,12 @@ export async function handleBackchannelLogout(context: Context, req: Request, re
  *
  * @throws AuthError `store_unavailable` (503)
  */
-export async function isLoggedOut(req: Request, session: AuthSession): Promise<boolean> {
-  const store = storeOf(req);
+export async function isLoggedOut(context: Context, req: Request, session: AuthSession): Promise<boolean> {
+  const store = storeOf(req, context.options.storeTimeout);
   const { iss, sub, sid } = session.claims;
   const [bySub, bySid] = await Promise.all([
-    getRecord<LogoutMark>(store, recordKey('logout-sub', iss, sub)),
-    typeof sid === 'string' ? getRecord<LogoutMark>(store, recordKey('logout-sid', iss, sid)) : undefined,
+    store.get<LogoutMark>(recordKey('logout-sub', iss, sub)),
+    typeof sid === 'string' ? store.get<LogoutMark>(recordKey('logout-sid', iss, sid)) : undefined,
   ]);
   return bySid !== undefined || (bySub !== undefined && typeof bySub.at === 'number' && session.createdAt <= bySub.at);
 }

@@ -6,25 +6,29 @@
  */
 import type { Request, Response } from 'express';
 import { deleteSessionRecord, writeSession } from './auth-session.js';
+import { checkAuthentication } from './authentication-checks.js';
 import { readAuthorizationResponse } from './authorization-response.js';
 import { sessionOf, type Context } from './context.js';
-import { AuthError, oauthErrorCode } from './errors.js';
-import { destroySession, regenerateSession, requireSession, saveSession, type ExpressSession } from './req-session.js';
+import { boundKey } from './dpop-key.js';
+import { AuthError, oauthErrorCode, plainText } from './errors.js';
+import { renewExpressSession } from './req-session.js';
 import { safeReturnTo } from './return-to.js';
 import type { Provider } from './provider.js';
-import { pendingTransactions, takeTransaction, type TakenTransaction, type Transaction } from './transaction.js';
+import type { Transaction } from './transaction.js';
 
 /** Errors of a `prompt=none` login that mean "the user is not signed in at the provider" (OpenID Connect Core 1.0 §3.1.2.6). */
 const SILENT_LOGIN_ERRORS = new Set(['login_required', 'consent_required', 'interaction_required', 'account_selection_required']);
 
-/** RFC 6749 §4.1.2.1: `error_description` uses the same characters; longer text is cut. */
-const NOT_DESCRIPTION_CHAR = /[^\x20\x21\x23-\x5b\x5d-\x7e]/g;
+/** Longest part of an `error_description` kept in a message, in characters. */
 const MAX_DESCRIPTION_LENGTH = 300;
 
-/** The `error` response (RFC 6749 §4.1.2.1) as an {@link AuthError} whose `code` is the OAuth `error`. */
+/**
+ * The `error` response (RFC 6749 §4.1.2.1) as an {@link AuthError} whose `code` is the OAuth
+ * `error`; the `error_description` is kept as plain text (no markup: the message may be shown).
+ */
 function authorizationError(error: string, description: string | null): AuthError {
   const code = oauthErrorCode(error, 'invalid_request');
-  const text = description?.replace(NOT_DESCRIPTION_CHAR, ' ').slice(0, MAX_DESCRIPTION_LENGTH).trim();
+  const text = description === null ? '' : plainText(description, MAX_DESCRIPTION_LENGTH);
   return new AuthError(code, 400, `The OpenID Provider answered the login with "${code}"${text ? `: ${text}` : ''}`);
 }
 
@@ -34,22 +38,13 @@ function authorizationError(error: string, description: string | null): AuthErro
  * The transaction is checked before `error` and `code`: an answer that does not belong to this
  * browser's login is refused as such, so an attacker's `error_description` is never shown.
  */
-function transactionFor(context: Context, req: Request, res: Response, session: ExpressSession, params: URLSearchParams): Transaction & { signedOut?: true } {
-  const now = Math.floor(Date.now() / 1000);
-  const state = params.get('state') ?? undefined;
-  const duration = context.options.transactionDuration;
-  // A form_post login's copy, for a cross-site POST that came without the express-session cookie.
-  const copy = context.options.responseMode === 'form_post' ? context.transactionCookie.take(req, res, state) : undefined;
-  let taken: TakenTransaction = takeTransaction(session, state, duration, now);
-  if (taken.kind === 'none' && copy !== undefined) {
-    taken = typeof copy.createdAt === 'number' && copy.createdAt + duration > now ? { kind: 'found', transaction: copy } : { kind: 'expired' };
-  }
-  // The transaction is used up first, so that every outcome below consumes it.
+function transactionFor(context: Context, req: Request, res: Response, params: URLSearchParams): Transaction & { signedOut?: true } {
+  const taken = context.transactionCookie.take(req, res, params.get('state') ?? undefined, Math.floor(Date.now() / 1000));
   switch (taken.kind) {
     case 'found':
       break;
     case 'none':
-      throw new AuthError('missing_transaction', 400, 'No login is pending in this browser session: start again from the login page');
+      throw new AuthError('missing_transaction', 400, 'No login is pending in this browser: start again from the login page');
     case 'state_mismatch':
       throw new AuthError('state_mismatch', 400, 'The callback\'s state does not match the pending login: start again from the login page');
     case 'expired':
@@ -99,18 +94,26 @@ async function checkIssuer(provider: Provider, params: URLSearchParams): Promise
   }
 }
 
+/** The path of `redirectUri` as the app's routes see it (without `baseURL`'s path). */
+function basePathOf(redirectUri: string, context: Context): string {
+  return new URL(redirectUri).pathname.slice(context.options.basePath.length);
+}
+
 /**
  * `GET`/`POST {routes.callback}`: the authorization response.
  *
- * In order: the pending transaction for `state` is removed from the express-session (every
- * outcome uses it up); no pending transaction → 400 `missing_transaction`; unknown `state` →
- * 400 `state_mismatch` (RFC 6749 §10.12); an expired one → 400 `transaction_expired`; an `error`
+ * In order: the pending transaction for `state` is taken from its cookie (every outcome uses it
+ * up); no pending transaction → 400 `missing_transaction`; unknown `state` → 400
+ * `state_mismatch` (RFC 6749 §10.12); an expired one → 400 `transaction_expired`; an `error`
  * parameter → 400 with `code` = the OAuth `error` (RFC 6749 §4.1.2.1); no `code` → 400
- * `missing_code`; a wrong or (when promised) missing `iss` → 400 `issuer_mismatch` (RFC 9207 §2.4). Then the
- * code is exchanged at the issuer the login started at (RFC 9700 §4.4.2) with the stored `code_verifier`, `state` and `nonce`, and the ID token is
- * validated, signature included. On success the express-session is destroyed, or regenerated
- * when another tab's login is still pending (either way its id changes: no session fixation), the tokens are sealed into the session cookie, and the answer is 302 to the
- * transaction's `returnTo`.
+ * `missing_code`; a response at another `redirect_uri` than the login's (`tenants`: an issuer's
+ * own), or a wrong or (when promised) missing `iss` → 400 `issuer_mismatch` (RFC 9700 §4.4.2,
+ * RFC 9207 §2.4). Then the code is exchanged at the issuer the login started at (RFC 9700 §4.4.2) with the
+ * stored `code_verifier`, `state` and `nonce`, and the ID token is validated, signature included,
+ * and held to what the login asked for (`max_age`, `acr_values`, a fixed organization: see
+ * `checkAuthentication()`). On success the express-session, when there is one, gets a new id
+ * with the app's data kept (no session fixation), the tokens are sealed into the session cookie,
+ * and the answer is 302 to the transaction's `returnTo`.
  *
  * An IdP-initiated login (`idp_initiated_login` without a code) is never accepted: it answers 302
  * to the login route, which starts a fresh login at the named `connection_id` /
@@ -122,19 +125,19 @@ async function checkIssuer(provider: Provider, params: URLSearchParams): Promise
  *
  * With `fetchUserInfo`, the UserInfo claims are fetched next and must carry the ID token's `sub`.
  *
- * Errors (passed to `next()`): the 400s above; `invalid_grant` (400); `invalid_id_token` and
- * `invalid_userinfo` (502); other provider faults (502/504); `session_too_large` (500) when the
- * token set cannot fit in the cookie.
+ * Errors (passed to `next()`): the 400s above; `invalid_grant` (400); `max_age_exceeded`,
+ * `acr_mismatch` (401); `organization_mismatch` (403); `invalid_id_token`, `invalid_userinfo` and
+ * `dpop_unsupported` (502); other provider faults (502/504); `session_too_large` (500) when the
+ * token set cannot fit in the cookie; `store_unavailable` (503).
  */
 export async function handleCallback(context: Context, req: Request, res: Response): Promise<void> {
-  const session = requireSession(req);
   // RFC 9700 §4.2.4: the authorization response must not leak through the Referer header.
   res.set({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' });
   let params: URLSearchParams;
   try {
     params = await readAuthorizationResponse(req);
   } catch (err) {
-    takeTransaction(session, undefined, 0, 0); // a malformed callback uses up every pending login
+    context.transactionCookie.dropAll(req, res); // a malformed callback uses up every pending login
     throw err;
   }
   const restart = idpInitiatedLogin(context, params);
@@ -142,44 +145,42 @@ export async function handleCallback(context: Context, req: Request, res: Respon
     res.redirect(302, restart);
     return;
   }
-  const transaction = transactionFor(context, req, res, session, params);
+  const transaction = transactionFor(context, req, res, params);
   if (transaction.signedOut === true) {
-    await saveSession(req); // the transaction is used up
     res.redirect(302, context.options.basePath + transaction.returnTo);
     return;
+  }
+  // RFC 9700 §4.4.2: a login whose issuer has a redirect_uri of its own is answered there, and only there.
+  if (basePathOf(transaction.redirectUri, context) !== req.path) {
+    throw new AuthError('issuer_mismatch', 400, 'The response arrived at another redirect_uri than the one this login sent: start again from the login page');
   }
   // RFC 9700 §4.4.2: the code goes back to the issuer the login started at, whatever the request says.
   const provider = await context.providers.forIssuer(transaction.issuer);
   if (provider === undefined) throw new AuthError('unknown_issuer', 400, 'This login\'s issuer is no longer one this app signs in with: start again from the login page');
   await checkIssuer(provider, params);
 
-  const callbackUrl = new URL(context.options.redirectUri);
+  const callbackUrl = new URL(transaction.redirectUri);
   for (const [name, value] of params) callbackUrl.searchParams.append(name, value);
-  const state = params.get('state')!;
   const tokenSet = await provider.exchangeCode(callbackUrl, {
-    state,
+    state: params.get('state')!,
     nonce: transaction.nonce,
     codeVerifier: transaction.codeVerifier,
     ...(transaction.maxAge !== undefined && { maxAge: transaction.maxAge }),
   }, transaction.dpopKey);
+  // RFC 9449 §5: the tokens are DPoP-bound only when the provider says so; bearer tokens drop the key.
+  const dpopKey = boundKey({ tokenType: tokenSet.tokenType, dpopKey: transaction.dpopKey });
+  if (transaction.dpopKey !== undefined && dpopKey === undefined && context.options.dpop === 'required') {
+    throw new AuthError('dpop_unsupported', 502,
+      `dpop is 'required' but the provider did not bind the tokens (token_type ${plainText(tokenSet.tokenType, 20)}, not DPoP; RFC 9449 §5)`);
+  }
+  checkAuthentication(tokenSet, transaction.acrValues, context.options.authorizationParams);
   const userinfo = context.options.fetchUserInfo
-    ? await provider.fetchUserInfo(tokenSet.accessToken, tokenSet.claims.sub, transaction.dpopKey)
+    ? await provider.fetchUserInfo(tokenSet.accessToken, tokenSet.claims.sub, dpopKey)
     : undefined;
 
-  const previous = sessionOf(req); // a session this browser had: replaced, so its store record goes
-  await deleteSessionRecord(req, previous);
-  const keep = pendingTransactions(session); // another tab's login, still pending
-  if (Object.keys(keep).length > 0) {
-    await regenerateSession(req, keep);
-    await saveSession(req);
-  } else {
-    // Nothing left to keep: destroy, not regenerate. express-session saves a regenerated session
-    // even when it is empty (its id changed), which would leave one empty record per login in
-    // the store (MemoryStore never expires a record without cookie.expires) and make every later
-    // request of this browser load it. A destroyed id is never reused: no session fixation.
-    await destroySession(req);
-  }
-  const tokens = { ...tokenSet, ...(userinfo !== undefined && { userinfo }), ...(transaction.dpopKey !== undefined && { dpopKey: transaction.dpopKey }) };
+  await deleteSessionRecord(context, req, sessionOf(req)); // a session this browser had is replaced
+  await renewExpressSession(req, context.options.storeTimeout);
+  const tokens = { ...tokenSet, ...(userinfo !== undefined && { userinfo }), ...(dpopKey !== undefined && { dpopKey }) };
   await writeSession(context, req, res, tokens, tokenSet.claims, Date.now() / 1000);
   res.redirect(302, context.options.basePath + transaction.returnTo);
 }

@@ -40,3 +40,12 @@ export function isDPoPKey(value: unknown): value is DPoPKey {
   return typeof key === 'object' && key !== null && typeof key.alg === 'string'
     && typeof key.privateJwk === 'object' && key.privateJwk !== null && typeof key.publicJwk === 'object' && key.publicJwk !== null;
 }
+
+/**
+ * The key to prove possession with for tokens of `tokenType`: the session's DPoP key when the
+ * provider bound the tokens to it (`token_type` `DPoP`, RFC 9449 §5), else `undefined`: a
+ * `Bearer` token is sent as one (RFC 6750), whatever key the login made.
+ */
+export function boundKey(tokens: { tokenType: string; dpopKey?: DPoPKey | undefined }): DPoPKey | undefined {
+  return tokens.dpopKey !== undefined && tokens.tokenType.toLowerCase() === 'dpop' ? tokens.dpopKey : undefined;
+}

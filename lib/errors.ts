@@ -65,6 +65,29 @@ export type AuthErrorCode =
   | 'refresh_failed'
   /** `req.oidc.refresh()` on a session without a refresh token (400). */
   | 'refresh_unavailable'
+  /**
+   * The ID token's `auth_time` is older than the `max_age` the login sent, OpenID Connect Core 1.0
+   * §3.1.3.7 item 13 (401): the provider did not re-authenticate the user.
+   */
+  | 'max_age_exceeded'
+  /** The ID token's `acr` is not one of the values the login asked for, OpenID Connect Core 1.0 §3.1.2.1, §5.5.1.1 (401). */
+  | 'acr_mismatch'
+  /** The token names another organization than the one `authorizationParams` fixes (403). */
+  | 'organization_mismatch'
+  /**
+   * The session does not meet a route's `requireAuth({ acr, maxAge })` and no new login can be
+   * asked for it (an API request, or the login route cannot send it), RFC 9470 §3 (401).
+   */
+  | 'insufficient_user_authentication'
+  /**
+   * With `tenants`: the issuer neither sends `iss` (RFC 9207) nor has a `redirect_uri` of its own,
+   * so its responses could not be told from another issuer's, RFC 9700 §4.4.2 (500).
+   */
+  | 'mix_up_unprotected'
+  /** `dpop: 'required'` and the provider does not advertise DPoP or did not bind the tokens, RFC 9449 (502). */
+  | 'dpop_unsupported'
+  /** The express-session store failed, or did not answer within `storeTimeout` seconds (503). */
+  | 'store_unavailable'
   /** An unexpected failure inside the middleware (500); `cause` has the details. */
   | 'internal_error'
   | (string & {});
@@ -103,7 +126,8 @@ export class AuthError extends Error {
    * @param options - `cause`: the underlying error
    */
   constructor(code: AuthErrorCode, status: number, message: string, options?: AuthErrorOptions) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    // An exposed message may be shown in a page: it never carries markup.
+    super(status < 500 ? message.replace(/[<>]/g, ' ') : message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = this.constructor.name;
     this.code = code;
     this.status = status;
@@ -112,13 +136,29 @@ export class AuthError extends Error {
   }
 }
 
-/** RFC 6749 §4.1.2.1 and §5.2: `error` is `1*( %x20-21 / %x23-5B / %x5D-7E )`. */
-const OAUTH_ERROR = /^[\x20\x21\x23-\x5b\x5d-\x7e]{1,64}$/;
+/**
+ * An OAuth `error` fit to be a `code`: RFC 6749 §4.1.2.1 and §5.2 allow any of
+ * `%x20-21 / %x23-5B / %x5D-7E`, markup included; every `error` those RFCs and their
+ * extensions register is letters, digits and `_` (e.g. `invalid_grant`, `login_required`).
+ */
+const OAUTH_ERROR = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /**
- * An OAuth `error` value fit to be an {@link AuthError} `code`: `value` when it uses only the
- * characters RFC 6749 allows (and at most 64 of them), else `fallback`.
+ * An OAuth `error` value fit to be an {@link AuthError} `code`: `value` when it is letters,
+ * digits, `_`, `.` and `-` only (at most 64), else `fallback`: a `code` never carries markup.
  */
 export function oauthErrorCode(value: unknown, fallback: AuthErrorCode): AuthErrorCode {
   return typeof value === 'string' && OAUTH_ERROR.test(value) ? value : fallback;
+}
+
+/** Characters kept by {@link plainText}: printable ASCII without markup (`<`, `>`, `&`, quotes, backquote) or backslash. */
+const NOT_PLAIN = /[^\x20\x21\x23-\x25\x28-\x3b\x3d\x3f-\x5b\x5d-\x5f\x61-\x7e]+/g;
+
+/**
+ * Text from outside (a provider's `error_description`, a claim value) made fit for a message that
+ * may be shown in a page: printable ASCII without markup characters (`< > & " ' \``) or
+ * backslash, each run of others one space, at most `max` characters, trimmed.
+ */
+export function plainText(value: string, max: number): string {
+  return value.replace(NOT_PLAIN, ' ').slice(0, max).trim();
 }

@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { createHash } from 'node:crypto';
 import { types } from 'node:util';
 import * as client from 'openid-client';
 import { chooseAuthMethod, clientAuthentication } from './client-authentication.js';
@@ -60,8 +61,10 @@ export interface IdTokenClaims extends UserClaims {
   iat: number;
   /** The login's `nonce`, checked against the transaction's (§3.1.3.7 item 11). */
   nonce?: string;
-  /** Authorized party: this client's `client_id`, when `aud` names several (§2). */
+  /** Authorized party: this client's `client_id` (§2), checked when present. */
   azp?: string;
+  /** Access token hash (§3.1.3.6), checked against the access token when present. */
+  at_hash?: string;
 }
 
 /** The result of a successful authorization code exchange (RFC 6749 §5.1), validated. */
@@ -161,6 +164,17 @@ async function dpopOptions(configuration: client.Configuration, key: DPoPKey | u
   return key === undefined ? undefined : { DPoP: client.getDPoPHandle(configuration, await importDPoPKey(key)) };
 }
 
+/**
+ * The `at_hash` of `token` for an ID token signed with `alg` (OpenID Connect Core 1.0 §3.1.3.6):
+ * the left half of its hash, base64url, the hash being the one `alg` uses (SHA-256 for `*256`,
+ * SHA-384, SHA-512; SHA-512 for EdDSA/Ed25519).
+ */
+export function tokenHash(token: string, alg: string): string {
+  const hash = alg.endsWith('384') ? 'sha384' : alg.endsWith('512') || alg === 'EdDSA' || alg === 'Ed25519' ? 'sha512' : 'sha256';
+  const digest = createHash(hash).update(token, 'ascii').digest();
+  return digest.subarray(0, digest.length / 2).toString('base64url');
+}
+
 /** A positive, finite number of seconds. */
 function isPositiveSeconds(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value) && value > 0;
@@ -201,6 +215,11 @@ export class Issuer implements Provider {
   /** The client identifier registered at this provider. */
   get clientId(): string {
     return this.#options.clientId;
+  }
+
+  /** The `redirect_uri` of logins at this provider. */
+  get redirectUri(): string {
+    return this.#options.redirectUri.href;
   }
 
   /**
@@ -302,6 +321,12 @@ export class Issuer implements Provider {
     return (await this.configuration()).serverMetadata().authorization_response_iss_parameter_supported === true;
   }
 
+  /** `true` when the provider advertises DPoP (`dpop_signing_alg_values_supported`, RFC 9449 §5.1). */
+  async supportsDPoP(): Promise<boolean> {
+    const algs = (await this.configuration()).serverMetadata().dpop_signing_alg_values_supported;
+    return Array.isArray(algs) && algs.length > 0;
+  }
+
   /**
    * Builds the authorization request URL (RFC 6749 §4.1.1, OpenID Connect Core 1.0 §3.1.2.1,
    * RFC 7636 §4.3 with `S256`). With pushed authorization requests (RFC 9126) — when the
@@ -310,22 +335,21 @@ export class Issuer implements Provider {
    * parameters are posted there with client authentication, and the URL carries only
    * `client_id` and `request_uri`.
    *
-   * @param params - `state`, `nonce` and the PKCE `code_verifier` of the new transaction
-   * @param extra - per-login parameters (`prompt`, `login_hint`, …), over `authorizationParams`
+   * @param checks - `state`, `nonce` and the PKCE `code_verifier` of the new transaction
+   * @param params - the other parameters: `authorizationParams` and this login's (see `readLoginRequest()`)
    * @throws AuthError when discovery fails (502/504); the PAR endpoint's refusal (502) or fault
    */
-  async authorizationUrl(params: CodeExchangeChecks, extra: Readonly<Record<string, string>> = {}): Promise<URL> {
+  async authorizationUrl(checks: CodeExchangeChecks, params: Readonly<Record<string, string>>): Promise<URL> {
     const o = this.#options;
     const configuration = await this.configuration();
-    const codeChallenge = await client.calculatePKCECodeChallenge(params.codeVerifier);
+    const codeChallenge = await client.calculatePKCECodeChallenge(checks.codeVerifier);
     const parameters: Record<string, string> = {
-      ...o.authorizationParams,
-      ...extra,
+      ...params,
       response_type: 'code',
       redirect_uri: o.redirectUri.href,
       scope: o.scope,
-      state: params.state,
-      nonce: params.nonce,
+      state: checks.state,
+      nonce: checks.nonce,
       code_challenge: codeChallenge,
       code_challenge_method: 'S256',
       // `query` is the code flow's default response mode (OAuth 2.0 Multiple Response Types §2.1).
@@ -427,13 +451,27 @@ export class Issuer implements Provider {
     });
   }
 
-  /** The validated response as a token set; `iat` bounded (OpenID Connect Core 1.0 §3.1.3.7 item 10). */
+  /**
+   * The validated response as a token set, with what openid-client leaves to its caller checked
+   * too (OpenID Connect Core 1.0 §3.1.3.7, §3.1.3.8): `iat` not beyond `clockTolerance` in the
+   * future (item 10), `azp`, when present, this client (item 5, whatever `aud` holds), and
+   * `at_hash`, when present, the access token's hash.
+   */
   #tokenSet(response: TokenEndpointResponse): RefreshedTokens {
     const claims = response.claims() as IdTokenClaims | undefined;
     const now = Math.floor(Date.now() / 1000);
-    // openid-client checks that iat is a number only.
-    if (claims !== undefined && claims.iat > now + this.#options.clockTolerance) {
-      throw new AuthError('invalid_id_token', 502, 'The ID token failed validation (its iat is in the future beyond clockTolerance)');
+    if (claims !== undefined) {
+      // openid-client checks that iat is a number only.
+      if (claims.iat > now + this.#options.clockTolerance) {
+        throw new AuthError('invalid_id_token', 502, 'The ID token failed validation (its iat is in the future beyond clockTolerance)');
+      }
+      // openid-client compares azp only when aud names several audiences.
+      if (claims.azp !== undefined && claims.azp !== this.#options.clientId) {
+        throw new AuthError('invalid_id_token', 502, 'The ID token failed validation (its azp is not this client_id, OpenID Connect Core 1.0 §3.1.3.7 item 5)');
+      }
+      if (claims.at_hash !== undefined && claims.at_hash !== tokenHash(response.access_token, this.#options.idTokenSigningAlg)) {
+        throw new AuthError('invalid_id_token', 502, 'The ID token failed validation (its at_hash does not match the access token, OpenID Connect Core 1.0 §3.1.3.8)');
+      }
     }
     const expiresIn = response.expiresIn();
     return {
@@ -530,6 +568,12 @@ function concernsIdToken(err: client.ClientError): boolean {
   return typeof detail === 'object' && detail !== null && ('claims' in detail || 'header' in detail || 'signature' in detail);
 }
 
+/** The claim a JWT check failed on (oauth4webapi's `cause.claim`), read from the error's structure. */
+function checkedClaim(err: Error): unknown {
+  const detail = (err.cause as { cause?: unknown } | undefined)?.cause ?? err.cause;
+  return typeof detail === 'object' && detail !== null ? (detail as { claim?: unknown }).claim : undefined;
+}
+
 /**
  * `true` when `httpTimeout` fired after the headers arrived: `fetch` fails the body read with the
  * signal's reason, a `TimeoutError` DOMException, which oauth4webapi wraps as a parse error. Found
@@ -566,6 +610,7 @@ function oauthErrorOfChallenge(err: client.WWWAuthenticateChallengeError): strin
  * | another token endpoint error, or a 401 challenge | 502 | the OAuth `error` (e.g. `invalid_client`) |
  * | timeout (`httpTimeout`) | 504 | `provider_timeout` |
  * | network failure | 502 | `provider_unreachable` |
+ * | ID token `auth_time` older than the `max_age` sent | 401 | `max_age_exceeded` |
  * | ID token validation failure | 502 | `invalid_id_token` |
  * | UserInfo response failure (e.g. another `sub`) | 502 | `invalid_userinfo` |
  * | any other malformed answer | 502 | `invalid_provider_response` |
@@ -607,6 +652,10 @@ export function translateError(err: unknown, step: 'discovery' | 'par' | 'token'
   if (err instanceof client.ClientError || (err instanceof Error && typeof code === 'string' && code.startsWith('OAUTH_'))) {
     if (code === 'OAUTH_TIMEOUT' || code === 'OAUTH_ABORT' || timedOut(err)) {
       return new AuthError('provider_timeout', 504, `The OpenID Provider did not answer ${what} in time`, { cause });
+    }
+    if (code === 'OAUTH_JWT_TIMESTAMP_CHECK_FAILED' && checkedClaim(err) === 'auth_time') {
+      return new AuthError('max_age_exceeded', 401,
+        'The provider did not re-authenticate the user within the max_age this login asked for (the ID token\'s auth_time is older; OpenID Connect Core 1.0 §3.1.2.1): sign in again', { cause });
     }
     if ((typeof code === 'string' && ID_TOKEN_CODES.has(code)) || (step === 'token' && err instanceof client.ClientError && concernsIdToken(err))) {
       return new AuthError('invalid_id_token', 502, `The ID token failed validation (${code})`, { cause });

@@ -1,8 +1,10 @@
 /**
- * What a request to the login route asks for: where to return, and the per-login authorization
- * parameters it may set (`loginParams`). Also a third-party-initiated login (OpenID Connect Core
- * 1.0 §4): its `iss` is read here (the login route checks it names an issuer this app signs in
- * with), and `target_link_uri` is honoured only on this app's origin.
+ * What a request to the login route asks for: where to return, and the authorization request's
+ * parameters. The app's `authorizationParams` are its policy and always win; `/login`'s query may
+ * add the `loginParams` the app did not fix, and may only shorten `max_age`. Also a
+ * third-party-initiated login (OpenID Connect Core 1.0 §4): its `iss` is read here (the login
+ * route checks it names an issuer this app signs in with), and `target_link_uri` is honoured only
+ * on this app's origin.
  *
  * @packageDocumentation
  */
@@ -16,14 +18,23 @@ const PROMPT_VALUES = new Set(['none', 'login', 'consent', 'select_account', 'cr
 /** Longest per-login parameter value kept, in characters. */
 const MAX_PARAM_LENGTH = 1024;
 
-/** A login as `/login`'s query asks for it. */
+/** A login as `/login`'s query asks for it, held to the app's policy. */
 export interface LoginRequest {
   /** Same-origin path to return to after login. */
   returnTo: string;
-  /** Authorization request parameters of this login, from the `loginParams` allow-list. */
+  /**
+   * The authorization request's parameters besides the protocol's own: `authorizationParams`,
+   * plus this login's values of the `loginParams` the app did not fix, and `max_age` the smaller
+   * of the app's and this login's.
+   */
   params: Record<string, string>;
-  /** `max_age` of this login in seconds (its own, else `authorizationParams.max_age`). */
+  /** The `max_age` sent, in seconds: the ID token's `auth_time` must be within it. */
   maxAge: number | undefined;
+  /**
+   * The `acr` values the ID token's `acr` must be one of: the `acr_values` sent, or the values of
+   * an essential `acr` in `authorizationParams.claims` (OpenID Connect Core 1.0 §5.5.1.1).
+   */
+  acrValues: readonly string[] | undefined;
   /** `true` for `prompt=none`: a silent login, whose `login_required` means "not signed in". */
   silent: boolean;
   /** The issuer a third party named (`iss`, OpenID Connect Core 1.0 §4), not yet checked. */
@@ -58,8 +69,9 @@ function targetPath(target: string | undefined, options: ResolvedOptions): strin
  *   `'/'` otherwise (RFC 9700 §4.11).
  * - `iss` (a third party starting the login, OpenID Connect Core 1.0 §4): returned for the login
  *   route to check; no login is ever accepted without this app starting it.
- * - the `loginParams`, each at most once and at most 1,024 characters: `prompt` of §3.1.2.1's
- *   values (`none` alone), `max_age` a whole number of seconds.
+ * - the `loginParams` (which never include a name `authorizationParams` fixes, but `max_age`),
+ *   each at most once and at most 1,024 characters: `prompt` of §3.1.2.1's values (`none`
+ *   alone), `max_age` a whole number of seconds, sent only when shorter than the app's.
  *
  * @throws AuthError `invalid_request` (400) for a repeated or malformed parameter
  */
@@ -71,25 +83,34 @@ export function readLoginRequest(originalUrl: string, options: ResolvedOptions):
   const returnTo = safeReturnTo(returnTos.length === 1 ? returnTos[0] : target);
   const iss = single(query, 'iss');
   if (iss !== undefined && (iss.length === 0 || iss.length > MAX_PARAM_LENGTH)) throw new AuthError('invalid_request', 400, 'The login parameter "iss" is empty or too long');
-  const params: Record<string, string> = {};
+  const asked: Record<string, string> = {};
   for (const name of options.loginParams) {
     const value = single(query, name);
     if (value === undefined) continue;
     if (value.length === 0 || value.length > MAX_PARAM_LENGTH) throw new AuthError('invalid_request', 400, `The login parameter "${name}" is empty or too long`);
-    params[name] = value;
+    asked[name] = value;
   }
-  const prompt = params.prompt?.split(' ');
+  const prompt = asked.prompt?.split(' ');
   if (prompt !== undefined && (prompt.some((p) => !PROMPT_VALUES.has(p)) || (prompt.includes('none') && prompt.length > 1))) {
     throw new AuthError('invalid_request', 400, 'The login parameter "prompt" has a value OpenID Connect does not define, or "none" with another');
   }
-  if (params.max_age !== undefined && !/^\d{1,10}$/.test(params.max_age)) {
+  if (asked.max_age !== undefined && !/^\d{1,10}$/.test(asked.max_age)) {
     throw new AuthError('invalid_request', 400, 'The login parameter "max_age" must be a whole number of seconds');
   }
+  // The app's policy wins: a login may only shorten its max_age (OpenID Connect Core 1.0 §3.1.2.1).
+  const params: Record<string, string> = { ...asked, ...options.authorizationParams };
+  const maxAge = minimum(options.maxAge, asked.max_age === undefined ? undefined : Number(asked.max_age));
+  if (maxAge !== undefined) params.max_age = String(maxAge);
   return {
     returnTo,
     params,
-    maxAge: params.max_age !== undefined ? Number(params.max_age) : options.maxAge,
-    silent: prompt?.includes('none') ?? options.authorizationParams.prompt === 'none',
+    maxAge,
+    acrValues: options.essentialAcr ?? params.acr_values?.split(' ').filter((v) => v.length > 0),
+    silent: params.prompt === 'none',
     iss,
   };
+}
+
+function minimum(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined ? b : b === undefined ? a : Math.min(a, b);
 }

@@ -8,7 +8,7 @@ import type { Request, Response } from 'express';
 import { endSession } from './auth-session.js';
 import { AuthError } from './errors.js';
 import { sessionOf, type Context } from './context.js';
-import { destroySession } from './req-session.js';
+import { destroyExpressSession } from './req-session.js';
 import { requestedReturnTo } from './return-to.js';
 
 /**
@@ -57,7 +57,7 @@ export async function handleLogout(context: Context, req: Request, res: Response
   }
   const session = sessionOf(req);
   await endSession(context, req, res, session); // with sessionStorage 'store', a copied cookie dies here too
-  await destroySession(req);
+  await destroyExpressSession(req, context.options.storeTimeout);
   const { options } = context;
   const returnTo = requestedReturnTo(req.originalUrl);
   const postLogoutRedirectUri = returnTo === '/'

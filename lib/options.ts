@@ -30,9 +30,13 @@ export interface RoutesConfig {
 
 /** Attributes of the sealed session cookie. `HttpOnly` and `Path=/` are always set. */
 export interface CookieConfig {
-  /** Cookie name; RFC 6265 §4.1.1 token characters only. Default `'oidc_session'`. */
+  /**
+   * Cookie name; RFC 6265 §4.1.1 token characters only. Default `'__Host-oidc_session'` on an
+   * https `baseURL` without `domain` (a `__Host-` cookie cannot be planted or shadowed from a
+   * sibling subdomain, RFC 6265bis §4.1.3.2), else `'oidc_session'`.
+   */
   name?: string;
-  /** `Domain` attribute. Default: none (host-only cookie, the safest). */
+  /** `Domain` attribute. Default: none (host-only cookie, the safest; with it, the default name has no `__Host-` prefix). */
   domain?: string;
   /** `SameSite` attribute. Default `'lax'`; `'none'` needs an `https:` `baseURL`. */
   sameSite?: 'lax' | 'strict' | 'none';
@@ -55,6 +59,16 @@ export interface TenantClient {
   clientKeyId?: string;
   /** See {@link AuthCallbackConfig.clientAssertionAlg}. */
   clientAssertionAlg?: string;
+  /**
+   * This issuer's own `redirect_uri`, registered at it alone: `baseURL` + `routes.callback` + `/`
+   * + a path of your choice, e.g. `https://app.example.com/callback/acme`. A response arriving
+   * there is accepted only for a login started at this issuer, and one for this issuer only there
+   * (RFC 9700 §4.4.2: a client of several authorization servers must tell their responses apart,
+   * by `iss` or by distinct redirect URIs). Needed for an issuer that does not send `iss`
+   * (RFC 9207), unless {@link TenantsConfig.allowSharedCallback}. Default: the shared
+   * `baseURL` + `routes.callback`.
+   */
+  redirectUri?: string;
 }
 
 /**
@@ -93,6 +107,17 @@ export interface TenantsConfig {
   client?(issuer: string): TenantClient | undefined | Promise<TenantClient | undefined>;
   /** How many issuers' discovered metadata is kept, least recently used dropped first. Default `100`. */
   cacheSize?: number;
+  /**
+   * Accept, at the shared `redirect_uri`, an issuer that does not promise `iss` in its
+   * authorization responses (no `authorization_response_iss_parameter_supported`, RFC 9207 §3).
+   * The callback then cannot tell which issuer answered: one issuer (a tenant an attacker
+   * registered, say) could forward a user's login to another and receive that issuer's code and
+   * `code_verifier` (the mix-up attack, RFC 9700 §4.4). Set it only when every issuer
+   * `tenants.issuer()` can name is trusted; otherwise give such issuers their own
+   * {@link TenantClient.redirectUri}. Default `false`: a login at such an issuer is refused,
+   * 500 `mix_up_unprotected`.
+   */
+  allowSharedCallback?: boolean;
 }
 
 /**
@@ -188,13 +213,20 @@ export interface AuthCallbackConfig {
   routes?: RoutesConfig;
   /**
    * Extra authorization request parameters sent on every login, e.g. `{ audience: 'https://api' }`
-   * (Auth0) or `{ prompt: 'login' }`. The protocol's own parameters (`state`, `nonce`,
-   * `code_challenge`, `redirect_uri`, …) cannot be overridden.
+   * (Auth0) or `{ prompt: 'login' }`: the app's policy, which `/login`'s query cannot change (see
+   * `loginParams`). The protocol's own parameters (`state`, `nonce`, `code_challenge`,
+   * `redirect_uri`, …) cannot be set. What they ask for is checked in the ID token:
    *
-   * `max_age` (seconds, a string of digits) asks the provider to re-authenticate users whose last
-   * authentication is older; the ID token must then carry `auth_time`, and a login whose
-   * `auth_time` is older than `max_age` (plus `clockTolerance`) is refused (OpenID Connect Core
-   * 1.0 §3.1.2.1, §3.1.3.7 item 13).
+   * - `max_age` (seconds, a string of digits): the ID token must carry `auth_time`, not older than
+   *   `max_age` plus `clockTolerance` (OpenID Connect Core 1.0 §3.1.2.1, §3.1.3.7 item 13), else
+   *   401 `max_age_exceeded`;
+   * - `acr_values`, or a `claims` request (§5.5) marking `acr` essential: the ID token's `acr` must
+   *   be one of the values asked for, else 401 `acr_mismatch`;
+   * - `organization` (Auth0) or `organization_id` (Scalekit, WorkOS): the token must name that
+   *   organization (Auth0: `org_id` for an `org_…` id, else `org_name`, lowercase; otherwise
+   *   `organization_id`, or Scalekit's `oid`), else 403 `organization_mismatch`.
+   *
+   * A refused login leaves no session.
    */
   authorizationParams?: Record<string, string>;
   /**
@@ -203,18 +235,26 @@ export interface AuthCallbackConfig {
    * the code out of URLs and logs. Default `'query'`. The callback accepts both either way.
    *
    * With `'form_post'` the POST arrives cross-site when the provider is on another site, and a
-   * `SameSite=Lax` express-session cookie is not sent with it; so each login also seals its
-   * pending transaction into a `SameSite=None; Secure; HttpOnly` cookie scoped to the callback
-   * path, which the callback reads in that case. Needs an https `baseURL` (or a loopback host).
+   * `SameSite=Lax` cookie is not sent with it; so the pending-login cookie is then
+   * `SameSite=None; Secure`. Needs an https `baseURL` (or a loopback host).
    */
   responseMode?: 'query' | 'form_post';
   /**
-   * Sender-constrain the tokens with DPoP (RFC 9449): each login gets its own key pair (kept with
-   * the session, the private key sealed), its thumbprint is sent as `dpop_jkt`, and the code
-   * exchange, refreshes, UserInfo and `req.oidc.fetchResource()` carry DPoP proofs (a server's
-   * `DPoP-Nonce` is honoured). Default `false`.
+   * Sender-constrain the tokens with DPoP (RFC 9449): each login gets its own key pair (sealed
+   * with the pending login, then with the session), its thumbprint is sent as `dpop_jkt`, and the
+   * code exchange carries a DPoP proof. When the provider binds the tokens (`token_type` `DPoP`),
+   * refreshes, UserInfo and `req.oidc.fetchResource()` carry proofs too (a server's `DPoP-Nonce`
+   * is honoured); when it does not (`token_type` `Bearer`: a provider without DPoP), the tokens
+   * are used as bearer tokens and the key is dropped.
+   *
+   * - `true`: DPoP when the provider binds, bearer otherwise;
+   * - `'required'`: a provider that does not advertise DPoP (`dpop_signing_alg_values_supported`,
+   *   RFC 9449 §5.1) or answers with a `Bearer` token refuses the login: 502 `dpop_unsupported`;
+   * - `false`: no DPoP.
+   *
+   * Default `false`.
    */
-  dpop?: boolean;
+  dpop?: boolean | 'required';
   /** The DPoP key pair's JWS algorithm. Default `'ES256'`. */
   dpopAlg?: string;
   /**
@@ -237,6 +277,12 @@ export interface AuthCallbackConfig {
   clockTolerance?: number;
   /** Timeout of each HTTP request to the provider, in seconds. Default `10`. */
   httpTimeout?: number;
+  /**
+   * Time limit of each call to the express-session store (its own session load, server-side
+   * session records, back-channel logout marks), in seconds: a store that fails or does not
+   * answer in time is a 503 `store_unavailable`, never a hung request. Default `5`.
+   */
+  storeTimeout?: number;
   /** Lifetime of a pending login (from `/login` to the callback), in seconds. Default `3600`. */
   transactionDuration?: number;
   /**
@@ -264,12 +310,17 @@ export interface AuthCallbackConfig {
    */
   pushedAuthorizationRequests?: boolean;
   /**
-   * Authorization request parameters a login may take from `/login`'s query, e.g.
-   * `/login?prompt=login&login_hint=ann@example.com`, over `authorizationParams`. Each may appear
-   * once; `prompt` must hold OpenID Connect Core 1.0 §3.1.2.1 values and `max_age` digits (it
-   * then makes `auth_time` required for that login). Protocol parameters cannot be listed.
+   * Authorization request parameters a login may add from `/login`'s query, e.g.
+   * `/login?prompt=login&login_hint=ann@example.com`. Each may appear once; `prompt` must hold
+   * OpenID Connect Core 1.0 §3.1.2.1 values and `max_age` digits (it then makes `auth_time`
+   * required for that login). Protocol parameters cannot be listed.
+   *
+   * `authorizationParams` is the app's policy and always wins: a name it fixes is left out of the
+   * default list, and listing one here is a `TypeError` at start-up. `max_age` is the exception:
+   * a login may shorten the app's (the smaller one is sent and checked), never lengthen it.
    * Default `['prompt', 'login_hint', 'max_age', 'acr_values', 'ui_locales', 'organization',
-   * 'connection', 'organization_id', 'connection_id']`; `[]` turns it off.
+   * 'connection', 'organization_id', 'connection_id']`, less the names `authorizationParams`
+   * fixes; `[]` turns it off.
    */
   loginParams?: string[];
   /**
@@ -282,14 +333,17 @@ export interface AuthCallbackConfig {
   sessionStorage?: 'cookie' | 'store';
   /**
    * The express-session middleware (`session({ ... })`), given here instead of mounted for the
-   * whole app. `authCallback()` then runs it only on the requests that use it: its own routes
-   * (where the login's transaction lives, OpenID Connect Core §3.1.2.1, RFC 7636 §4), and every
-   * request that carries a session when `sessionStorage` is `'store'` or `routes.backchannelLogout`
-   * is set. The app's other requests skip express-session's cookie signature check and store read
-   * (the benchmark in the README measures the difference). Leave it unset, and mount
-   * express-session with `app.use()` before `authCallback()`, when the app's own routes use
-   * `req.session`. When express-session already ran on a request, it is not run again. An error
-   * it passes on (its store failing) goes to `next()` as it is. Default: unset.
+   * whole app, for what this package keeps in its store: server-side sessions
+   * (`sessionStorage: 'store'`) and back-channel logout marks. `authCallback()` then runs it only
+   * where those are read or written: its own routes, and every request that carries a session.
+   * With cookie sessions and no back-channel logout it never runs: nothing is kept on the server
+   * (pending logins are sealed cookies too). The app's other requests skip express-session's
+   * cookie signature check and store read.
+   *
+   * Mount express-session with `app.use()` instead when the app's own routes use `req.session`;
+   * `authCallback()` then gives it a new id at each login, the app's data kept (no session
+   * fixation). When express-session already ran on a request, it is not run again. Its store's
+   * failure, or no answer within `storeTimeout`, is a 503 `store_unavailable`. Default: unset.
    */
   session?: RequestHandler;
   /**
@@ -343,13 +397,17 @@ export interface ResolvedOptions {
   readonly authorizationParams: Readonly<Record<string, string>>;
   /** `authorizationParams.max_age`, in seconds, when set: `auth_time` is then required and checked. */
   readonly maxAge: number | undefined;
+  /** The values of an essential `acr` request in `authorizationParams.claims` (OpenID Connect Core 1.0 §5.5.1.1), when set. */
+  readonly essentialAcr: readonly string[] | undefined;
   readonly fetchUserInfo: boolean;
-  /** The DPoP key algorithm when DPoP is on, else `undefined`. */
-  readonly dpopAlg: string | undefined;
+  readonly dpop: boolean | 'required';
+  /** The DPoP key pair's algorithm (used when `dpop` is on). */
+  readonly dpopAlg: string;
   readonly responseMode: 'query' | 'form_post';
   readonly idTokenSigningAlg: string;
   readonly clockTolerance: number;
   readonly httpTimeout: number;
+  readonly storeTimeout: number;
   readonly transactionDuration: number;
   readonly sessionDuration: number;
   /** Idle lifetime in seconds; `undefined` when idle expiry is off. */
@@ -503,6 +561,7 @@ export function resolveOptions(config: AuthCallbackConfig): ResolvedOptions {
     if (tenants === null || typeof tenants !== 'object' || typeof tenants.issuer !== 'function') fail('tenants', 'must be an object with an issuer(req) function');
     if (tenants.client !== undefined && typeof tenants.client !== 'function') fail('tenants.client', 'must be a function (issuer) => client');
     if (tenants.cacheSize !== undefined && (!Number.isInteger(tenants.cacheSize) || tenants.cacheSize < 1)) fail('tenants.cacheSize', 'must be a whole number, at least 1');
+    if (tenants.allowSharedCallback !== undefined && typeof tenants.allowSharedCallback !== 'boolean') fail('tenants.allowSharedCallback', 'must be a boolean');
   }
   if (adapter !== undefined) checkAdapter(adapter, config);
   if (config.clientCertificate !== undefined) {
@@ -549,13 +608,14 @@ export function resolveOptions(config: AuthCallbackConfig): ResolvedOptions {
   const maxAgeParam = authorizationParams.max_age;
   if (maxAgeParam !== undefined && !/^\d{1,10}$/.test(maxAgeParam)) fail('authorizationParams.max_age', 'must be a whole number of seconds, as a string of digits');
   const maxAge = maxAgeParam === undefined ? undefined : Number(maxAgeParam);
+  const essentialAcr = authorizationParams.claims === undefined ? undefined : essentialAcrOf(authorizationParams.claims);
   const responseMode = config.responseMode ?? 'query';
   if (responseMode !== 'query' && responseMode !== 'form_post') fail('responseMode', 'must be "query" or "form_post"');
   if (responseMode === 'form_post' && baseURL.protocol !== 'https:' && !isLoopbackHost(baseURL.hostname)) {
     fail('responseMode', '"form_post" needs an https: baseURL: its pending-login cookie is SameSite=None, which browsers keep only when Secure');
   }
   const dpop = config.dpop ?? false;
-  if (typeof dpop !== 'boolean') fail('dpop', 'must be a boolean');
+  if (typeof dpop !== 'boolean' && dpop !== 'required') fail('dpop', 'must be true, false or \'required\'');
   const dpopAlg = config.dpopAlg ?? 'ES256';
   if (!ASYMMETRIC_JWS_ALGS.has(dpopAlg)) fail('dpopAlg', `must be one of ${[...ASYMMETRIC_JWS_ALGS].join(', ')}`);
   const fetchUserInfo = config.fetchUserInfo ?? false;
@@ -567,12 +627,13 @@ export function resolveOptions(config: AuthCallbackConfig): ResolvedOptions {
   }
 
   const cookieIn = config.cookie ?? {};
-  const cookieName = cookieIn.name ?? 'oidc_session';
+  const secure = baseURL.protocol === 'https:';
+  // RFC 6265bis §4.1.3.2: a __Host- cookie cannot be set, nor shadowed, from a sibling subdomain.
+  const cookieName = cookieIn.name ?? (secure && cookieIn.domain === undefined ? '__Host-oidc_session' : 'oidc_session');
   if (typeof cookieName !== 'string' || !COOKIE_NAME.test(cookieName)) fail('cookie.name', 'must be a cookie token (letters, digits, !#$%&\'*+-.^_`|~)');
   if (cookieIn.domain !== undefined) assertString(cookieIn.domain, 'cookie.domain');
   const sameSite = cookieIn.sameSite ?? 'lax';
   if (sameSite !== 'lax' && sameSite !== 'strict' && sameSite !== 'none') fail('cookie.sameSite', 'must be "lax", "strict" or "none"');
-  const secure = baseURL.protocol === 'https:';
   if (sameSite === 'none' && !secure) fail('cookie.sameSite', '"none" requires an https: baseURL (browsers drop SameSite=None cookies without Secure)');
   // RFC 6265bis §4.1.3: browsers drop __Secure- cookies without Secure, and __Host- ones also with a Domain.
   if ((cookieName.startsWith('__Secure-') || cookieName.startsWith('__Host-')) && !secure) {
@@ -591,9 +652,16 @@ export function resolveOptions(config: AuthCallbackConfig): ResolvedOptions {
   }
   const pushedAuthorizationRequests = config.pushedAuthorizationRequests ?? false;
   if (typeof pushedAuthorizationRequests !== 'boolean') fail('pushedAuthorizationRequests', 'must be a boolean');
-  const loginParams = config.loginParams ?? DEFAULT_LOGIN_PARAMS;
-  if (!Array.isArray(loginParams) || loginParams.some((p) => typeof p !== 'string' || p.length === 0)) fail('loginParams', 'must be an array of parameter names');
-  for (const p of loginParams) if (PROTOCOL_PARAMS.has(p)) fail('loginParams', `cannot list the protocol parameter "${p}"`);
+  const loginParamsIn = config.loginParams ?? DEFAULT_LOGIN_PARAMS;
+  if (!Array.isArray(loginParamsIn) || loginParamsIn.some((p) => typeof p !== 'string' || p.length === 0)) fail('loginParams', 'must be an array of parameter names');
+  for (const p of loginParamsIn) if (PROTOCOL_PARAMS.has(p)) fail('loginParams', `cannot list the protocol parameter "${p}"`);
+  // The app's authorizationParams are its policy: a login may not change one (max_age it may only shorten).
+  const fixed = (p: string): boolean => p !== 'max_age' && Object.hasOwn(authorizationParams, p);
+  if (config.loginParams !== undefined) {
+    const clash = loginParamsIn.find(fixed);
+    if (clash !== undefined) fail('loginParams', `lists "${clash}", which authorizationParams fixes: a login cannot change the app's value; remove it from one of them`);
+  }
+  const loginParams = loginParamsIn.filter((p) => !fixed(p));
   const sessionStorage = config.sessionStorage ?? 'cookie';
   if (sessionStorage !== 'cookie' && sessionStorage !== 'store') fail('sessionStorage', 'must be "cookie" or "store"');
   if (config.session !== undefined && typeof config.session !== 'function') fail('session', 'must be the express-session middleware, session({ ... })');
@@ -608,6 +676,7 @@ export function resolveOptions(config: AuthCallbackConfig): ResolvedOptions {
       issuer: tenants.issuer.bind(tenants),
       ...(tenants.client !== undefined && { client: tenants.client.bind(tenants) }),
       cacheSize: tenants.cacheSize ?? 100,
+      allowSharedCallback: tenants.allowSharedCallback ?? false,
     }),
     adapter,
     clientSecret: config.clientSecret,
@@ -625,12 +694,15 @@ export function resolveOptions(config: AuthCallbackConfig): ResolvedOptions {
     routes: Object.freeze(routes),
     authorizationParams: Object.freeze(authorizationParams),
     maxAge,
+    essentialAcr,
     fetchUserInfo,
-    dpopAlg: dpop ? dpopAlg : undefined,
+    dpop,
+    dpopAlg,
     responseMode,
     idTokenSigningAlg,
     clockTolerance: assertSeconds(config.clockTolerance, 'clockTolerance', 30),
     httpTimeout: assertSeconds(config.httpTimeout, 'httpTimeout', 10, 0.001),
+    storeTimeout: assertSeconds(config.storeTimeout, 'storeTimeout', 5, 0.001),
     transactionDuration: assertSeconds(config.transactionDuration, 'transactionDuration', 3600, 1),
     sessionDuration,
     sessionIdleDuration,
@@ -668,6 +740,28 @@ function checkAdapter(adapter: ProviderAdapter, config: AuthCallbackConfig): voi
   }
 }
 
+/**
+ * The values of an essential `acr` request in a `claims` parameter (OpenID Connect Core 1.0
+ * §5.5.1.1: `{"id_token":{"acr":{"essential":true,"values":[…]}}}`, or `value`), which the ID
+ * token's `acr` must then be one of (any, when none is listed); `undefined` when `acr` is not
+ * requested as essential.
+ *
+ * @throws TypeError when `claims` is not a JSON object
+ */
+function essentialAcrOf(claims: string): readonly string[] | undefined {
+  let request: unknown;
+  try {
+    request = JSON.parse(claims);
+  } catch {
+    fail('authorizationParams.claims', 'must be a JSON object (OpenID Connect Core 1.0 §5.5)');
+  }
+  if (request === null || typeof request !== 'object' || Array.isArray(request)) fail('authorizationParams.claims', 'must be a JSON object (OpenID Connect Core 1.0 §5.5)');
+  const acr = (request as { id_token?: { acr?: { essential?: unknown; value?: unknown; values?: unknown } } }).id_token?.acr;
+  if (acr?.essential !== true) return undefined;
+  const values = typeof acr.value === 'string' ? [acr.value] : Array.isArray(acr.values) ? acr.values.filter((v): v is string => typeof v === 'string') : [];
+  return Object.freeze(values); // empty: any acr, but one must be there
+}
+
 /** An issuer identifier as a URL: absolute http(s), and `http:` only on loopback unless `allowInsecure`. */
 function parseIssuer(value: string, key: string, allowInsecure: boolean): URL {
   const issuer = parseAbsoluteUrl(value, key);
@@ -675,6 +769,23 @@ function parseIssuer(value: string, key: string, allowInsecure: boolean): URL {
     fail(key, `uses http: on a host that is not loopback (${issuer.hostname}); use https:, or set allowInsecureRequests: true on a test network`);
   }
   return issuer;
+}
+
+/**
+ * An issuer's own `redirect_uri` (see {@link TenantClient.redirectUri}): under `baseURL` +
+ * `routes.callback` + `/`, without a query or fragment.
+ *
+ * @throws TypeError naming `tenants.client().redirectUri`
+ */
+function ownRedirectUri(options: ResolvedOptions, value: unknown): URL {
+  const key = 'tenants.client().redirectUri';
+  assertString(value, key);
+  const url = parseAbsoluteUrl(value, key);
+  const shared = options.redirectUri.href;
+  if (!url.href.startsWith(`${shared}/`) || url.href.length === shared.length + 1) {
+    fail(key, `must be ${shared}/ followed by a path of its own (got ${JSON.stringify(value)})`);
+  }
+  return url;
 }
 
 /**
@@ -690,6 +801,7 @@ export function tenantOptions(options: ResolvedOptions, issuer: string, client: 
   const registration = client ?? options;
   return Object.freeze({
     ...options,
+    ...(client?.redirectUri !== undefined && { redirectUri: ownRedirectUri(options, client.redirectUri) }),
     issuer: url,
     issuerIdentifier: issuer,
     insecureIssuer: url.protocol === 'http:',

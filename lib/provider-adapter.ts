@@ -33,7 +33,7 @@ export interface AdapterAuthorizationRequest {
   codeChallenge: string;
   /** The configured `scope`. */
   scope: string;
-  /** `authorizationParams` with this login's `loginParams` over them (`login_hint`, `organization_id`, …). */
+  /** `authorizationParams`, with this login's `loginParams` the app did not fix (`login_hint`, `organization_id`, …). */
   params: Readonly<Record<string, string>>;
 }
 
@@ -242,6 +242,15 @@ export class AdapterProvider implements Provider {
     return this.#options.clientId;
   }
 
+  get redirectUri(): string {
+    return this.#options.redirectUri.href;
+  }
+
+  /** DPoP needs an OpenID Provider's metadata: `dpop` is refused with an adapter at start-up. */
+  async supportsDPoP(): Promise<boolean> {
+    return false;
+  }
+
   async identifier(): Promise<string> {
     return this.#adapter.issuer;
   }
@@ -257,9 +266,9 @@ export class AdapterProvider implements Provider {
    *   could not be checked (OpenID Connect Core 1.0 §3.1.2.1). (`authorizationParams.max_age` is
    *   refused with an adapter at start-up.)
    */
-  async authorizationUrl(checks: CodeExchangeChecks, extra: Readonly<Record<string, string>> = {}): Promise<URL> {
+  async authorizationUrl(checks: CodeExchangeChecks, params: Readonly<Record<string, string>>): Promise<URL> {
     const o = this.#options;
-    if (extra.max_age !== undefined) {
+    if (params.max_age !== undefined) {
       throw new AuthError('invalid_request', 400, 'The login parameter "max_age" needs an OpenID Provider: this provider cannot prove when the user authenticated');
     }
     return this.#adapter.authorizationUrl({
@@ -268,7 +277,7 @@ export class AdapterProvider implements Provider {
       state: checks.state,
       codeChallenge: await calculatePKCECodeChallenge(checks.codeVerifier),
       scope: o.scope,
-      params: { ...o.authorizationParams, ...extra },
+      params,
     });
   }
 

@@ -32,12 +32,19 @@ export interface EndingSession {
 export interface Provider {
   /** The client identifier registered at this server (RFC 6749 §2.2). */
   readonly clientId: string;
+  /** The `redirect_uri` of logins at this server (RFC 6749 §3.1.2): the callback URL. */
+  readonly redirectUri: string;
   /** The issuer identifier: sessions and transactions are bound to it (RFC 9700 §4.4.2). */
   identifier(): Promise<string>;
   /** `true` when every authorization response must carry `iss` (RFC 9207 §3). */
   sendsIssInResponse(): Promise<boolean>;
-  /** The authorization request URL for a new transaction (RFC 6749 §4.1.1, RFC 7636 §4.3). */
-  authorizationUrl(checks: CodeExchangeChecks, extra?: Readonly<Record<string, string>>): Promise<URL>;
+  /** `true` when the server advertises DPoP (`dpop_signing_alg_values_supported`, RFC 9449 §5.1). */
+  supportsDPoP(): Promise<boolean>;
+  /**
+   * The authorization request URL for a new transaction (RFC 6749 §4.1.1, RFC 7636 §4.3), with
+   * `params` (the app's `authorizationParams` and this login's own) beside the protocol's.
+   */
+  authorizationUrl(checks: CodeExchangeChecks, params: Readonly<Record<string, string>>): Promise<URL>;
   /** Exchanges the authorization code (RFC 6749 §4.1.3) and validates what comes back. */
   exchangeCode(callbackUrl: URL, checks: CodeExchangeChecks & { maxAge?: number }, dpop?: DPoPKey): Promise<TokenSet>;
   /** Refreshes the tokens (RFC 6749 §6). */

@@ -18,8 +18,8 @@ import { AdapterProvider } from './provider-adapter.js';
  */
 function registrationOf(client: TenantClient | undefined): string {
   if (client === undefined) return '';
-  const { clientId, clientSecret, clientAuthMethod, clientPrivateKey, clientKeyId, clientAssertionAlg } = client;
-  return JSON.stringify([clientId, clientSecret, clientAuthMethod, clientPrivateKey, clientKeyId, clientAssertionAlg]);
+  const { clientId, clientSecret, clientAuthMethod, clientPrivateKey, clientKeyId, clientAssertionAlg, redirectUri } = client;
+  return JSON.stringify([clientId, clientSecret, clientAuthMethod, clientPrivateKey, clientKeyId, clientAssertionAlg, redirectUri]);
 }
 
 /** The providers of one `authCallback()`. */

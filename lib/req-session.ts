@@ -1,10 +1,12 @@
 /**
- * `express-session` as promises, and the check that it is mounted before `authCallback()`.
+ * The app's express-session, when it runs: renewed at login (a new id, the app's data kept) and
+ * destroyed at logout. Its store's failures are `store_unavailable` (503), held to
+ * `storeTimeout` like this package's own records.
  *
  * @packageDocumentation
  */
 import type { Request } from 'express';
-import { AuthError } from './errors.js';
+import { callStore } from './session-store.js';
 
 /**
  * The part of an express-session `Session` used here, typed structurally so that this package
@@ -17,53 +19,46 @@ export interface ExpressSession {
   [key: string]: unknown;
 }
 
-function sessionOf(req: Request): ExpressSession | undefined {
+/** Where 0.1.x kept pending logins in the express-session; dropped wherever it is found. */
+const LEGACY_TRANSACTIONS_KEY = 'oidcTransactions';
+
+/** The request's express-session, or `undefined` when express-session did not run on it. */
+function expressSessionOf(req: Request): ExpressSession | undefined {
   const session = (req as unknown as { session?: ExpressSession | null }).session;
-  return session === null ? undefined : session;
+  return session !== null && typeof session?.regenerate === 'function' ? session : undefined;
 }
 
 /**
- * The request's express-session.
+ * At login, replaces the request's express-session (if any) under a new id, against session
+ * fixation (OWASP ASVS V3.2.1): the app's data in it is carried over and saved; a session with
+ * no data is destroyed instead, so that a login leaves no empty record in the store.
  *
- * @throws AuthError `session_not_mounted` (500) when express-session did not run before this
- *   middleware, or its store failed to load the session
+ * @param timeout - `storeTimeout`, in seconds
+ * @throws AuthError `store_unavailable` (503) when the store fails or does not answer in time
  */
-export function requireSession(req: Request): ExpressSession {
-  const session = sessionOf(req);
-  if (session === undefined || typeof session.regenerate !== 'function') {
-    throw new AuthError(
-      'session_not_mounted',
-      500,
-      'express-session is not mounted before authCallback(): add app.use(session({ secret, resave: false, saveUninitialized: false })) ' +
-        'before app.use(authCallback({ ... })). If it is mounted, its store failed to load the session.',
-    );
+export async function renewExpressSession(req: Request, timeout: number): Promise<void> {
+  const session = expressSessionOf(req);
+  if (session === undefined) return;
+  const keep: Record<string, unknown> = {};
+  for (const key of Object.keys(session)) {
+    if (key !== 'cookie' && key !== LEGACY_TRANSACTIONS_KEY) keep[key] = session[key];
   }
-  return session;
-}
-
-function promisify(run: (done: (err?: unknown) => void) => void): Promise<void> {
-  return new Promise((resolve, reject) => {
-    run((err) => (err ? reject(err) : resolve()));
-  });
-}
-
-/** Saves the session now, so the store has it before the browser follows a redirect. */
-export function saveSession(req: Request): Promise<void> {
-  return promisify((done) => requireSession(req).save(done));
+  if (Object.keys(keep).length === 0) {
+    await callStore(timeout, (done) => session.destroy(done));
+    return;
+  }
+  await callStore(timeout, (done) => session.regenerate(done));
+  const renewed = expressSessionOf(req)!;
+  Object.assign(renewed, keep);
+  await callStore(timeout, (done) => renewed.save(done)); // in the store before the browser follows the redirect
 }
 
 /**
- * Replaces the session with a new one under a new id (against session fixation, OWASP ASVS
- * V3.2.1), carrying over the `keep` entries.
+ * Destroys the request's express-session in its store (logout); nothing without express-session.
+ *
+ * @throws AuthError `store_unavailable` (503)
  */
-export async function regenerateSession(req: Request, keep: Record<string, unknown>): Promise<void> {
-  await promisify((done) => requireSession(req).regenerate(done));
-  Object.assign(requireSession(req), keep);
-}
-
-/** Destroys the session in its store; a request without express-session is left as it is. */
-export function destroySession(req: Request): Promise<void> {
-  const session = sessionOf(req);
-  if (session === undefined || typeof session.destroy !== 'function') return Promise.resolve();
-  return promisify((done) => session.destroy(done));
+export async function destroyExpressSession(req: Request, timeout: number): Promise<void> {
+  const session = expressSessionOf(req);
+  if (session !== undefined) await callStore(timeout, (done) => session.destroy(done));
 }

@@ -6,6 +6,7 @@
 import type { Request, Response } from 'express';
 import { endSession, writeSession } from './auth-session.js';
 import { attach, sessionOf, type Context } from './context.js';
+import { boundKey } from './dpop-key.js';
 import { AuthError } from './errors.js';
 import type { UserClaims, UserInfoClaims } from './issuer.js';
 import { refreshSession } from './token-refresh.js';
@@ -133,12 +134,13 @@ export class RequestAuth {
     const session = sessionOf(this.#req);
     if (session === undefined) throw new AuthError('unauthorized', 401, 'Authentication required: sign in first');
     const provider = await this.#context.providers.forSession(session.claims);
-    return provider.fetchUserInfo(session.tokens.accessToken, session.claims.sub, session.tokens.dpopKey);
+    return provider.fetchUserInfo(session.tokens.accessToken, session.claims.sub, boundKey(session.tokens));
   }
 
   /**
-   * Calls a resource server with the session's access token: `Authorization: Bearer` (RFC 6750),
-   * or with option `dpop`, `Authorization: DPoP` and a `DPoP` proof for this method and URL
+   * Calls a resource server with the session's access token, in the scheme its `token_type`
+   * names: `Authorization: Bearer` (RFC 6750), or for a DPoP-bound token (option `dpop`, and a
+   * provider that bound it) `Authorization: DPoP` and a `DPoP` proof for this method and URL
    * (RFC 9449 §7), retried once with the server's `DPoP-Nonce` when it asks for one. The
    * response is returned whatever its status (a 401 may mean the token expired: `refresh()`).
    *
@@ -151,6 +153,6 @@ export class RequestAuth {
     const session = sessionOf(this.#req);
     if (session === undefined) throw new AuthError('unauthorized', 401, 'Authentication required: sign in first');
     const provider = await this.#context.providers.forSession(session.claims);
-    return provider.fetchResource(session.tokens.accessToken, new URL(url), init, session.tokens.dpopKey);
+    return provider.fetchResource(session.tokens.accessToken, new URL(url), init, boundKey(session.tokens));
   }
 }

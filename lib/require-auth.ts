@@ -78,10 +78,34 @@ export interface RequireAuthOptions {
   claims?:
     | Readonly<Record<string, ClaimValue | readonly ClaimValue[]>>
     | ((claims: UserClaims) => boolean);
+  /**
+   * Step-up authentication (RFC 9470): the authentication context class the session's login must
+   * have reached, its `acr` claim (OpenID Connect Core 1.0 §2), one of these values. A session
+   * whose login did not is sent through a new login asking for them (`acr_values`, §3.1.2.1)
+   * when it is a browser's page load (as {@link RequireAuthOptions.redirect}); any other request
+   * gets 401 `insufficient_user_authentication` with
+   * `WWW-Authenticate: Bearer error="insufficient_user_authentication", acr_values="…"` (RFC 9470 §3).
+   * The new login's ID token must then carry one of them, or the login is refused
+   * (`acr_mismatch`): a login never loops. Needs `acr_values` among `loginParams` and not fixed in
+   * `authorizationParams`; otherwise no new login can ask for it, and the answer is the 401.
+   *
+   * @defaultValue none
+   */
+  acr?: string | readonly string[];
+  /**
+   * Step-up authentication (RFC 9470): the longest time since the user last authenticated at the
+   * provider (the login's `auth_time`), in **seconds**, plus `clockTolerance`. A session whose
+   * authentication is older is sent through a new login with `max_age` (OpenID Connect Core 1.0
+   * §3.1.2.1), answered like {@link RequireAuthOptions.acr}, with `max_age=…` in the challenge.
+   * Needs `max_age` among `loginParams`.
+   *
+   * @defaultValue none
+   */
+  maxAge?: number;
 }
 
 /** The keys {@link RequireAuthOptions} may have. */
-const OPTION_KEYS: ReadonlySet<string> = new Set(['redirect', 'claims']);
+const OPTION_KEYS: ReadonlySet<string> = new Set(['redirect', 'claims', 'acr', 'maxAge']);
 
 function fail(key: string, problem: string): never {
   throw new TypeError(`requireAuth(): option "${key}" ${problem}`);
@@ -187,6 +211,9 @@ function claimsCheck(option: RequireAuthOptions['claims']): ((claims: UserClaims
   return claimsMatcher(option);
 }
 
+/** An `acr` value that fits `acr_values` (space-separated) and a quoted challenge parameter. */
+const ACR_VALUE = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+
 /** Checks `requireAuth()`'s options. */
 function checkOptions(options: unknown): RequireAuthOptions {
   if (options === undefined) return {};
@@ -198,7 +225,47 @@ function checkOptions(options: unknown): RequireAuthOptions {
     if (!OPTION_KEYS.has(key)) fail(key, `is unknown (known options: ${[...OPTION_KEYS].join(', ')})`);
   }
   if (options.redirect !== undefined && typeof options.redirect !== 'boolean') fail('redirect', 'must be a boolean');
+  const { acr, maxAge } = options as RequireAuthOptions;
+  if (acr !== undefined && !(typeof acr === 'string' && ACR_VALUE.test(acr))
+    && !(Array.isArray(acr) && acr.length > 0 && acr.every((v) => typeof v === 'string' && ACR_VALUE.test(v)))) {
+    fail('acr', 'must be an acr value (printable ASCII, no space, quote or backslash) or a non-empty array of them');
+  }
+  if (maxAge !== undefined && (typeof maxAge !== 'number' || !Number.isInteger(maxAge) || maxAge < 0)) fail('maxAge', 'must be a whole number of seconds, at least 0');
   return options;
+}
+
+/** A route's step-up requirement (RFC 9470), compiled once by `requireAuth()`. */
+interface StepUp {
+  /** `true` when the session's login meets it. */
+  isMetBy(claims: UserClaims, clockTolerance: number): boolean;
+  /** The login route's query asking for it, or `undefined` when `loginParams` cannot carry it. */
+  loginQuery(loginParams: readonly string[]): string | undefined;
+  /** The `WWW-Authenticate` value of its 401 (RFC 9470 §3). */
+  readonly challenge: string;
+}
+
+function stepUpOf(acr: readonly string[] | undefined, maxAge: number | undefined): StepUp {
+  const acrValues = acr === undefined ? undefined : Object.freeze([...acr]);
+  const query = new URLSearchParams();
+  if (acrValues !== undefined) query.set('acr_values', acrValues.join(' '));
+  if (maxAge !== undefined) query.set('max_age', String(maxAge));
+  const login = query.toString();
+  const challenge = 'Bearer error="insufficient_user_authentication", '
+    + 'error_description="A stronger or more recent authentication is required"'
+    + `${acrValues === undefined ? '' : `, acr_values="${acrValues.join(' ')}"`}${maxAge === undefined ? '' : `, max_age=${maxAge}`}`;
+  return Object.freeze({
+    isMetBy(claims: UserClaims, clockTolerance: number): boolean {
+      if (acrValues !== undefined && !(typeof claims.acr === 'string' && acrValues.includes(claims.acr))) return false;
+      const authTime = claims.auth_time;
+      return maxAge === undefined || (typeof authTime === 'number' && Date.now() / 1000 - authTime <= maxAge + clockTolerance);
+    },
+    loginQuery(loginParams: readonly string[]): string | undefined {
+      if (acrValues !== undefined && !loginParams.includes('acr_values')) return undefined;
+      if (maxAge !== undefined && !loginParams.includes('max_age')) return undefined;
+      return login;
+    },
+    challenge,
+  });
 }
 
 /** The message of a 403: it names neither the claims checked nor their values. */
@@ -216,11 +283,17 @@ const FORBIDDEN_MESSAGE = 'Access denied: the signed-in account is not allowed t
  *   {@link AuthError} `unauthorized` (401), after setting `WWW-Authenticate` to a challenge that
  *   names the login URL (RFC 9110 §15.5.2, §11.6.1).
  *
+ * With a valid session whose login does not meet `options.acr` / `options.maxAge` (step-up,
+ * RFC 9470) → a browser's page load is sent through a new login asking for them; any other
+ * request gets `next()` with an {@link AuthError} `insufficient_user_authentication` (401) and
+ * a `Bearer error="insufficient_user_authentication"` challenge naming them.
+ *
  * With a valid session whose user does not meet `options.claims` → `next()` with an
  * {@link AuthError} `forbidden` (403, RFC 9110 §15.5.4). No `WWW-Authenticate`: signing in
  * again as the same user would not help.
  *
- * Errors (passed to `next()`): `unauthorized` (401); `forbidden` (403); `internal_error` (500)
+ * Errors (passed to `next()`): `unauthorized` (401); `insufficient_user_authentication` (401);
+ * `forbidden` (403); `internal_error` (500)
  * when the `claims` function throws (the error is the `cause`) or returns a Promise;
  * `middleware_not_mounted` (500) when `authCallback()` is not mounted before this guard.
  *
@@ -237,11 +310,13 @@ const FORBIDDEN_MESSAGE = 'Access denied: the signed-in account is not allowed t
  * app.get('/profile', requireAuth(), (req, res) => res.json(req.user));
  * app.get('/api/orders', requireAuth({ redirect: false }), listOrders);
  * app.get('/admin', requireAuth({ claims: { email_verified: true, groups: 'admin' } }), admin);
+ * app.post('/transfer', requireAuth({ acr: 'urn:example:mfa', maxAge: 300 }), transfer);
  * ```
  */
 export function requireAuth(options?: RequireAuthOptions): RequestHandler {
-  const { redirect = true, claims } = checkOptions(options);
+  const { redirect = true, claims, acr, maxAge } = checkOptions(options);
   const check = claimsCheck(claims);
+  const stepUp = acr === undefined && maxAge === undefined ? undefined : stepUpOf(typeof acr === 'string' ? [acr] : acr, maxAge);
   return function requireAuthMiddleware(req: Request, res: Response, next: NextFunction): void {
     const context = contextOf(req);
     if (context === undefined) {
@@ -249,6 +324,20 @@ export function requireAuth(options?: RequireAuthOptions): RequestHandler {
       return;
     }
     const session = sessionOf(req);
+    const browser = redirect && context.guard.loginPath !== undefined && (req.method === 'GET' || req.method === 'HEAD') && req.accepts(['html', 'json']) === 'html';
+    if (session !== undefined && stepUp !== undefined && !stepUp.isMetBy(session.claims, context.options.clockTolerance)) {
+      const login = stepUp.loginQuery(context.options.loginParams);
+      if (browser && login !== undefined) {
+        res.redirect(302, `${context.guard.loginPath}?returnTo=${encodeURIComponent(req.originalUrl)}&${login}`);
+        return;
+      }
+      res.set('WWW-Authenticate', stepUp.challenge);
+      next(new AuthError('insufficient_user_authentication', 401,
+        login === undefined
+          ? 'This page needs a stronger or more recent sign-in than this session has, and no new login can ask for it (acr_values or max_age is fixed in authorizationParams, or not in loginParams)'
+          : 'This page needs a stronger or more recent sign-in than this session has: sign in again'));
+      return;
+    }
     if (session !== undefined) {
       if (check === undefined) {
         next();
@@ -260,8 +349,9 @@ export function requireAuth(options?: RequireAuthOptions): RequestHandler {
       return;
     }
     const { loginPath, challenge } = context.guard;
-    if (redirect && loginPath !== undefined && (req.method === 'GET' || req.method === 'HEAD') && req.accepts(['html', 'json']) === 'html') {
-      res.redirect(302, `${loginPath}?returnTo=${encodeURIComponent(req.originalUrl)}`);
+    if (browser) {
+      const login = stepUp?.loginQuery(context.options.loginParams);
+      res.redirect(302, `${loginPath}?returnTo=${encodeURIComponent(req.originalUrl)}${login === undefined ? '' : `&${login}`}`);
       return;
     }
     res.set('WWW-Authenticate', challenge);

@@ -9,7 +9,7 @@
  * Any JOSE library can open it with the derived key; it is produced with `node:crypto`
  * directly because WebCrypto's per-call overhead would dominate every guarded request.
  *
- * Keys: each secret gives one 256-bit key by HKDF-SHA-256 (RFC 5869) with a purpose label, and
+ * Keys: each secret gives one 256-bit key per purpose by HKDF-SHA-256 (RFC 5869) with a purpose label, and
  * a key id (`kid`) derived the same way with another label, so a sealed value names the key
  * that opens it without revealing anything about it. Keys are derived once, at start-up.
  *
@@ -20,8 +20,12 @@ import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, type KeyObject
 /** Version of the sealed payload; bumped when its shape changes, older versions read as "no session". */
 export const SEAL_VERSION = 1;
 
-const ENCRYPTION_INFO = 'express-oidc-callback/session-cookie/A256GCM/v1';
-const KEY_ID_INFO = 'express-oidc-callback/session-cookie/kid/v1';
+/**
+ * What a sealer's keys are for: each purpose derives its own keys (HKDF `info`), so a value sealed
+ * for one purpose never opens as another (a transaction cookie is not a session cookie).
+ * `'session-cookie'` keeps the label of 0.1.x, whose cookies still open.
+ */
+export type SealPurpose = 'session-cookie' | 'transaction';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
@@ -50,9 +54,9 @@ export interface SealedClaims {
   exp: number;
 }
 
-function deriveKey(secret: string): SealKey {
-  const keyBytes = Buffer.from(hkdfSync('sha256', secret, '', ENCRYPTION_INFO, 32));
-  const kid = Buffer.from(hkdfSync('sha256', secret, '', KEY_ID_INFO, 9)).toString('base64url');
+function deriveKey(secret: string, purpose: SealPurpose): SealKey {
+  const keyBytes = Buffer.from(hkdfSync('sha256', secret, '', `express-oidc-callback/${purpose}/A256GCM/v1`, 32));
+  const kid = Buffer.from(hkdfSync('sha256', secret, '', `express-oidc-callback/${purpose}/kid/v1`, 9)).toString('base64url');
   const header = Buffer.from(JSON.stringify({ alg: 'dir', enc: 'A256GCM', kid })).toString('base64url');
   return { header, key: createSecretKey(keyBytes) };
 }
@@ -67,10 +71,11 @@ export class Sealer {
 
   /**
    * @param secrets - at least one secret; the caller checked their length
+   * @param purpose - what the sealed values are for: each purpose has its own keys
    */
-  constructor(secrets: readonly string[]) {
+  constructor(secrets: readonly string[], purpose: SealPurpose = 'session-cookie') {
     if (secrets.length === 0) throw new TypeError('Sealer needs at least one secret');
-    this.#keys = secrets.map(deriveKey);
+    this.#keys = secrets.map((secret) => deriveKey(secret, purpose));
     this.#byHeader = new Map(this.#keys.map((k, index) => [k.header, { key: k.key, index }]));
   }
 

@@ -34,6 +34,8 @@ export class SessionCookie {
   readonly #name: string;
   readonly #attributes: SerializeOptions;
   readonly #chunkName: RegExp;
+  /** Every occurrence of this cookie's name or a chunk's in a `Cookie` header. */
+  readonly #occurrence: RegExp;
   /** Characters of value that fit in one chunk, with its name and attributes. */
   readonly #chunkSize: number;
 
@@ -46,7 +48,9 @@ export class SessionCookie {
       secure: attributes.secure,
       ...(attributes.domain !== undefined && { domain: attributes.domain }),
     };
-    this.#chunkName = new RegExp(`^${attributes.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(\\d+)$`);
+    const escaped = attributes.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    this.#chunkName = new RegExp(`^${escaped}\\.(\\d+)$`);
+    this.#occurrence = new RegExp(`(?:^|;)[ \\t]*${escaped}(?:\\.\\d+)?[ \\t]*=`, 'g');
     const overhead = serialize(`${attributes.name}.${MAX_CHUNKS}`, '', { ...this.#attributes, expires: new Date(8.64e15) }).length;
     this.#chunkSize = MAX_COOKIE_BYTES - overhead;
   }
@@ -57,17 +61,22 @@ export class SessionCookie {
   }
 
   /**
-   * The session cookie's value as the browser sent it, chunks joined; `undefined` when absent or
-   * when its chunks are not contiguous.
+   * The session cookie's value as the browser sent it, chunks joined. `undefined` when absent, and
+   * when the header is not one this module's cookies make: a name sent twice (a cookie of the same
+   * name from a parent domain or a longer path), a single cookie beside chunks, or chunks that are
+   * not contiguous. A cookie planted from a sibling subdomain (cookie tossing) so reads as no
+   * session rather than as the planted one.
    */
   read(req: IncomingMessage): string | undefined {
     const header = req.headers.cookie;
     if (header === undefined) return undefined;
+    const sent = header.match(this.#occurrence)?.length ?? 0;
+    if (sent === 0) return undefined;
     const cookies = parse(header);
     const single = cookies[this.#name];
-    if (single !== undefined) return single;
+    if (single !== undefined) return sent === 1 ? single : undefined;
     const count = Object.keys(cookies).filter((name) => this.#chunkName.test(name)).length;
-    if (count === 0 || count > MAX_CHUNKS) return undefined;
+    if (count === 0 || count > MAX_CHUNKS || count !== sent) return undefined;
     let value = '';
     for (let i = 0; i < count; i++) {
       const chunk = cookies[`${this.#name}.${i}`];
@@ -123,7 +132,8 @@ export class SessionCookie {
   }
 }
 
-function appendSetCookie(res: ServerResponse, headers: string[]): void {
+/** Adds `headers` to the response's `Set-Cookie`, after those already there. */
+export function appendSetCookie(res: ServerResponse, headers: readonly string[]): void {
   if (headers.length === 0) return;
   const previous = res.getHeader('Set-Cookie');
   const list = previous === undefined ? [] : Array.isArray(previous) ? previous : [String(previous)];

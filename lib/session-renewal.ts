@@ -89,7 +89,7 @@ export async function resolveSession(
     context.cookie.clear(req, res); // its record is gone: revoked, logged out or expired
     return undefined;
   }
-  if (context.options.routes.backchannelLogout !== false && await isLoggedOut(req, session)) {
+  if (context.options.routes.backchannelLogout !== false && await isLoggedOut(context, req, session)) {
     debug('session ended by a back-channel logout');
     await endSession(context, req, res, session);
     return undefined;

@@ -4,8 +4,9 @@
  *
  * @packageDocumentation
  */
-import type { AuthSession, SealedTokens } from './auth-session.js';
+import { loginClaimsOf, type AuthSession, type SealedTokens } from './auth-session.js';
 import type { Context } from './context.js';
+import { boundKey } from './dpop-key.js';
 import { AuthError } from './errors.js';
 import type { UserClaims } from './issuer.js';
 
@@ -50,12 +51,15 @@ export class RefreshFlights {
 
 /**
  * Refreshes `session`'s tokens through the provider. A new ID token must name the same `sub` and
- * `iss` as the session's (OpenID Connect Core 1.0 §12.2); the refresh token, scope and UserInfo
- * claims are kept when the provider sends no new ones.
+ * `iss` as the session's (OpenID Connect Core 1.0 §12.2), and the same `sid` when both name one;
+ * the session keeps its login's `sid`, `auth_time`, `acr` and `amr` (§12.2: a refreshed ID token
+ * may leave `sid` out, and its `auth_time` is the original authentication's), so back-channel
+ * logout still finds it and `requireAuth({ acr, maxAge })` still judges the login. The refresh
+ * token, scope and UserInfo claims are kept when the provider sends no new ones.
  *
  * @throws AuthError `session_ended` (401) when the provider refuses the refresh token
- *   (`invalid_grant`, RFC 6749 §5.2), or its new ID token is invalid or names another user: the
- *   session must end. `refresh_failed` (503) for a provider fault (unreachable, timeout, a
+ *   (`invalid_grant`, RFC 6749 §5.2), or its new ID token is invalid, names another user or
+ *   another provider session (`sid`): the session must end. `refresh_failed` (503) for a provider fault (unreachable, timeout, a
  *   malformed answer): the session is kept and a later request may try again.
  *   `refresh_unavailable` (400) when the session holds no refresh token.
  */
@@ -69,7 +73,7 @@ export function refreshSession(context: Context, session: AuthSession): Promise<
   return context.refreshes.run(`${refreshToken}\n${session.tokens.accessToken}`, async () => {
     let refreshed;
     try {
-      refreshed = await (await context.providers.forSession(session.claims)).refresh(refreshToken, session.tokens.dpopKey);
+      refreshed = await (await context.providers.forSession(session.claims)).refresh(refreshToken, boundKey(session.tokens));
     } catch (err) {
       const code = (err as AuthError).code;
       if (code === 'invalid_grant' || code === 'invalid_id_token' || code === 'session_ended') {
@@ -80,6 +84,12 @@ export function refreshSession(context: Context, session: AuthSession): Promise<
     if (refreshed.claims !== undefined && (refreshed.claims.sub !== session.claims.sub || refreshed.claims.iss !== session.claims.iss)) {
       throw new AuthError('session_ended', 401, 'The refreshed ID token names another user or issuer (OpenID Connect Core 1.0 §12.2): sign in again');
     }
+    // What the login established, kept over a new ID token's (which may leave sid out).
+    const loginClaims = refreshed.claims === undefined ? session.tokens.loginClaims : session.tokens.loginClaims ?? loginClaimsOf(session.claims);
+    if (typeof refreshed.claims?.sid === 'string' && typeof loginClaims?.sid === 'string' && refreshed.claims.sid !== loginClaims.sid) {
+      throw new AuthError('session_ended', 401, 'The refreshed ID token names another provider session (sid) than the login\'s: sign in again');
+    }
+    const dpopKey = refreshed.tokenType.toLowerCase() === 'dpop' ? boundKey(session.tokens) : undefined;
     const idToken = refreshed.idToken ?? session.tokens.idToken;
     const tokens: SealedTokens = {
       ...(idToken !== undefined && { idToken }),
@@ -92,11 +102,12 @@ export function refreshSession(context: Context, session: AuthSession): Promise<
       ...(refreshed.expiresAt !== undefined && { expiresAt: refreshed.expiresAt }),
       ...((refreshed.scope ?? session.tokens.scope) !== undefined && { scope: refreshed.scope ?? session.tokens.scope }),
       ...(session.tokens.userinfo !== undefined && { userinfo: session.tokens.userinfo }),
-      ...(session.tokens.dpopKey !== undefined && { dpopKey: session.tokens.dpopKey }),
+      ...(dpopKey !== undefined && { dpopKey }),
+      ...(loginClaims !== undefined && Object.keys(loginClaims).length > 0 && { loginClaims }),
       // A refresh may extend the provider's session (its idle timeout): its new answer counts.
       ...((refreshed.providerSessionExpiresAt ?? session.tokens.providerSessionExpiresAt) !== undefined
         && { providerSessionExpiresAt: refreshed.providerSessionExpiresAt ?? session.tokens.providerSessionExpiresAt }),
     };
-    return { tokens, claims: refreshed.claims ?? session.claims };
+    return { tokens, claims: refreshed.claims === undefined ? session.claims : { ...refreshed.claims, ...loginClaims } };
   });
 }

@@ -1,42 +1,55 @@
 /**
- * The pending login's copy for a cross-site form post (`responseMode: 'form_post'`).
+ * Pending logins, kept in the browser: each login seals its {@link Transaction} into a cookie of
+ * its own, named after a hash of its `state` (two tabs do not overwrite each other), which the
+ * callback reads once and clears whatever the outcome (RFC 6749 §10.12, RFC 9700 §4.7.1).
+ * Nothing reaches the server's store until a login succeeds, so anonymous requests to `/login`
+ * leave nothing behind; the `code_verifier` and a DPoP private key are encrypted at rest.
  *
- * The provider returns a form_post response by a POST from its own site, and browsers do not
- * send a `SameSite=Lax` cookie (express-session's default) with a cross-site POST: the callback
- * would find no pending login. So a form_post login also seals its transaction into a cookie of
- * its own, `SameSite=None; Secure; HttpOnly`, scoped to the callback path and named after a hash
- * of its `state` (so that two tabs do not overwrite each other), which the callback reads when
- * the express-session has no pending login, and clears in every case.
+ * The cookie is `HttpOnly`, sealed with the transaction key (AES-256-GCM, its own HKDF label),
+ * lives `transactionDuration` seconds, and is `SameSite=Lax`, which browsers send on the
+ * provider's redirect back (a top-level GET); with `responseMode: 'form_post'` it is
+ * `SameSite=None; Secure`, since that response arrives as a cross-site POST. On an https
+ * `baseURL` without a cookie `domain` it is a `__Host-` cookie (`Path=/`): a sibling subdomain
+ * cannot plant a login of its own in this browser (RFC 6265bis §4.1.3.2); otherwise it is scoped
+ * to the callback path.
  *
  * @packageDocumentation
  */
 import { createHash } from 'node:crypto';
-import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse, serialize, type SerializeOptions } from 'cookie';
 import type { ResolvedOptions } from './options.js';
 import type { Sealer } from './seal.js';
-import type { Transaction } from './transaction.js';
+import { appendSetCookie } from './session-cookie.js';
+import { MAX_PENDING_TRANSACTIONS, type TakenTransaction, type Transaction } from './transaction.js';
 
-/** What the transaction cookie seals: the transaction, and the `state` it belongs to. */
+/** What the cookie seals: the transaction, and the `state` it belongs to. */
 interface SealedTransaction {
   state: string;
   transaction: Transaction;
 }
 
+/** The pending logins of one `authCallback()`, in the browser's cookies. */
 export class TransactionCookie {
   readonly #prefix: string;
   readonly #attributes: SerializeOptions;
   readonly #sealer: Sealer;
   readonly #duration: number;
 
+  /**
+   * @param sealer - a sealer for the `'transaction'` purpose
+   */
   constructor(options: ResolvedOptions, sealer: Sealer) {
-    this.#prefix = `${options.cookie.name}_tx_`;
+    const formPost = options.responseMode === 'form_post';
+    const hostOnly = options.cookie.secure && options.cookie.domain === undefined;
+    const base = options.cookie.name.replace(/^__(Host|Secure)-/, '');
+    this.#prefix = `${hostOnly ? '__Host-' : ''}${base}_tx_`;
     this.#attributes = {
       httpOnly: true,
       // SameSite=None is dropped by browsers without Secure; they accept Secure from http://localhost.
-      secure: true,
-      sameSite: 'none',
-      path: options.basePath + options.routes.callback,
+      secure: formPost || options.cookie.secure,
+      sameSite: formPost ? 'none' : 'lax',
+      path: hostOnly ? '/' : options.basePath + options.routes.callback,
       ...(options.cookie.domain !== undefined && { domain: options.cookie.domain }),
     };
     this.#sealer = sealer;
@@ -48,24 +61,80 @@ export class TransactionCookie {
     return this.#prefix + createHash('sha256').update(state).digest('base64url').slice(0, 16);
   }
 
-  /** Adds the cookie of a new login's transaction to the response. */
-  write(res: Response, state: string, transaction: Transaction): void {
-    const expiresAt = transaction.createdAt + this.#duration;
-    const value = this.#sealer.seal({ state, transaction } satisfies SealedTransaction, expiresAt);
-    res.append('Set-Cookie', serialize(this.#name(state), value, { ...this.#attributes, maxAge: this.#duration }));
+  /** The transaction cookies the request carries, by name. */
+  #present(req: IncomingMessage): Map<string, string> {
+    const header = req.headers.cookie;
+    const found = new Map<string, string>();
+    if (header === undefined || !header.includes(this.#prefix)) return found;
+    for (const [name, value] of Object.entries(parse(header))) {
+      if (name.startsWith(this.#prefix) && value !== undefined) found.set(name, value);
+    }
+    return found;
+  }
+
+  /** Opens a cookie's value whatever its age (the age is the caller's to judge); `undefined` when it is not one this sealer made. */
+  #open(value: string): SealedTransaction | undefined {
+    const payload = this.#sealer.unseal<SealedTransaction>(value, -Infinity)?.payload;
+    const transaction = payload?.transaction;
+    return typeof payload?.state === 'string' && transaction !== null && typeof transaction === 'object' && typeof transaction.createdAt === 'number'
+      ? payload : undefined;
   }
 
   /**
-   * The transaction the request's cookie holds for `state`, if any (sealed by a configured
-   * secret, for this very `state`, not expired); its cookie is cleared in any case.
+   * Adds the cookie of a new login's transaction to the response, and clears the request's
+   * pending logins that have expired, do not open, or (above {@link MAX_PENDING_TRANSACTIONS})
+   * are the oldest.
    */
-  take(req: Request, res: Response, state: string | undefined): Transaction | undefined {
-    if (state === undefined || req.headers.cookie === undefined) return undefined;
-    const name = this.#name(state);
-    const value = parse(req.headers.cookie)[name];
-    if (value === undefined) return undefined;
-    res.append('Set-Cookie', serialize(name, '', { ...this.#attributes, maxAge: 0, expires: new Date(0) }));
-    const opened = this.#sealer.unseal<SealedTransaction>(value);
-    return opened?.payload.state === state ? opened.payload.transaction : undefined;
+  write(req: IncomingMessage, res: ServerResponse, state: string, transaction: Transaction): void {
+    const cleared: string[] = [];
+    const live: { name: string; createdAt: number }[] = [];
+    for (const [name, value] of this.#present(req)) {
+      const createdAt = this.#open(value)?.transaction.createdAt;
+      if (createdAt === undefined || createdAt + this.#duration <= transaction.createdAt) cleared.push(name);
+      else live.push({ name, createdAt });
+    }
+    live.sort((a, b) => a.createdAt - b.createdAt);
+    cleared.push(...live.slice(0, Math.max(0, live.length - (MAX_PENDING_TRANSACTIONS - 1))).map((c) => c.name));
+    const value = this.#sealer.seal({ state, transaction } satisfies SealedTransaction, transaction.createdAt + this.#duration);
+    appendSetCookie(res, [
+      ...cleared.map((name) => this.#expired(name)),
+      serialize(this.#name(state), value, { ...this.#attributes, maxAge: this.#duration }),
+    ]);
+  }
+
+  /**
+   * Takes the transaction of `state` from the request's cookies: its cookie is cleared whatever
+   * the outcome, and all of them when none is for `state` (a forged or replayed callback uses up
+   * every pending login of this browser).
+   *
+   * @param state - the callback's `state` parameter, if any
+   * @param now - the current time, in seconds since the epoch
+   */
+  take(req: IncomingMessage, res: ServerResponse, state: string | undefined, now: number): TakenTransaction {
+    const present = this.#present(req);
+    if (present.size === 0) return { kind: 'none' };
+    const name = state === undefined ? undefined : this.#name(state);
+    const opened = name === undefined ? undefined : this.#open(present.get(name) ?? '');
+    if (name === undefined || opened === undefined || opened.state !== state) {
+      this.#clear(res, present.keys());
+      return { kind: 'state_mismatch' };
+    }
+    this.#clear(res, [name]);
+    const { transaction } = opened;
+    return transaction.createdAt + this.#duration <= now ? { kind: 'expired' } : { kind: 'found', transaction };
+  }
+
+  /** Clears every pending login of this browser (a malformed callback uses them all up). */
+  dropAll(req: IncomingMessage, res: ServerResponse): void {
+    this.#clear(res, this.#present(req).keys());
+  }
+
+  #clear(res: ServerResponse, names: Iterable<string>): void {
+    appendSetCookie(res, [...names].map((name) => this.#expired(name)));
+  }
+
+  #expired(name: string): string {
+    return serialize(name, '', { ...this.#attributes, maxAge: 0, expires: new Date(0) });
   }
 }
+

@@ -219,39 +219,68 @@ describe('a successful callback', () => {
       response.protocol = 'http:'; // the TLS-terminating proxy's job
       const res = await browser.request(response.href);
       expect(res.status).toBe(302);
-      const session = res.headers.getSetCookie().map((c) => parseSetCookie(c)).find((c) => c.name === 'oidc_session');
+      // RFC 6265bis §4.1.3.2: on https without a cookie domain, the default name is __Host- prefixed.
+      const session = res.headers.getSetCookie().map((c) => parseSetCookie(c)).find((c) => c.name === '__Host-oidc_session');
       expect(session).toMatchObject({ secure: true, httpOnly: true, sameSite: 'lax', path: '/' });
+      expect(session?.domain).toBeUndefined();
     } finally {
       await proxied.close();
     }
   });
 
-  test('regenerates the express-session: the pre-login session id is destroyed (no session fixation)', async () => {
-    const browser = new Browser();
-    const response = await authorizationResponse(browser, `${bed.baseURL}/login`);
-    const before = sessionIdOf((await browser.cookie(bed.baseURL, 'connect.sid'))!);
-    expect(before).not.toBe(false);
-    expect(await storedSession(bed.store, before as string)).toHaveProperty('oidcTransactions');
-    const res = await browser.request(response.href);
-    expect(res.status).toBe(302);
-    expect(await storedSession(bed.store, before as string)).toBeUndefined();
-  });
+  describe('the app\'s own express-session (mounted with app.use())', () => {
+    /** An app whose pages keep a cart in req.session, guarded pages and errors as JSON. */
+    function appWithCart(auth: typeof bed.auth): express.Express {
+      const app = express();
+      app.use(session({ store: bed.store, secret: 'express-session-test-secret', resave: false, saveUninitialized: false }));
+      app.use(authCallback(auth));
+      app.get('/cart', (req, res) => {
+        (req.session as unknown as { cart?: string }).cart = 'three apples';
+        res.json({ cart: 'three apples' });
+      });
+      app.get('/cart/show', (req, res) => { res.json({ cart: (req.session as unknown as { cart?: string }).cart ?? null, user: req.user?.sub ?? null }); });
+      return app;
+    }
 
-  test('a login leaves no express-session record behind: nothing else pending, the session is destroyed, not regenerated empty', async () => {
-    const count = () => new Promise<number>((resolve, reject) => {
-      bed.store.length((err, length) => (err ? reject(err) : resolve(length ?? 0)));
+    async function withCartApp(run: (baseURL: string) => Promise<void>): Promise<void> {
+      const cartBed = await startTestbed({ build: appWithCart });
+      try {
+        await run(cartBed.baseURL);
+      } finally {
+        await cartBed.close();
+      }
+    }
+
+    test('a login gives it a new id (no session fixation): the pre-login id is destroyed, the app\'s data is kept', async () => {
+      await withCartApp(async (baseURL) => {
+        const browser = new Browser();
+        await browser.request(`${baseURL}/cart`);
+        const before = sessionIdOf((await browser.cookie(baseURL, 'connect.sid'))!) as string;
+        expect(await storedSession(bed.store, before)).toHaveProperty('cart', 'three apples');
+        await signIn(browser, `${baseURL}/login?returnTo=%2Fcart%2Fshow`);
+        const after = sessionIdOf((await browser.cookie(baseURL, 'connect.sid'))!) as string;
+        expect(after).not.toBe(before);
+        expect(await storedSession(bed.store, before)).toBeUndefined();
+        expect(await storedSession(bed.store, after)).toHaveProperty('cart', 'three apples');
+        const shown = await browser.request(`${baseURL}/cart/show`, { headers: json });
+        expect(JSON.parse(shown.body)).toEqual({ cart: 'three apples', user: 'alice' });
+      });
     });
-    const browser = new Browser();
-    const response = await authorizationResponse(browser, `${bed.baseURL}/login`);
-    const pending = await count();
-    const before = sessionIdOf((await browser.cookie(bed.baseURL, 'connect.sid'))!);
-    const res = await browser.request(response.href);
-    expect(res.status).toBe(302);
-    expect(await storedSession(bed.store, before as string)).toBeUndefined();
-    expect(await count()).toBe(pending - 1);
-    const me = await browser.request(`${bed.baseURL}/api/me`, { headers: json });
-    expect(me.status).toBe(200);
-    expect(await count()).toBe(pending - 1);
+
+    test('a login leaves no express-session record behind when the app stored nothing in it', async () => {
+      await withCartApp(async (baseURL) => {
+        const count = () => new Promise<number>((resolve, reject) => {
+          bed.store.length((err, length) => (err ? reject(err) : resolve(length ?? 0)));
+        });
+        const before = await count();
+        const browser = new Browser();
+        await signIn(browser, `${baseURL}/login`);
+        expect(await browser.cookie(baseURL, 'connect.sid')).toBeUndefined();
+        const me = await browser.request(`${baseURL}/cart/show`, { headers: json });
+        expect(JSON.parse(me.body)).toEqual({ cart: null, user: 'alice' });
+        expect(await count()).toBe(before);
+      });
+    });
   });
 
   test('two tabs logging in at once both succeed', async () => {

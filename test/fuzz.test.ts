@@ -14,7 +14,8 @@ import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals
 import { parseSetCookie } from 'cookie';
 import { Browser } from './support/browser.js';
 import { fuzzSeed, SeededRandom } from './support/seeded-random.js';
-import { sessionIdOf, signIn, startTestbed, storedSession, type Testbed } from './support/testbed.js';
+import { Sealer } from '../lib/seal.js';
+import { SECRET, signIn, startTestbed, type Testbed } from './support/testbed.js';
 
 const SEED = fuzzSeed();
 /** Requests in flight at once. */
@@ -43,6 +44,8 @@ const RETURN_TO_PIECES = [
 
 /** Stands for the pending login's state in a generated input; the state itself is known only when it is sent. */
 const STATE_PLACEHOLDER = 'FUZZ-REAL-STATE';
+/** A pending-login cookie (lib/transaction-cookie.ts) in a Set-Cookie header. */
+const PENDING_LOGIN_COOKIE = /^oidc_session_tx_[\w-]{16}=/;
 
 const rng = new SeededRandom(SEED);
 let bed: Testbed;
@@ -362,11 +365,11 @@ function generate(real: string): FuzzInput[] {
 
 // ---------------------------------------------------------------------------------------------
 
-/** A pending login: GET /login's express-session cookie and the state it sent to the provider. */
+/** A pending login: GET /login's pending-login cookie and the state it sent to the provider. */
 async function pendingLogin(port: number, host: string): Promise<{ cookie: string; state: string }> {
   const res = await sendRaw(port, Buffer.from(`GET /login HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
   if (res.status !== 302) throw new Error(`GET /login answered ${res.status}`);
-  const cookie = res.headers.find(([n, v]) => n === 'set-cookie' && v.startsWith('connect.sid='))![1].split(';')[0]!;
+  const cookie = res.headers.find(([n, v]) => n === 'set-cookie' && PENDING_LOGIN_COOKIE.test(v))![1].split(';')[0]!;
   const state = new URL(res.headers.find(([n]) => n === 'location')![1]).searchParams.get('state')!;
   return { cookie, state };
 }
@@ -405,14 +408,13 @@ async function problemWith(input: FuzzInput, answer: RawAnswer): Promise<string 
     if (answer.status === 200 && input.target === '/' && !answer.body.includes('You are not signed in')) return 'the home page shows a signed-in user';
   }
   if (input.check === 'login-return-to' && answer.status === 302) {
-    // The pending login's returnTo, as the store holds it, is a path on this origin.
-    const sid = setCookieValues(answer).map((c) => parseSetCookie(c)).find((c) => c.name === 'connect.sid')?.value;
+    // The pending login's returnTo, as its sealed cookie holds it, is a path on this origin.
+    const sealed = setCookieValues(answer).map((c) => parseSetCookie(c)).find((c) => PENDING_LOGIN_COOKIE.test(`${c.name}=`))?.value;
     const state = new URL(location!).searchParams.get('state');
-    if (sid === undefined || state === null) return 'GET /login answered 302 without a session cookie or a state';
-    const id = sessionIdOf(sid);
-    const stored = id === false ? undefined : await storedSession(bed.store, id);
-    const returnTo = (stored?.oidcTransactions as Record<string, { returnTo?: unknown }> | undefined)?.[state]?.returnTo;
-    if (typeof returnTo !== 'string') return `no returnTo stored for the login (${JSON.stringify(stored)})`;
+    if (sealed === undefined || state === null) return 'GET /login answered 302 without a pending-login cookie or a state';
+    const stored = new Sealer([SECRET], 'transaction').unseal<{ state: string; transaction: { returnTo?: unknown } }>(sealed)?.payload;
+    const returnTo = stored?.state === state ? stored.transaction.returnTo : undefined;
+    if (typeof returnTo !== 'string') return `no returnTo sealed for the login (${JSON.stringify(stored)})`;
     if (!/^\/(?![/\\])/.test(returnTo) || /[\\\s]/.test(returnTo) || new URL(returnTo, bed.baseURL).origin !== appOrigin) {
       return `unsafe returnTo stored: ${JSON.stringify(returnTo)}`;
     }

@@ -481,9 +481,37 @@ describe('max_age (authorizationParams: { max_age: "60" })', () => {
     await failingLogin(app, provider);
   });
 
-  test('auth_time older than max_age + clockTolerance → 502 invalid_id_token [Core §3.1.3.7 step 13]', async () => {
+  test('auth_time older than max_age + clockTolerance → 401 max_age_exceeded: the provider did not re-authenticate [Core §3.1.3.7 step 13]', async () => {
     provider.behaviour.claims = { auth_time: now() - 60 - 30 - 60 };
-    await failingLogin(app, provider);
+    const browser = new Browser();
+    const page = await browser.request(await callbackUrl(browser, app, provider), { headers: JSON_ACCEPT });
+    expect({ status: page.status, code: jsonError(page).error }).toEqual({ status: 401, code: 'max_age_exceeded' });
+    expect(sessionCookiesSet(page)).toEqual([]);
+    expectNoLeak(page, provider);
+    expect((await browser.request(`${app.baseURL}/api/me`, { headers: JSON_ACCEPT })).status).toBe(401);
   });
 });
 
+describe('what openid-client leaves to its caller (OpenID Connect Core 1.0 §3.1.3.7, §3.1.3.8)', () => {
+  test('azp naming another client, with a single aud: 502 invalid_id_token [§3.1.3.7 item 5: when present it must be the client_id]', async () => {
+    provider.behaviour.claims = { azp: 'some-other-client' };
+    await failingLogin(app, provider);
+  });
+
+  test('azp naming this client is accepted', async () => {
+    provider.behaviour.claims = { azp: CLIENT_ID };
+    const { me } = await goodLogin(new Browser(), app, provider);
+    expect(me.azp).toBe(CLIENT_ID);
+  });
+
+  test('an at_hash that is not the access token\'s: 502 invalid_id_token [§3.1.3.8]', async () => {
+    provider.behaviour.atHash = 'wrong';
+    await failingLogin(app, provider);
+  });
+
+  test('the access token\'s own at_hash is accepted', async () => {
+    provider.behaviour.atHash = 'correct';
+    const { me } = await goodLogin(new Browser(), app, provider);
+    expect(me.at_hash).toMatch(/^[\w-]{22}$/);
+  });
+});

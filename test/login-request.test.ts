@@ -9,17 +9,20 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
+import { parseSetCookie } from 'cookie';
 import express, { type Express } from 'express';
 import session from 'express-session';
 import request from 'supertest';
 import type { AuthCallbackConfig } from 'express-oidc-callback';
 import { authCallback } from '../lib/index.js';
+import { resolveOptions } from '../lib/options.js';
+import { Sealer } from '../lib/seal.js';
+import type { Transaction } from '../lib/transaction.js';
 import { Browser, type Page } from './support/browser.js';
 import { errorAsJson } from './support/error-handler.js';
 import { closedPortIssuer, startHostileProvider, type HostileProvider } from './support/hostile-provider.js';
 import {
-  authorizationResponse, CLIENT_ID, CLIENT_SECRET, SECRET, SESSION_SECRET, sessionIdOf, signIn, startLogin, startTestbed,
-  storedSession, type Testbed,
+  authorizationResponse, CLIENT_ID, CLIENT_SECRET, pendingLogin, SECRET, SESSION_SECRET, signIn, startLogin, startTestbed, type Testbed,
 } from './support/testbed.js';
 
 const JSON_ACCEPT = { accept: 'application/json' };
@@ -78,11 +81,11 @@ function errorOf(page: Page): { error: string; error_description: string } {
   return JSON.parse(page.body) as { error: string; error_description: string };
 }
 
-/** The transaction the login route stored in the express-session for `state`. */
-async function storedTransaction(browser: Browser, state: string): Promise<Record<string, unknown>> {
-  const sid = sessionIdOf((await browser.cookie(bed.baseURL, 'connect.sid'))!);
-  const data = await storedSession(bed.store, sid as string);
-  return (data?.oidcTransactions as Record<string, Record<string, unknown>>)[state]!;
+/** The pending login the login route sealed into `browser`'s cookie for `state`. */
+async function storedTransaction(browser: Browser, state: string): Promise<Transaction> {
+  const transaction = await pendingLogin(browser, bed.baseURL, state);
+  if (transaction === undefined) throw new Error(`no pending-login cookie for state ${state}`);
+  return transaction;
 }
 
 async function apiMe(browser: Browser, baseURL = bed.baseURL): Promise<Page> {
@@ -178,13 +181,39 @@ describe('per-login authorization parameters from /login\'s query (OpenID Connec
     expect(url.searchParams.get('audience')).toBe('https://api');
   });
 
-  test('a per-login value overrides authorizationParams; without one the configured value stays', async () => {
-    const app = appWith({ authorizationParams: { prompt: 'consent', ui_locales: 'de' } });
-    const overridden = await authorizationUrlOf(app, '/login?prompt=login');
-    expect(overridden.searchParams.getAll('prompt')).toEqual(['login']);
-    expect(overridden.searchParams.get('ui_locales')).toBe('de');
-    const configured = await authorizationUrlOf(app, '/login');
-    expect(configured.searchParams.get('prompt')).toBe('consent');
+});
+
+describe('the app\'s policy (authorizationParams) is never weakened from the query', () => {
+  const POLICY = { max_age: '60', organization_id: 'org_A', acr_values: 'urn:mfa', prompt: 'consent', connection_id: 'conn_A' };
+
+  test('a value fixed in authorizationParams wins over the query\'s: organization_id, connection_id, acr_values, prompt, and a longer max_age', async () => {
+    const app = appWith({ authorizationParams: POLICY });
+    const url = await authorizationUrlOf(app, '/login?max_age=9999999999&organization_id=org_EVIL&acr_values=urn%3Apwd&prompt=none&connection_id=conn_EVIL&login_hint=ann');
+    for (const [name, value] of Object.entries(POLICY)) expect(url.searchParams.getAll(name)).toEqual([value]);
+    expect(url.searchParams.get('login_hint')).toBe('ann'); // not fixed: the query still adds it
+  });
+
+  test('a query max_age may only shorten the app\'s: the smaller one is sent, and kept to check auth_time against', async () => {
+    const app = appWith({ authorizationParams: { max_age: '60' } });
+    const agent = request.agent(app);
+    const res = await agent.get('/login?max_age=10');
+    const url = new URL(res.headers.location as string);
+    expect(url.searchParams.getAll('max_age')).toEqual(['10']);
+    const sealed = (res.headers['set-cookie'] as unknown as string[]).map((c) => parseSetCookie(c)).find((c) => c.name.includes('_tx_'))!;
+    const opened = new Sealer([SECRET], 'transaction').unseal<{ transaction: Transaction }>(sealed.value!)!.payload.transaction;
+    expect(opened.maxAge).toBe(10);
+    expect((await authorizationUrlOf(app, '/login?max_age=3600')).searchParams.getAll('max_age')).toEqual(['60']);
+  });
+
+  test('the default loginParams leave out the names authorizationParams fixes (but max_age)', () => {
+    const options = resolveOptions({ ...bed.auth, authorizationParams: POLICY });
+    expect(options.loginParams).toEqual(['login_hint', 'max_age', 'ui_locales', 'organization', 'connection']);
+  });
+
+  test('a loginParams that lists a name authorizationParams fixes is a TypeError naming it, at start-up', () => {
+    expect(() => authCallback({ ...bed.auth, authorizationParams: { organization_id: 'org_A' }, loginParams: ['login_hint', 'organization_id'] }))
+      .toThrow(/option "loginParams" lists "organization_id", which authorizationParams fixes/);
+    expect(() => authCallback({ ...bed.auth, authorizationParams: { max_age: '60' }, loginParams: ['max_age'] })).not.toThrow();
   });
 });
 
@@ -246,11 +275,12 @@ describe('a per-login max_age (OpenID Connect Core 1.0 §3.1.2.1, §3.1.3.7 item
       expect(res.headers.getSetCookie().some((c) => c.startsWith('oidc_session='))).toBe(false);
     });
 
-    test('/login?max_age=60 and an auth_time older than max_age: 502 invalid_id_token', async () => {
+    test('/login?max_age=60 and an auth_time older than max_age: 401 max_age_exceeded, no session', async () => {
       hostile.behaviour.claims = { auth_time: Math.floor(Date.now() / 1000) - 3600 };
       const res = await callback('/login?max_age=60');
-      expect(res.status).toBe(502);
-      expect(JSON.parse(res.body).code).toBe('invalid_id_token');
+      expect(res.status).toBe(401);
+      expect(JSON.parse(res.body).code).toBe('max_age_exceeded');
+      expect(res.headers.getSetCookie().some((c) => c.startsWith('oidc_session='))).toBe(false);
     });
 
     test('the same ID token without auth_time is accepted when the login sent no max_age', async () => {
@@ -335,20 +365,16 @@ describe('silent login: prompt=none (OpenID Connect Core 1.0 §3.1.2.6)', () => 
     await expectNotSignedIn(browser);
   });
 
-  test('authorizationParams.prompt=none makes every login silent, unless the login asks for another prompt', async () => {
+  test('authorizationParams.prompt=none makes every login silent: the app\'s prompt wins over the query\'s', async () => {
     const app = appWith({ authorizationParams: { prompt: 'none' } });
-    const silent = request.agent(app);
-    const state = new URL((await silent.get('/login?returnTo=%2Fhome')).headers.location as string).searchParams.get('state');
-    const back = await silent.get(`/callback?error=login_required&state=${state}`);
-    expect(back.status).toBe(302);
-    expect(back.headers.location).toBe('/home');
-
-    const loud = request.agent(app);
-    const loudUrl = new URL((await loud.get('/login?prompt=login')).headers.location as string);
-    expect(loudUrl.searchParams.get('prompt')).toBe('login');
-    const refused = await loud.get(`/callback?error=login_required&state=${loudUrl.searchParams.get('state')}`);
-    expect(refused.status).toBe(400);
-    expect(refused.body.code).toBe('login_required');
+    for (const path of ['/login?returnTo=%2Fhome', '/login?returnTo=%2Fhome&prompt=login']) {
+      const silent = request.agent(app);
+      const url = new URL((await silent.get(path)).headers.location as string);
+      expect(url.searchParams.getAll('prompt')).toEqual(['none']);
+      const back = await silent.get(`/callback?error=login_required&state=${url.searchParams.get('state')}`);
+      expect(back.status).toBe(302);
+      expect(back.headers.location).toBe('/home');
+    }
   });
 });
 

@@ -9,7 +9,8 @@ import request from 'supertest';
 import { authCallback } from '../lib/index.js';
 import { Browser } from './support/browser.js';
 import { errorAsJson } from './support/error-handler.js';
-import { CLIENT_ID, SECRET, sessionIdOf, startLogin, startTestbed, storedSession, type Testbed } from './support/testbed.js';
+import type { Transaction } from '../lib/transaction.js';
+import { CLIENT_ID, pendingLogin, SECRET, startLogin, startTestbed, type Testbed } from './support/testbed.js';
 
 let bed: Testbed;
 beforeAll(async () => {
@@ -19,16 +20,18 @@ afterAll(async () => {
   await bed.close();
 });
 
-interface StoredTransaction { nonce: string; codeVerifier: string; returnTo: string; createdAt: number }
-
-/** Starts a login and reads back what the login route stored in the express-session. */
-async function login(path: string): Promise<{ url: URL; transaction: StoredTransaction; browser: Browser }> {
+/** Starts a login and reads back the pending login the login route sealed into the browser's cookie. */
+async function login(path: string): Promise<{ url: URL; transaction: Transaction; browser: Browser }> {
   const browser = new Browser();
   const { authorizationUrl, state } = await startLogin(browser, `${bed.baseURL}${path}`);
-  const sid = sessionIdOf((await browser.cookie(bed.baseURL, 'connect.sid'))!);
-  const data = await storedSession(bed.store, sid as string);
-  const transactions = data?.oidcTransactions as Record<string, StoredTransaction>;
-  return { url: authorizationUrl, transaction: transactions[state]!, browser };
+  const transaction = await pendingLogin(browser, bed.baseURL, state);
+  if (transaction === undefined) throw new Error('no pending-login cookie');
+  return { url: authorizationUrl, transaction, browser };
+}
+
+/** How many records the app's express-session store holds. */
+function storeSize(): Promise<number> {
+  return new Promise((resolve, reject) => bed.store.length((err, n) => (err ? reject(err) : resolve(n ?? 0))));
 }
 
 describe('GET /login', () => {
@@ -53,8 +56,13 @@ describe('GET /login', () => {
     expect(p.get('ui_locales')).toBe('fr');
   });
 
-  test('stores state, nonce, code_verifier and returnTo in the express-session under one key', async () => {
-    const { url, transaction } = await login('/login?returnTo=%2Fprofile%3Ftab%3D1');
+  test('seals nonce, code_verifier, returnTo, the issuer and the redirect_uri into a cookie of this login\'s state; nothing reaches the store', async () => {
+    const sizeBefore = await storeSize();
+    const { url, transaction, browser } = await login('/login?returnTo=%2Fprofile%3Ftab%3D1');
+    expect(await storeSize()).toBe(sizeBefore);
+    expect(await browser.cookie(bed.baseURL, 'connect.sid')).toBeUndefined();
+    expect(transaction.issuer).toBe(bed.provider.issuer);
+    expect(transaction.redirectUri).toBe(`${bed.baseURL}/callback`);
     expect(transaction.nonce).toBe(url.searchParams.get('nonce'));
     expect(transaction.returnTo).toBe('/profile?tab=1');
     expect(transaction.createdAt).toBeGreaterThan(Date.now() / 1000 - 60);
@@ -93,14 +101,13 @@ describe('GET /login', () => {
     expect(transaction.returnTo).toBe('/');
   });
 
-  test('without express-session mounted, the error says to mount it', async () => {
+  test('needs no express-session: without it, /login still redirects to the provider with its pending-login cookie', async () => {
     const app = express();
     app.use(authCallback({ ...bed.auth }));
     app.use(errorAsJson);
     const res = await request(app).get('/login');
-    expect(res.status).toBe(500);
-    expect(res.body.code).toBe('session_not_mounted');
-    expect(res.body.message).toContain('app.use(session(');
+    expect(res.status).toBe(302);
+    expect((res.headers['set-cookie'] as unknown as string[]).some((c) => /^oidc_session_tx_[\w-]{16}=/.test(c))).toBe(true);
   });
 });
 

@@ -6,7 +6,10 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { parseSetCookie } from 'cookie';
 import request from 'supertest';
 import { Browser } from './support/browser.js';
-import { sessionIdOf, signIn, startLogin, startTestbed, storedSession, type Testbed } from './support/testbed.js';
+import express from 'express';
+import session from 'express-session';
+import { authCallback } from '../lib/index.js';
+import { SESSION_SECRET, sessionIdOf, signIn, startTestbed, storedSession, type Testbed } from './support/testbed.js';
 
 let bed: Testbed;
 beforeAll(async () => {
@@ -29,13 +32,30 @@ describe('GET /logout', () => {
     }
   });
 
-  test('destroys the express-session', async () => {
-    const browser = new Browser();
-    await startLogin(browser, `${bed.baseURL}/login`);
-    const sid = sessionIdOf((await browser.cookie(bed.baseURL, 'connect.sid'))!) as string;
-    expect(await storedSession(bed.store, sid)).toBeDefined();
-    await browser.request(`${bed.baseURL}/logout`);
-    expect(await storedSession(bed.store, sid)).toBeUndefined();
+  test('destroys the app\'s express-session (mounted with app.use()) in its store', async () => {
+    const appBed = await startTestbed({
+      build(auth) {
+        const app = express();
+        app.use(session({ store: bed.store, secret: SESSION_SECRET, resave: false, saveUninitialized: false }));
+        app.use(authCallback(auth));
+        app.get('/cart', (req, res) => {
+          (req.session as unknown as { cart?: string }).cart = 'pears';
+          res.end();
+        });
+        return app;
+      },
+    });
+    try {
+      const browser = new Browser();
+      await signIn(browser, `${appBed.baseURL}/login`);
+      await browser.request(`${appBed.baseURL}/cart`);
+      const sid = sessionIdOf((await browser.cookie(appBed.baseURL, 'connect.sid'))!) as string;
+      expect(await storedSession(bed.store, sid)).toHaveProperty('cart', 'pears');
+      await browser.request(`${appBed.baseURL}/logout`);
+      expect(await storedSession(bed.store, sid)).toBeUndefined();
+    } finally {
+      await appBed.close();
+    }
   });
 
   test('redirects to end_session_endpoint with id_token_hint and post_logout_redirect_uri = baseURL', async () => {

@@ -397,8 +397,13 @@ describe('resolveOptions(): idTokenSigningAlg (OpenID Connect Core 1.0 §15.1)',
 });
 
 describe('resolveOptions(): cookie', () => {
-  test('the defaults: name "oidc_session", no Domain, SameSite lax, Secure for an https baseURL', () => {
-    expect(resolveOptions(config()).cookie).toEqual({ name: 'oidc_session', domain: undefined, sameSite: 'lax', secure: true });
+  test('the defaults on https: name "__Host-oidc_session" (RFC 6265bis §4.1.3.2: no sibling subdomain can plant or shadow it), no Domain, SameSite lax, Secure', () => {
+    expect(resolveOptions(config()).cookie).toEqual({ name: '__Host-oidc_session', domain: undefined, sameSite: 'lax', secure: true });
+  });
+
+  test('the default name is "oidc_session" on http, or with a cookie domain (a __Host- cookie cannot have one)', () => {
+    expect(resolveOptions(config({ baseURL: 'http://localhost:3000' })).cookie.name).toBe('oidc_session');
+    expect(resolveOptions(config({ cookie: { domain: 'app.example' } })).cookie.name).toBe('oidc_session');
   });
 
   test('Secure is set only for an https baseURL', () => {

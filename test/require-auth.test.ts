@@ -421,7 +421,7 @@ describe('requireAuth(options) checks its options at start-up', () => {
   }
 
   test.each<[string, unknown, string]>([
-    ['an unknown key', { redirct: false }, 'requireAuth(): option "redirct" is unknown (known options: redirect, claims)'],
+    ['an unknown key', { redirct: false }, 'requireAuth(): option "redirct" is unknown (known options: redirect, claims, acr, maxAge)'],
     ['a string redirect', { redirect: 'false' }, 'requireAuth(): option "redirect" must be a boolean'],
     ['a numeric redirect', { redirect: 0 }, 'requireAuth(): option "redirect" must be a boolean'],
     ['null redirect', { redirect: null }, 'requireAuth(): option "redirect" must be a boolean'],

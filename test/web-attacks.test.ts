@@ -11,8 +11,11 @@
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import { parseSetCookie } from 'cookie';
-import type { Express } from 'express';
+import express, { type Express } from 'express';
+import session from 'express-session';
 import request from 'supertest';
+import { authCallback, requireAuth } from '../lib/index.js';
+import { errorAsJson } from './support/error-handler.js';
 import { createApp } from '../example-app/app.js';
 import { unsealCookiePayload, type SealedTokens } from '../lib/auth-session.js';
 import { Sealer } from '../lib/seal.js';
@@ -173,38 +176,50 @@ describe('login CSRF: a victim sent to the attacker\'s own authorization respons
   });
 });
 
-describe('session fixation: a session id planted before login', () => {
+describe('session fixation: an express-session id planted before login (the app mounts express-session with app.use())', () => {
   test('is replaced at login, its stored session is gone, and replaying it gives no user', async () => {
-    // The attacker gets a session id of its own (with a pending login in it) and plants it in the victim's browser.
-    const attacker = new Browser();
-    await startLogin(attacker, `${bed.baseURL}/login`);
-    const planted = (await attacker.cookie(bed.baseURL, 'connect.sid'))!;
-    expect(planted).toBeDefined();
-    const plantedId = sessionIdOf(planted);
-    expect(plantedId).not.toBe(false);
-    const victim = new Browser();
-    await victim.jar.setCookie(`connect.sid=${planted}; Path=/; HttpOnly`, bed.baseURL);
+    const appBed = await startTestbed({
+      build(auth) {
+        const app = express();
+        app.use(session({ store: bed.store, secret: SESSION_SECRET, resave: false, saveUninitialized: false }));
+        app.use(authCallback(auth));
+        app.get('/visit', (req, res) => {
+          (req.session as unknown as { visited?: boolean }).visited = true;
+          res.end();
+        });
+        app.get('/api/me', requireAuth({ redirect: false }), (req, res) => { res.json(req.user); });
+        app.use(errorAsJson);
+        return app;
+      },
+    });
+    try {
+      // The attacker gets a session id of its own and plants it in the victim's browser.
+      const attacker = new Browser();
+      await attacker.request(`${appBed.baseURL}/visit`);
+      const planted = (await attacker.cookie(appBed.baseURL, 'connect.sid'))!;
+      expect(planted).toBeDefined();
+      const plantedId = sessionIdOf(planted);
+      expect(plantedId).not.toBe(false);
+      const victim = new Browser();
+      await victim.jar.setCookie(`connect.sid=${planted}; Path=/; HttpOnly`, appBed.baseURL);
 
-    const landed = await signIn(victim, `${bed.baseURL}/login`, 'victim');
-    expect(landed.status).toBe(200);
-    expect(landed.body).toContain('Signed in as <strong>victim</strong>');
+      await signIn(victim, `${appBed.baseURL}/login?returnTo=%2Fapi%2Fme`, 'victim');
+      const after = await victim.cookie(appBed.baseURL, 'connect.sid');
+      expect(after).toBeDefined();
+      expect(after).not.toBe(planted);
+      expect(await storedSession(bed.store, plantedId as string)).toBeUndefined(); // destroyed, not reused
+      const renewed = await storedSession(bed.store, sessionIdOf(after!) as string);
+      expect(renewed).toHaveProperty('visited', true); // the app's data is carried into the new id
+      expect(JSON.stringify(renewed ?? {})).not.toMatch(/victim|eyJ/); // no claim or token kept on the server
 
-    const after = await victim.cookie(bed.baseURL, 'connect.sid');
-    expect(after).toBeDefined();
-    expect(after).not.toBe(planted);
-    expect(await storedSession(bed.store, plantedId as string)).toBeUndefined(); // destroyed, not reused
-    const newId = sessionIdOf(after!);
-    expect(newId).not.toBe(false);
-    const renewed = await storedSession(bed.store, newId as string);
-    expect(JSON.stringify(renewed ?? {})).not.toMatch(/victim|eyJ/); // no claim or token kept on the server
-
-    // The planted id, replayed by the attacker or in any fresh browser, carries no user.
-    for (const browser of [attacker, new Browser()]) {
-      await browser.jar.setCookie(`connect.sid=${planted}; Path=/; HttpOnly`, bed.baseURL);
-      const me = await browser.request(`${bed.baseURL}/api/me`, { headers: JSON_ACCEPT });
-      expect(me.status).toBe(401);
-      const home = await browser.request(`${bed.baseURL}/`);
-      expect(home.body).toContain('You are not signed in');
+      // The planted id, replayed by the attacker or in any fresh browser, carries no user.
+      for (const browser of [attacker, new Browser()]) {
+        await browser.jar.setCookie(`connect.sid=${planted}; Path=/; HttpOnly`, appBed.baseURL);
+        const me = await browser.request(`${appBed.baseURL}/api/me`, { headers: JSON_ACCEPT });
+        expect(me.status).toBe(401);
+      }
+    } finally {
+      await appBed.close();
     }
   });
 });

@@ -165,6 +165,11 @@ export interface Behaviour {
    * `nonce` (when the authorization request had one), `name`, `email`, `email_verified`.
    */
   claims: Edits;
+  /**
+   * The ID token's `at_hash` (OpenID Connect Core 1.0 §3.1.3.6): none (default), the access
+   * token's (the left half of its SHA-256, base64url), or one of another token.
+   */
+  atHash: 'none' | 'correct' | 'wrong';
   /** Applied last to the ID token's claims (after {@link Behaviour.claims}); its result is the payload. */
   transformClaims: ((claims: Record<string, unknown>) => Record<string, unknown>) | undefined;
   /**
@@ -322,6 +327,7 @@ export function defaultBehaviour(): Behaviour {
     idToken: 'ok',
     errorDescription: 'The user denied the request',
     claims: {},
+    atHash: 'none',
     transformClaims: undefined,
     header: {},
     alg: 'RS256',
@@ -546,7 +552,7 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
   }
 
   /** An ID token for the login `record` describes (`nonce` `null`: none, as in a refreshed ID token). */
-  async function idToken(record: Pick<PendingCode, 'authTime' | 'nonce'>, aud: string): Promise<string> {
+  async function idToken(record: Pick<PendingCode, 'authTime' | 'nonce'>, aud: string, accessToken: string): Promise<string> {
     const now = Math.floor(Date.now() / 1000);
     const b = provider.behaviour;
     const mode = b.idToken;
@@ -561,6 +567,7 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
       name: user.name,
       email: user.email,
       email_verified: true,
+      ...(b.atHash !== 'none' && { at_hash: createHash('sha256').update(b.atHash === 'correct' ? accessToken : random()).digest().subarray(0, 16).toString('base64url') }),
     }, b.claims);
     if (b.transformClaims !== undefined) claims = b.transformClaims(claims);
 
@@ -763,7 +770,7 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
         activeAccessTokens.add(accessToken);
         let token: string | undefined;
         if (b.refreshIdToken) {
-          token = await idToken({ authTime: grant.authTime, nonce: null }, grant.aud);
+          token = await idToken({ authTime: grant.authTime, nonce: null }, grant.aud, accessToken);
           issued.idTokens.push(token);
         }
         res.set('Cache-Control', 'no-store').json({
@@ -811,7 +818,7 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
         const aud = options.clientId ?? record.clientId ?? params.get('client_id') ?? '';
         const accessToken = random();
         const refreshToken = issueRefreshToken({ authTime: record.authTime, aud });
-        const token = await idToken(record, aud);
+        const token = await idToken(record, aud, accessToken);
         issued.accessTokens.push(accessToken);
         issued.idTokens.push(token);
         activeAccessTokens.add(accessToken);

@@ -10,6 +10,9 @@ import type { AuthCallbackConfig } from 'express-oidc-callback';
 import { createApp } from '../../example-app/app.js';
 import { startDevProvider, type DevClient, type DevProvider } from '../../example-app/dev-provider.js';
 import signature from 'cookie-signature';
+import { createHash } from 'node:crypto';
+import { Sealer } from '../../lib/seal.js';
+import type { Transaction } from '../../lib/transaction.js';
 import type { Browser, Page } from './browser.js';
 
 export const CLIENT_ID = 'test-app';
@@ -150,4 +153,19 @@ export function storedSession(store: MemoryStore, id: string): Promise<Record<st
   return new Promise((resolve, reject) => {
     store.get(id, (err, data) => (err ? reject(err) : resolve(data as Record<string, unknown> | undefined)));
   });
+}
+
+/**
+ * The pending login `browser` holds for `state`: its sealed transaction cookie (see
+ * lib/transaction-cookie.ts), opened with the transaction key of `secret`; `undefined` when none.
+ */
+export async function pendingLogin(browser: Browser, baseURL: string, state: string, secret = SECRET, callbackPath = '/callback'): Promise<Transaction | undefined> {
+  const suffix = `_tx_${createHash('sha256').update(state).digest('base64url').slice(0, 16)}`;
+  const cookie = (await browser.jar.getCookies(`${baseURL}${callbackPath}`)).find((c) => c.key.endsWith(suffix));
+  return cookie && new Sealer([secret], 'transaction').unseal<{ state: string; transaction: Transaction }>(cookie.value)?.payload.transaction;
+}
+
+/** The names of the pending-login cookies `browser` would send to the callback. */
+export async function pendingLoginCookies(browser: Browser, baseURL: string, callbackPath = '/callback'): Promise<string[]> {
+  return (await browser.jar.getCookies(`${baseURL}${callbackPath}`)).map((c) => c.key).filter((name) => name.includes('_tx_'));
 }
