@@ -31,8 +31,8 @@ export interface LoginRequest {
   /** The `max_age` sent, in seconds: the ID token's `auth_time` must be within it. */
   maxAge: number | undefined;
   /**
-   * The `acr` values the ID token's `acr` must be one of: the `acr_values` sent, or the values of
-   * an essential `acr` in `authorizationParams.claims` (OpenID Connect Core 1.0 §5.5.1.1).
+   * The `acr` values the ID token's `acr` must be one of (any, when empty): the `acr_values` sent,
+   * held to an essential `acr` in `authorizationParams.claims` (OpenID Connect Core 1.0 §5.5.1.1).
    */
   acrValues: readonly string[] | undefined;
   /** `true` for `prompt=none`: a silent login, whose `login_required` means "not signed in". */
@@ -73,7 +73,8 @@ function targetPath(target: string | undefined, options: ResolvedOptions): strin
  *   each at most once and at most 1,024 characters: `prompt` of §3.1.2.1's values (`none`
  *   alone), `max_age` a whole number of seconds, sent only when shorter than the app's.
  *
- * @throws AuthError `invalid_request` (400) for a repeated or malformed parameter
+ * @throws AuthError `invalid_request` (400) for a repeated or malformed parameter, or `acr_values`
+ *   that an essential `acr` claims request rules out
  */
 export function readLoginRequest(originalUrl: string, options: ResolvedOptions): LoginRequest {
   const q = originalUrl.indexOf('?');
@@ -105,10 +106,26 @@ export function readLoginRequest(originalUrl: string, options: ResolvedOptions):
     returnTo,
     params,
     maxAge,
-    acrValues: options.essentialAcr ?? params.acr_values?.split(' ').filter((v) => v.length > 0),
+    acrValues: acrValuesOf(params.acr_values, options.essentialAcr),
     silent: params.prompt === 'none',
     iss,
   };
+}
+
+/**
+ * The `acr` values a login's ID token must be one of: those of `acr_values` that an essential
+ * `acr` claims request also allows (OpenID Connect Core 1.0 §3.1.2.1, §5.5.1.1); `[]` for any
+ * `acr` (an essential request without values); `undefined` when the login asks for none.
+ *
+ * @throws AuthError `invalid_request` (400) when `acr_values` names none the claims request allows
+ */
+function acrValuesOf(acrValues: string | undefined, essential: readonly string[] | undefined): readonly string[] | undefined {
+  const asked = acrValues?.split(' ').filter((v) => v.length > 0);
+  if (asked === undefined || essential === undefined) return asked ?? essential;
+  if (essential.length === 0) return asked;
+  const allowed = asked.filter((v) => essential.includes(v));
+  if (allowed.length === 0) throw new AuthError('invalid_request', 400, 'The login parameter "acr_values" names none of the acr values this app requires');
+  return allowed;
 }
 
 function minimum(a: number | undefined, b: number | undefined): number | undefined {
