@@ -1,16 +1,35 @@
 /**
- * A real Redis for tests: `redis-server` started on a free 127.0.0.1 port, with no persistence
- * (`--save ''`, `--appendonly no`), answered PING before it is handed over, and stopped after.
- * No machine keeps a Redis between sessions, so each test file starts its own.
+ * A real Redis for tests: `redis-server` started on a free 127.0.0.1 port, with no periodic
+ * persistence (`--save ''`, `--appendonly no`, its dump file in a fresh temporary folder),
+ * answered PING before it is handed over, and stopped after. No machine keeps a Redis between
+ * sessions, so each test file starts its own. For outage tests it can hang (`pause()`) and
+ * go down and come back with its data (`down()`, `up()`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface RedisServer {
   /** `redis://127.0.0.1:<port>`, for `createClient({ url })`. */
   url: string;
   port: number;
   /** Stops the server and waits for its process to exit. */
+  stop(): Promise<void>;
+  /** Freezes the server (SIGSTOP): connections stay open and commands get no answer, as a hung Redis. */
+  pause(): void;
+  /** Lets a paused server go on (SIGCONT). */
+  resume(): void;
+  /** Saves the data and stops the server (`SHUTDOWN SAVE`): connections are refused until {@link RedisServer.up}. */
+  down(): Promise<void>;
+  /** Starts the server again on the same port, with the data {@link RedisServer.down} saved. */
+  up(): Promise<void>;
+}
+
+/** One running redis-server process. */
+interface Running {
+  child: ChildProcess;
   stop(): Promise<void>;
 }
 
@@ -57,13 +76,24 @@ function waitForExit(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
+/** Sends `SHUTDOWN SAVE` to the server on `port`: it writes its dump file and exits. */
+function shutdownSaving(port: number): Promise<void> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('error', () => resolve());
+    socket.once('close', () => resolve());
+    socket.once('connect', () => socket.write('SHUTDOWN SAVE\r\n'));
+  });
+}
+
 /** One attempt on `port`: the server once it answers PING, or why it did not start. */
-async function startOn(port: number): Promise<RedisServer | { failure: string; portTaken: boolean }> {
+async function startOn(port: number, dir: string): Promise<Running | { failure: string; portTaken: boolean }> {
   const child = spawn(BINARY, [
     '--port', String(port),
     '--bind', '127.0.0.1',
     '--save', '',
     '--appendonly', 'no',
+    '--dir', dir,
     '--daemonize', 'no',
     '--loglevel', 'warning',
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -98,7 +128,7 @@ async function startOn(port: number): Promise<RedisServer | { failure: string; p
       return { failure: `redis-server exited at start-up (code ${child.exitCode}): ${output.trim()}`, portTaken: /address already in use/i.test(output) };
     }
     if (await answersPing(port)) {
-      return { url: `redis://127.0.0.1:${port}`, port, stop };
+      return { child, stop };
     }
     if (Date.now() > deadline) {
       await stop();
@@ -113,12 +143,47 @@ async function startOn(port: number): Promise<RedisServer | { failure: string; p
  * @throws Error saying how to install it, when the executable is missing
  */
 export async function startRedisServer(): Promise<RedisServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'redis-test-'));
   let last = '';
   for (let attempt = 0; attempt < 3; attempt++) {
-    const result = await startOn(await freePort());
-    if (!('failure' in result)) return result;
-    last = result.failure;
-    if (!result.portTaken) break;
+    const port = await freePort();
+    const result = await startOn(port, dir);
+    if ('failure' in result) {
+      last = result.failure;
+      if (!result.portTaken) break;
+      continue;
+    }
+    let running: Running | undefined = result;
+    return {
+      url: `redis://127.0.0.1:${port}`,
+      port,
+      async stop() {
+        running?.child.kill('SIGCONT');
+        await running?.stop();
+        running = undefined;
+        rmSync(dir, { recursive: true, force: true });
+      },
+      pause() {
+        running?.child.kill('SIGSTOP');
+      },
+      resume() {
+        running?.child.kill('SIGCONT');
+      },
+      async down() {
+        const child = running?.child;
+        if (child === undefined) return;
+        const exited = waitForExit(child);
+        await shutdownSaving(port);
+        await exited;
+        running = undefined;
+      },
+      async up() {
+        if (running !== undefined) return;
+        const again = await startOn(port, dir);
+        if ('failure' in again) throw new Error(again.failure);
+        running = again;
+      },
+    };
   }
   throw new Error(last);
 }
