@@ -14,6 +14,7 @@ import { TransactionCookie } from './transaction-cookie.js';
 import { handleCallback } from './callback.js';
 import { attach, type Context } from './context.js';
 import { handleLogin } from './login.js';
+import { asAuthError } from './errors.js';
 import { handleLogout } from './logout.js';
 import { resolveOptions, type AuthCallbackConfig } from './options.js';
 import { Providers } from './providers.js';
@@ -109,8 +110,8 @@ export function authCallback(config: AuthCallbackConfig): RequestHandler {
     return ownCallbacks !== undefined && (req.method === 'GET' || req.method === 'POST') && req.path.startsWith(ownCallbacks) ? handleCallback : undefined;
   }
 
-  /** With the `session` option: whether requests need the express-session store (the routes' and the app's alike). */
-  const appRequestsUseStore = options.sessionStorage === 'store' || options.routes.backchannelLogout !== false;
+  /** Whether requests need the express-session store: server-side sessions, or back-channel logout marks. */
+  const usesStore = options.sessionStorage === 'store' || options.routes.backchannelLogout !== false;
   const sessionMiddleware = options.session;
 
   return function authCallbackMiddleware(req: Request, res: Response, next: NextFunction): void {
@@ -123,19 +124,20 @@ export function authCallback(config: AuthCallbackConfig): RequestHandler {
       next();
       return;
     }
-    // Express 4 does not catch rejected promises: hand every failure to next() here.
+    // Express 4 does not catch rejected promises: hand every failure to next() here, as an AuthError.
+    const fail = (err: unknown): void => next(asAuthError(err));
     const run = (): void => {
       prepare(req, res, opened, handler === undefined).then(async (session) => {
         attach(req, context, session);
         if (handler === undefined) next();
         else await handler(context, req, res);
-      }).catch(next);
+      }).catch(fail);
     };
     // express-session returns at once when it already ran on this request. Its store's failure,
     // or no answer within storeTimeout, is a 503 like every other store fault.
     // (A login starting without a session needs no store: its pending login is a cookie.)
-    if (sessionMiddleware !== undefined && appRequestsUseStore && (opened !== undefined || handler !== handleLogin)) {
-      callStore(options.storeTimeout, (done) => sessionMiddleware(req, res, done)).then(run, next);
+    if (sessionMiddleware !== undefined && usesStore && (opened !== undefined || handler !== handleLogin)) {
+      callStore(options.storeTimeout, (done) => sessionMiddleware(req, res, done)).then(run, fail);
     } else {
       run();
     }

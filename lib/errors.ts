@@ -99,14 +99,17 @@ export interface AuthErrorOptions {
 }
 
 /**
- * An error with an HTTP `status` and a stable `code`, passed to Express's `next()`.
+ * An error with an HTTP `status` and a stable `code`, passed to Express's `next()`. An exposed
+ * message (4xx) carries no markup (`<`, `>`); still render it as text or JSON, as here.
  *
  * @example
  * ```ts
- * app.use((err, req, res, next) => {
- *   if (err instanceof AuthError) return res.status(err.status).send(err.expose ? err.message : 'Sign-in failed');
- *   next(err);
- * });
+ * const onError: ErrorRequestHandler = (err, req, res, next) => {
+ *   if (!(err instanceof AuthError)) return next(err);
+ *   if (err.status >= 500) console.error(err, err.cause); // for the logs, never the browser
+ *   res.status(err.status).json({ error: err.code, error_description: err.expose ? err.message : 'Sign-in failed' });
+ * };
+ * app.use(onError);
  * ```
  */
 export class AuthError extends Error {
@@ -161,4 +164,13 @@ const NOT_PLAIN = /[^\x20\x21\x23-\x25\x28-\x3b\x3d\x3f-\x5b\x5d-\x5f\x61-\x7e]+
  */
 export function plainText(value: string, max: number): string {
   return value.replace(NOT_PLAIN, ' ').slice(0, max).trim();
+}
+
+/**
+ * `err` as an {@link AuthError}: itself, or a 500 `internal_error` with `err` as its `cause` (an
+ * unexpected failure: a bug, or a hook of the app's that threw), so that everything the
+ * middleware passes to `next()` has a `status` and a `code`.
+ */
+export function asAuthError(err: unknown): AuthError {
+  return err instanceof AuthError ? err : new AuthError('internal_error', 500, 'Unexpected error in express-oidc-callback (see cause)', { cause: err });
 }
