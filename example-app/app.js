@@ -42,10 +42,10 @@ export function createApp({ auth, sessionSecret, store }) {
   app.disable('x-powered-by');
   // JSON error answers may quote the provider's error_description: write <, > and & as \u003c, \u003e, \u0026.
   app.set('json escape', true);
-  // express-session holds the pending logins. Given to authCallback() (its `session` option),
-  // it runs only on the login, callback and logout routes (and, with server-side sessions or
-  // back-channel logout, on signed-in requests): this app's pages do not use req.session. With
-  // saveUninitialized: false it creates its cookie only when a login starts.
+  // express-session keeps server-side sessions (sessionStorage: 'store') and back-channel logout
+  // marks, when they are configured. Given to authCallback() (its `session` option), it runs only
+  // where those records are read or written: this app's pages do not use req.session, and with
+  // the default cookie sessions it never runs (pending logins and sessions are sealed cookies).
   const expressSession = session({
     ...(store && { store }),
     secret: sessionSecret,
