@@ -18,15 +18,18 @@ import type { UserClaims, UserInfoClaims } from './issuer.js';
 import type { ResolvedOptions } from './options.js';
 import type { Sealer, Unsealed } from './seal.js';
 import { recordKey, storeOf } from './session-store.js';
+import { MAX_PENDING_TRANSACTIONS, MAX_TRANSACTION_COOKIE_BYTES } from './transaction.js';
 
 /**
- * Room left in a request's headers for everything but the session cookie, in bytes. Node refuses
- * a request whose headers exceed `http.maxHeaderSize` (16 KiB unless `--max-http-header-size`
- * raises it) with 431, so a larger session cookie would lock its user out.
+ * Room left in a request's headers for everything but the session cookie, in bytes: 4 KiB for
+ * the browser's own headers and the app's other cookies, and the pending-login cookies, which
+ * every request carries until the callback. Node refuses a request whose headers exceed
+ * `http.maxHeaderSize` (16 KiB unless `--max-http-header-size` raises it) with 431, so a larger
+ * session cookie would lock its user out.
  */
-const HEADER_ROOM = 4096;
+const HEADER_ROOM = 4096 + MAX_PENDING_TRANSACTIONS * MAX_TRANSACTION_COOKIE_BYTES;
 
-/** The largest sealed session the cookie may carry, in bytes (12 KiB by default). */
+/** The largest sealed session the cookie may carry, in bytes (6 KiB with Node's default 16 KiB headers). */
 export const MAX_SEALED_SESSION_BYTES = maxHeaderSize - HEADER_ROOM;
 
 /**
@@ -157,11 +160,33 @@ function withoutProto<T>(value: T): T {
 }
 
 /**
- * The user's claims: the ID token's, over UserInfo's (the ID token's are signed), with the
- * login's {@link LoginClaims} over a refreshed ID token's; no `__proto__` member.
+ * Claims only a signed ID token may give: how and when the user authenticated, and the token's
+ * own. UserInfo is not signed (OpenID Connect Core 1.0 §5.3.2), so its values of these are never
+ * used: `requireAuth({ acr, maxAge })` and back-channel logout judge the ID token's alone.
+ */
+const ID_TOKEN_ONLY = new Set(['iss', 'aud', 'exp', 'iat', 'nbf', 'nonce', 'azp', 'at_hash', 'c_hash', 'auth_time', 'acr', 'amr', 'sid']);
+
+/**
+ * The user's claims: the ID token's, over UserInfo's (the ID token's are signed; UserInfo's
+ * authentication claims are ignored), with the login's {@link LoginClaims} over a refreshed ID
+ * token's; no `__proto__` member.
  */
 function userClaims(idTokenClaims: UserClaims, userinfo: UserInfoClaims | undefined, loginClaims?: LoginClaims): UserClaims {
-  return withoutProto({ ...userinfo, ...idTokenClaims, ...loginClaims });
+  const profile = userinfo === undefined ? undefined : Object.fromEntries(Object.entries(userinfo).filter(([name]) => !ID_TOKEN_ONLY.has(name)));
+  return withoutProto({ ...profile, ...idTokenClaims, ...loginClaims });
+}
+
+/**
+ * The claims of the session's own ID token (or, without one, the adapter's sealed claims), read
+ * from what is sealed: not `req.user`, which the app may have changed.
+ */
+export function sealedClaimsOf(tokens: SealedTokens): Readonly<Record<string, unknown>> {
+  if (typeof tokens.idToken !== 'string') return tokens.claims ?? {};
+  try {
+    return decodeJwt(tokens.idToken);
+  } catch {
+    return {};
+  }
 }
 
 /**

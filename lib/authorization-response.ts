@@ -16,15 +16,22 @@ export const MAX_FORM_POST_BYTES = 64 * 1024;
 const RESPONSE_PARAMS = ['code', 'state', 'iss', 'error', 'error_description', 'error_uri', 'session_state'];
 
 /**
- * The callback's parameters, checked for shape.
+ * The callback's parameters as sent, not yet checked (see {@link checkAuthorizationResponse}).
  *
- * @throws AuthError `invalid_request` (400) when a parameter is repeated (RFC 6749 §3.1: "MUST
- *   NOT be included more than once") or a response parameter comes in bracket form (`state[x]`);
- *   400 for a form post that is not `application/x-www-form-urlencoded`; 413 above
- *   {@link MAX_FORM_POST_BYTES}
+ * @throws AuthError `invalid_request` (400) for a form post that is not
+ *   `application/x-www-form-urlencoded`; 413 above {@link MAX_FORM_POST_BYTES}
  */
 export async function readAuthorizationResponse(req: Request): Promise<URLSearchParams> {
-  const params = req.method === 'POST' ? await readFormPost(req) : rawQuery(req);
+  return req.method === 'POST' ? readFormPost(req) : rawQuery(req);
+}
+
+/**
+ * Checks the callback's parameters for shape.
+ *
+ * @throws AuthError `invalid_request` (400) when a parameter is repeated (RFC 6749 §3.1: "MUST
+ *   NOT be included more than once") or a response parameter comes in bracket form (`state[x]`)
+ */
+export function checkAuthorizationResponse(params: URLSearchParams): void {
   const seen = new Set<string>();
   for (const name of params.keys()) {
     if (seen.has(name)) {
@@ -37,7 +44,6 @@ export async function readAuthorizationResponse(req: Request): Promise<URLSearch
       throw new AuthError('invalid_request', 400, `The callback parameter "${name.slice(0, bracket)}" is malformed`);
     }
   }
-  return params;
 }
 
 function rawQuery(req: Request): URLSearchParams {

@@ -13,7 +13,7 @@
 import type { Request, Response } from 'express';
 import { createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import type { AuthSession } from './auth-session.js';
-import { readAuthorizationResponse } from './authorization-response.js';
+import { checkAuthorizationResponse, readAuthorizationResponse } from './authorization-response.js';
 import type { Context } from './context.js';
 import type { Provider } from './provider.js';
 import { AuthError } from './errors.js';
@@ -114,6 +114,7 @@ export async function handleBackchannelLogout(context: Context, req: Request, re
   let params: URLSearchParams;
   try {
     params = await readAuthorizationResponse(req);
+    checkAuthorizationResponse(params);
   } catch (err) {
     if (err instanceof AuthError && err.status < 500) {
       refuse(res, 'The request is not a single form-encoded logout_token');

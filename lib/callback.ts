@@ -7,7 +7,7 @@
 import type { Request, Response } from 'express';
 import { deleteSessionRecord, writeSession } from './auth-session.js';
 import { checkAuthentication } from './authentication-checks.js';
-import { readAuthorizationResponse } from './authorization-response.js';
+import { checkAuthorizationResponse, readAuthorizationResponse } from './authorization-response.js';
 import { sessionOf, type Context } from './context.js';
 import { boundKey } from './dpop-key.js';
 import { AuthError, oauthErrorCode, plainText } from './errors.js';
@@ -133,11 +133,14 @@ function basePathOf(redirectUri: string, context: Context): string {
 export async function handleCallback(context: Context, req: Request, res: Response): Promise<void> {
   // RFC 9700 §4.2.4: the authorization response must not leak through the Referer header.
   res.set({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' });
-  let params: URLSearchParams;
+  const params = await readAuthorizationResponse(req);
   try {
-    params = await readAuthorizationResponse(req);
+    checkAuthorizationResponse(params);
   } catch (err) {
-    context.transactionCookie.dropAll(req, res); // a malformed callback uses up every pending login
+    // A malformed response uses up the logins of the states it names, so that it cannot be
+    // retried in another shape; this browser's other pending logins are left alone.
+    const now = Math.floor(Date.now() / 1000);
+    for (const state of new Set(params.getAll('state'))) context.transactionCookie.take(req, res, state, now);
     throw err;
   }
   const restart = idpInitiatedLogin(context, params);

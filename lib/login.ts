@@ -14,6 +14,9 @@ import { readLoginRequest } from './login-request.js';
 import type { Provider } from './provider.js';
 import type { Transaction } from './transaction.js';
 
+/** `Sec-Fetch-Dest` values of a navigation (Fetch Metadata Request Headers): a page or a frame's. */
+const NAVIGATION_DESTINATIONS: ReadonlySet<string> = new Set(['document', 'iframe', 'frame', 'fencedframe']);
+
 /**
  * With `tenants`, refuses to start a login that the callback could not tell from another
  * issuer's (RFC 9700 §4.4.2): one at an issuer that shares the `redirect_uri` and does not
@@ -43,13 +46,20 @@ async function checkMixUpDefense(context: Context, provider: Provider): Promise<
  * third-party-initiated login (`iss`, OpenID Connect Core 1.0 §4) starts at the issuer it
  * names, when this app signs in there.
  *
- * Errors (passed to `next()`): `invalid_request` (400) for a malformed login parameter;
+ * Errors (passed to `next()`): `invalid_request` (400) for a malformed or too long login
+ * parameter, or a request that is not a page load (a `Sec-Fetch-Dest` other than a document or a frame);
  * `issuer_mismatch` (400) for an `iss` this app does not sign in with; `unknown_issuer` (400)
  * when `tenants.issuer()` names none; `mix_up_unprotected` (500, see `checkMixUpDefense()`);
  * `dpop_unsupported` (502) with `dpop: 'required'` and a
  * provider that does not advertise DPoP; discovery failures (502/504).
  */
 export async function handleLogin(context: Context, req: Request, res: Response): Promise<void> {
+  // A login is a page load. An <img> or fetch() of /login from another site would plant pending
+  // logins in the user's browser (Fetch Metadata: a navigation's Sec-Fetch-Dest is a document or a frame).
+  const dest = req.headers['sec-fetch-dest'];
+  if (dest !== undefined && !NAVIGATION_DESTINATIONS.has(dest as string)) {
+    throw new AuthError('invalid_request', 400, 'A login starts with a page load (a link, a redirect or a form), not with fetch() or an embedded resource');
+  }
   const raw = req.method === 'POST' ? `?${(await readFormPost(req)).toString()}` : req.originalUrl;
   const login = readLoginRequest(raw, context.options);
   const provider = login.iss === undefined ? await context.providers.forRequest(req) : await context.providers.forNamedIssuer(login.iss, req);

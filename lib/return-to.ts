@@ -7,8 +7,12 @@
  * @packageDocumentation
  */
 
-/** Longest `returnTo` kept, in characters. */
-export const MAX_RETURN_TO_LENGTH = 2048;
+/**
+ * Longest `returnTo` kept, in characters, as given and once normalised (percent-encoding may
+ * lengthen it): it is sealed into the pending-login cookie, which every request carries until
+ * the callback, so it must stay small.
+ */
+export const MAX_RETURN_TO_LENGTH = 512;
 
 const PLACEHOLDER_ORIGIN = 'http://return-to.invalid';
 
@@ -19,7 +23,8 @@ const PLACEHOLDER_ORIGIN = 'http://return-to.invalid';
  * scheme-relative `//evil` and `/\evil` (browsers read `\` as `/`), paths whose dot segments
  * normalise to a scheme-relative URL (`/.//evil`, `/%2e%2e//evil`), `javascript:` and every
  * other scheme, relative paths without a leading `/`, control characters and white space,
- * anything longer than {@link MAX_RETURN_TO_LENGTH}, and non-strings (`?returnTo=a&returnTo=b`).
+ * anything longer than {@link MAX_RETURN_TO_LENGTH} as given or once normalised, and non-strings
+ * (`?returnTo=a&returnTo=b`).
  *
  * @param value - the candidate, e.g. the `returnTo` query parameter
  * @param fallback - what to use instead; default `'/'`
@@ -39,7 +44,8 @@ export function safeReturnTo(value: unknown, fallback = '/'): string {
   if (url.origin !== PLACEHOLDER_ORIGIN) return fallback;
   // Dot segments ("/.//evil", "/a/..//evil", "/%2e//evil") normalise to "//evil": scheme-relative.
   if (url.pathname.startsWith('//')) return fallback;
-  return url.pathname + url.search + url.hash;
+  const path = url.pathname + url.search + url.hash;
+  return path.length > MAX_RETURN_TO_LENGTH ? fallback : path;
 }
 
 /**

@@ -8,10 +8,12 @@
  * The cookie is `HttpOnly`, sealed with the transaction key (AES-256-GCM, its own HKDF label),
  * lives `transactionDuration` seconds, and is `SameSite=Lax`, which browsers send on the
  * provider's redirect back (a top-level GET); with `responseMode: 'form_post'` it is
- * `SameSite=None; Secure`, since that response arrives as a cross-site POST. On an https
- * `baseURL` without a cookie `domain` it is a `__Host-` cookie (`Path=/`): a sibling subdomain
- * cannot plant a login of its own in this browser (RFC 6265bis §4.1.3.2); otherwise it is scoped
- * to the callback path.
+ * `SameSite=None; Secure`, since that response arrives as a cross-site POST. It has `Path=/`, so
+ * that each new login sees (and bounds) the others; on an https `baseURL` without a cookie
+ * `domain` it is a `__Host-` cookie: a sibling subdomain cannot plant a login of its own in this
+ * browser (RFC 6265bis §4.1.3.2). At most {@link MAX_PENDING_TRANSACTIONS} of at most
+ * {@link MAX_TRANSACTION_COOKIE_BYTES} each: their total is kept out of the session cookie's
+ * share of the request headers, so no number of logins can make the app's requests too large.
  *
  * @packageDocumentation
  */
@@ -21,7 +23,8 @@ import { parse, serialize, type SerializeOptions } from 'cookie';
 import type { ResolvedOptions } from './options.js';
 import type { Sealer } from './seal.js';
 import { appendSetCookie } from './session-cookie.js';
-import { MAX_PENDING_TRANSACTIONS, type TakenTransaction, type Transaction } from './transaction.js';
+import { AuthError } from './errors.js';
+import { MAX_PENDING_TRANSACTIONS, MAX_TRANSACTION_COOKIE_BYTES, type TakenTransaction, type Transaction } from './transaction.js';
 
 /** What the cookie seals: the transaction, and the `state` it belongs to. */
 interface SealedTransaction {
@@ -49,7 +52,7 @@ export class TransactionCookie {
       // SameSite=None is dropped by browsers without Secure; they accept Secure from http://localhost.
       secure: formPost || options.cookie.secure,
       sameSite: formPost ? 'none' : 'lax',
-      path: hostOnly ? '/' : options.basePath + options.routes.callback,
+      path: '/',
       ...(options.cookie.domain !== undefined && { domain: options.cookie.domain }),
     };
     this.#sealer = sealer;
@@ -84,8 +87,16 @@ export class TransactionCookie {
    * Adds the cookie of a new login's transaction to the response, and clears the request's
    * pending logins that have expired, do not open, or (above {@link MAX_PENDING_TRANSACTIONS})
    * are the oldest.
+   *
+   * @throws AuthError `invalid_request` (400) when the cookie would exceed
+   *   {@link MAX_TRANSACTION_COOKIE_BYTES} (a long `returnTo` or `acr_values`)
    */
   write(req: IncomingMessage, res: ServerResponse, state: string, transaction: Transaction): void {
+    const value = this.#sealer.seal({ state, transaction } satisfies SealedTransaction, transaction.createdAt + this.#duration);
+    const name = this.#name(state);
+    if (name.length + 1 + value.length > MAX_TRANSACTION_COOKIE_BYTES) {
+      throw new AuthError('invalid_request', 400, 'This login\'s returnTo or parameters are too long to keep until the callback: shorten them');
+    }
     const cleared: string[] = [];
     const live: { name: string; createdAt: number }[] = [];
     for (const [name, value] of this.#present(req)) {
@@ -95,17 +106,16 @@ export class TransactionCookie {
     }
     live.sort((a, b) => a.createdAt - b.createdAt);
     cleared.push(...live.slice(0, Math.max(0, live.length - (MAX_PENDING_TRANSACTIONS - 1))).map((c) => c.name));
-    const value = this.#sealer.seal({ state, transaction } satisfies SealedTransaction, transaction.createdAt + this.#duration);
     appendSetCookie(res, [
-      ...cleared.map((name) => this.#expired(name)),
-      serialize(this.#name(state), value, { ...this.#attributes, maxAge: this.#duration }),
+      ...cleared.map((c) => this.#expired(c)),
+      serialize(name, value, { ...this.#attributes, maxAge: this.#duration }),
     ]);
   }
 
   /**
    * Takes the transaction of `state` from the request's cookies: its cookie is cleared whatever
-   * the outcome, and all of them when none is for `state` (a forged or replayed callback uses up
-   * every pending login of this browser).
+   * the outcome. The browser's other pending logins are left alone: a callback with an unknown
+   * `state` (forged, replayed, or a login dropped as the oldest) cannot cancel another tab's.
    *
    * @param state - the callback's `state` parameter, if any
    * @param now - the current time, in seconds since the epoch
@@ -114,19 +124,13 @@ export class TransactionCookie {
     const present = this.#present(req);
     if (present.size === 0) return { kind: 'none' };
     const name = state === undefined ? undefined : this.#name(state);
-    const opened = name === undefined ? undefined : this.#open(present.get(name) ?? '');
-    if (name === undefined || opened === undefined || opened.state !== state) {
-      this.#clear(res, present.keys());
-      return { kind: 'state_mismatch' };
-    }
+    const value = name === undefined ? undefined : present.get(name);
+    if (name === undefined || value === undefined) return { kind: 'state_mismatch' };
     this.#clear(res, [name]);
+    const opened = this.#open(value);
+    if (opened === undefined || opened.state !== state) return { kind: 'state_mismatch' };
     const { transaction } = opened;
     return transaction.createdAt + this.#duration <= now ? { kind: 'expired' } : { kind: 'found', transaction };
-  }
-
-  /** Clears every pending login of this browser (a malformed callback uses them all up). */
-  dropAll(req: IncomingMessage, res: ServerResponse): void {
-    this.#clear(res, this.#present(req).keys());
   }
 
   #clear(res: ServerResponse, names: Iterable<string>): void {

@@ -9,7 +9,15 @@
 import type { DPoPKey } from './dpop-key.js';
 
 /** Logins pending at once per browser, at most (tabs); the oldest is dropped first. */
-export const MAX_PENDING_TRANSACTIONS = 4;
+export const MAX_PENDING_TRANSACTIONS = 3;
+
+/**
+ * Largest pending-login cookie, in bytes (its `name=value`): a longer one (a long `returnTo` or
+ * `acr_values`) is refused with 400. Every request carries the pending-login cookies until the
+ * callback, so their total ({@link MAX_PENDING_TRANSACTIONS} times this) is kept out of the
+ * session cookie's share of the request headers.
+ */
+export const MAX_TRANSACTION_COOKIE_BYTES = 2048;
 
 /** One pending login, keyed by its `state`. */
 export interface Transaction {

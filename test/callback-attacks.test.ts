@@ -323,7 +323,7 @@ describe('login CSRF and replay (RFC 9700 §4.7, RFC 6749 §10.12)', () => {
     await expectVictimUnchanged(v);
   });
 
-  test.each(VICTIMS)('RFC 6749 §10.12 state mismatch (%s victim): the attacker\'s callback during the victim\'s login → 400 state_mismatch, zero token requests, the victim\'s login used up', async (_kind, signedIn) => {
+  test.each(VICTIMS)('RFC 6749 §10.12 state mismatch (%s victim): the attacker\'s callback during the victim\'s login → 400 state_mismatch, zero token requests; the victim\'s own login is not cancelled by it and completes', async (_kind, signedIn) => {
     const v = await victim(signedIn);
     const tokens = provider.requests.token;
     const genuine = await callbackUrl(v.browser);
@@ -332,8 +332,12 @@ describe('login CSRF and replay (RFC 9700 §4.7, RFC 6749 §10.12)', () => {
     const page = await v.browser.request(forged.href, { headers: JSON_ACCEPT });
     expectRefused(page, 400, 'state_mismatch');
     expect(provider.requests.token).toBe(tokens);
-    await expectUsedUp(v.browser, genuine.href);
     await expectVictimUnchanged(v);
+    // The forged callback was refused without touching this browser's pending login.
+    const own = await v.browser.request(genuine.href, { headers: JSON_ACCEPT });
+    expect(own.status).toBe(302);
+    expect(provider.requests.token).toBe(tokens + 1);
+    await expectUsedUp(v.browser, genuine.href);
   });
 
   test('RFC 6749 §4.1.2 replay: a successful callback replayed → 400 missing_transaction, no extra token request, the session unchanged; in another browser → 400', async () => {

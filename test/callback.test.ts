@@ -102,7 +102,7 @@ describe('a callback that is not the answer to this browser\'s login', () => {
     await expectNotSignedIn(victim);
   });
 
-  test('with another state: 400 before any token request, and the pending login is used up', async () => {
+  test('with another state: 400 before any token request; the browser\'s own pending login is left alone and still completes', async () => {
     const browser = new Browser();
     const response = await authorizationResponse(browser, `${bed.baseURL}/login`);
     const forged = new URL(response);
@@ -110,11 +110,11 @@ describe('a callback that is not the answer to this browser\'s login', () => {
     const res = await browser.request(forged.href, { headers: json });
     expect(res.status).toBe(400);
     expect(errorOf(res).error).toBe('state_mismatch');
-    const genuine = await browser.request(response.href, { headers: json });
-    expect(genuine.status).toBe(400);
-    expect(errorOf(genuine).error).toBe('missing_transaction');
     expect(tokenRequests).toBe(0);
     await expectNotSignedIn(browser);
+    const genuine = await browser.request(response.href, { headers: json });
+    expect(genuine.status).toBe(302);
+    expect(tokenRequests).toBe(1);
   });
 
   test('with an iss that is not the issuer (RFC 9207 §2.4): 400, no token request', async () => {
@@ -355,10 +355,10 @@ describe('a successful callback', () => {
       await formBed.close();
     });
 
-    test('/login sets a sealed pending-login cookie: HttpOnly, Secure, SameSite=None, scoped to the callback path, for transactionDuration', async () => {
+    test('/login sets a sealed pending-login cookie: HttpOnly, Secure, SameSite=None, Path=/, for transactionDuration', async () => {
       const { txSetCookie } = await formPostLogin(formBed.baseURL, new Browser());
       const parsed = parseSetCookie(txSetCookie);
-      expect(parsed).toMatchObject({ httpOnly: true, secure: true, sameSite: 'none', path: '/callback', maxAge: 3600 });
+      expect(parsed).toMatchObject({ httpOnly: true, secure: true, sameSite: 'none', path: '/', maxAge: 3600 });
       expect(parsed.value).toMatch(/^[\w-]+\.\.[\w-]+\.[\w-]+\.[\w-]+$/); // a JWE, nothing readable
     });
 
@@ -370,7 +370,7 @@ describe('a successful callback', () => {
       const set = res.headers.getSetCookie();
       expect(set.some((c) => /^oidc_session=[^;]+/.test(c))).toBe(true);
       const cleared = set.find((c) => c.startsWith(txCookie.split('=')[0]!))!;
-      expect(parseSetCookie(cleared)).toMatchObject({ value: '', path: '/callback' });
+      expect(parseSetCookie(cleared)).toMatchObject({ value: '', path: '/' });
     });
 
     test('without it (and without the express-session cookie), the same POST is refused: 400 missing_transaction', async () => {

@@ -43,7 +43,7 @@ function read(header: string, attributes: SessionCookieAttributes = ATTRIBUTES):
 }
 
 /**
- * oidc-provider's account lookup, as the development provider's, with a 4,000-character `name`
+ * oidc-provider's account lookup, as the development provider's, with a 2,400-character `name`
  * for login names starting `big-`: their ID token, and so their sealed session, is larger than
  * one cookie holds.
  */
@@ -51,7 +51,7 @@ async function findAccount(_ctx: unknown, id: string): Promise<{ accountId: stri
   return {
     accountId: id,
     async claims() {
-      return { sub: id, name: BIG.test(id) ? `${id} ${'n'.repeat(4000)}` : id, email: `${id}@example.com`, email_verified: true };
+      return { sub: id, name: BIG.test(id) ? `${id} ${'n'.repeat(2400)}` : id, email: `${id}@example.com`, email_verified: true };
     },
   };
 }
@@ -337,13 +337,13 @@ describe('default cookie names: __Host- on an https baseURL without cookie.domai
       await bed.close();
     });
 
-    test('no __Host- prefix: oidc_session_tx_… (Path=/callback, the Domain) and oidc_session (Secure, Path=/, the Domain)', async () => {
+    test('no __Host- prefix: oidc_session_tx_… (Path=/, the Domain) and oidc_session (Secure, Path=/, the Domain)', async () => {
       const browser = new Browser();
       const { login, callback } = await proxiedLogin(browser, bed, 'alice');
       const tx = setCookies(login).filter((c) => c.name.includes('_tx_'));
       expect(tx).toHaveLength(1);
       expect(tx[0]!.name).toMatch(/^oidc_session_tx_[\w-]{16}$/);
-      expect(tx[0]).toMatchObject({ path: '/callback', domain: 'localhost', secure: true });
+      expect(tx[0]).toMatchObject({ path: '/', domain: 'localhost', secure: true });
 
       const set = setCookies(callback);
       expect(set.filter((c) => c.name.startsWith('__Host-'))).toEqual([]);

@@ -101,6 +101,17 @@ describe('GET /login', () => {
     expect(transaction.returnTo).toBe('/');
   });
 
+  test.each(['image', 'script', 'empty', 'style'])('a /login that is not a page load (Sec-Fetch-Dest: %s: an <img> or fetch() from another site) → 400, no pending-login cookie planted', async (dest) => {
+    const res = await request(bed.app).get('/login').set('Sec-Fetch-Dest', dest).set('Sec-Fetch-Site', 'cross-site');
+    expect(res.status).toBe(400);
+    expect(res.headers['set-cookie']).toBeUndefined();
+  });
+
+  test.each(['document', 'iframe'])('a /login page load (Sec-Fetch-Dest: %s) starts the login', async (dest) => {
+    const res = await request(bed.app).get('/login').set('Sec-Fetch-Dest', dest).set('Sec-Fetch-Mode', 'navigate');
+    expect(res.status).toBe(302);
+  });
+
   test('needs no express-session: without it, /login still redirects to the provider with its pending-login cookie', async () => {
     const app = express();
     app.use(authCallback({ ...bed.auth }));

@@ -2,8 +2,11 @@
  * Unit tests of lib/options.ts: every bad option is a `TypeError` naming its key, at start-up;
  * every default is filled in; `redirectUri` is `baseURL` + `routes.callback`.
  */
+import { maxHeaderSize } from 'node:http';
 import { describe, expect, test } from '@jest/globals';
+import { MAX_SEALED_SESSION_BYTES } from '../lib/auth-session.js';
 import { MIN_SECRET_LENGTH, isLoopbackHost, resolveOptions, type AuthCallbackConfig } from '../lib/options.js';
+import { MAX_PENDING_TRANSACTIONS, MAX_TRANSACTION_COOKIE_BYTES } from '../lib/transaction.js';
 
 const SECRET = 'a-secret-of-at-least-thirty-two-characters';
 const OTHER_SECRET = 'another-secret-of-at-least-thirty-two-chars';
@@ -397,6 +400,14 @@ describe('resolveOptions(): idTokenSigningAlg (OpenID Connect Core 1.0 §15.1)',
 });
 
 describe('resolveOptions(): cookie', () => {
+  test.each(['RS256', 'PS256', 'RS512'])('dpopAlg %s is refused: a key pair is generated per login, and an RSA one costs ~100 ms of CPU (a cheap DoS of /login)', (alg) => {
+    expect(() => resolveOptions(config({ dpop: true, dpopAlg: alg }))).toThrow(/option "dpopAlg" must be one of ES256, ES384, ES512, Ed25519, EdDSA/);
+  });
+
+  test('the session cookie\'s share of the request headers leaves room for the browser\'s own headers and every pending-login cookie', () => {
+    expect(MAX_SEALED_SESSION_BYTES + MAX_PENDING_TRANSACTIONS * MAX_TRANSACTION_COOKIE_BYTES + 4096).toBe(maxHeaderSize);
+  });
+
   test('the defaults on https: name "__Host-oidc_session" (RFC 6265bis §4.1.3.2: no sibling subdomain can plant or shadow it), no Domain, SameSite lax, Secure', () => {
     expect(resolveOptions(config()).cookie).toEqual({ name: '__Host-oidc_session', domain: undefined, sameSite: 'lax', secure: true });
   });

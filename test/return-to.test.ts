@@ -73,6 +73,13 @@ describe('safeReturnTo(): anything else becomes "/" (RFC 9700 §4.11, open redir
   test(`refuses a value longer than ${MAX_RETURN_TO_LENGTH} characters`, () => {
     expect(safeReturnTo('/' + 'a'.repeat(MAX_RETURN_TO_LENGTH))).toBe('/');
   });
+
+  test(`refuses a value that normalising (percent-encoding) makes longer than ${MAX_RETURN_TO_LENGTH} characters: it is sealed into a cookie every request carries`, () => {
+    const quotes = '/' + '"'.repeat(200); // 201 characters given, 601 once encoded
+    expect(quotes.length).toBeLessThanOrEqual(MAX_RETURN_TO_LENGTH);
+    expect(safeReturnTo(quotes)).toBe('/');
+    expect(safeReturnTo('/' + '"'.repeat(100))).toBe('/' + '%22'.repeat(100));
+  });
 });
 
 describe('safeReturnTo(): what it returns is always a same-origin path', () => {

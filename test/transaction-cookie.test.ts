@@ -9,7 +9,7 @@ import { parseSetCookie } from 'cookie';
 import { resolveOptions, type AuthCallbackConfig } from '../lib/options.js';
 import { Sealer } from '../lib/seal.js';
 import { TransactionCookie } from '../lib/transaction-cookie.js';
-import { MAX_PENDING_TRANSACTIONS, type Transaction } from '../lib/transaction.js';
+import { MAX_PENDING_TRANSACTIONS, MAX_TRANSACTION_COOKIE_BYTES, type Transaction } from '../lib/transaction.js';
 
 const SECRET = 'a-test-secret-of-at-least-32-characters-0123456789';
 const DURATION = 600;
@@ -100,15 +100,26 @@ describe('write() / take(): one sealed cookie per login, keyed by state', () => 
     expect(jar.last[0]!.domain).toBeUndefined();
   });
 
-  test('with a cookie domain (or on http) it is scoped to the callback path instead, without the prefix', () => {
+  test('with a cookie domain (or on http) it has no prefix, and still Path=/ (each new login sees, and bounds, the others)', () => {
     const jar = new Jar();
     jar.write(newStore({ cookie: { domain: 'example.com' } }), 'state-a', tx(T0));
-    expect(jar.last[0]).toMatchObject({ path: '/callback', domain: 'example.com', secure: true });
+    expect(jar.last[0]).toMatchObject({ path: '/', domain: 'example.com', secure: true });
     expect(jar.last[0]!.name).toMatch(/^oidc_session_tx_/);
     const http = new Jar();
     http.write(newStore({ baseURL: 'http://localhost:3000', issuer: 'http://localhost:4000' }), 'state-a', tx(T0));
-    expect(http.last[0]).toMatchObject({ path: '/callback', sameSite: 'lax' });
+    expect(http.last[0]).toMatchObject({ path: '/', sameSite: 'lax' });
     expect(http.last[0]!.secure).toBeFalsy();
+  });
+
+  test(`a cookie over MAX_TRANSACTION_COOKIE_BYTES (${MAX_TRANSACTION_COOKIE_BYTES}) is refused with 400 and not written: every request carries it until the callback`, () => {
+    const store = newStore();
+    const jar = new Jar();
+    const long = { ...tx(T0), acrValues: ['urn:' + 'x'.repeat(MAX_TRANSACTION_COOKIE_BYTES)] };
+    expect(() => jar.write(store, 'state-a', long)).toThrow(expect.objectContaining({ code: 'invalid_request', status: 400 }));
+    expect(jar.cookies.size).toBe(0);
+    jar.write(store, 'state-a', tx(T0));
+    const [name, value] = [...jar.cookies][0]!;
+    expect(name.length + 1 + value.length).toBeLessThanOrEqual(MAX_TRANSACTION_COOKIE_BYTES);
   });
 
   test('responseMode form_post: SameSite=None; Secure, since the response arrives as a cross-site POST', () => {
@@ -158,14 +169,14 @@ describe('take(): a transaction is read once (RFC 6749 §10.12, RFC 9700 §4.7.1
     expect(jar.take(store, 'state-a')).toEqual({ kind: 'none' });
   });
 
-  test('a replayed state while another login is pending is a state mismatch, and drops that other login too', () => {
+  test('a replayed state while another login is pending is a state mismatch, and leaves that other login pending (a replay cannot cancel another tab\'s)', () => {
     const store = newStore();
     const jar = new Jar();
     jar.write(store, 'state-a', tx(T0, 'a'));
     jar.write(store, 'state-b', tx(T0, 'b'));
     expect(jar.take(store, 'state-a').kind).toBe('found');
     expect(jar.take(store, 'state-a')).toEqual({ kind: 'state_mismatch' });
-    expect(jar.take(store, 'state-b')).toEqual({ kind: 'none' });
+    expect(jar.take(store, 'state-b')).toEqual({ kind: 'found', transaction: tx(T0, 'b') });
   });
 
   test('take of one state leaves the others pending', () => {
@@ -186,13 +197,15 @@ describe('take(): nothing pending, or an unknown state', () => {
     expect(new Jar().take(store, undefined)).toEqual({ kind: 'none' });
   });
 
-  test('an unknown state is a state mismatch and clears every pending transaction', () => {
+  test('an unknown state is a state mismatch that clears nothing: a forged callback cannot cancel this browser\'s pending logins', () => {
     const store = newStore();
     const jar = new Jar();
     jar.write(store, 'state-a', tx(T0, 'a'));
     jar.write(store, 'state-b', tx(T0, 'b'));
     expect(jar.take(store, 'forged')).toEqual({ kind: 'state_mismatch' });
-    expect(jar.cookies.size).toBe(0);
+    expect(jar.last).toEqual([]);
+    expect(jar.take(store, 'state-a').kind).toBe('found');
+    expect(jar.take(store, 'state-b').kind).toBe('found');
   });
 
   test('a missing state (no state parameter) or an empty one is a state mismatch', () => {
@@ -201,7 +214,7 @@ describe('take(): nothing pending, or an unknown state', () => {
       const jar = new Jar();
       jar.write(store, 'state-a', tx(T0));
       expect(jar.take(store, state)).toEqual({ kind: 'state_mismatch' });
-      expect(jar.cookies.size).toBe(0);
+      expect(jar.cookies.size).toBe(1);
     }
   });
 
@@ -215,6 +228,7 @@ describe('take(): nothing pending, or an unknown state', () => {
     const [valueA] = [...jar.cookies.values()];
     victim.cookies.set(nameB!, valueA!);
     expect(victim.take(store, 'state-b')).toEqual({ kind: 'state_mismatch' });
+    expect(victim.cookies.has(nameB!)).toBe(false); // cleared: it was under this state's name
   });
 
   test('a tampered cookie is a state mismatch', () => {
@@ -222,7 +236,8 @@ describe('take(): nothing pending, or an unknown state', () => {
     const jar = new Jar();
     jar.write(store, 'state-a', tx(T0));
     const [name, value] = [...jar.cookies][0]!;
-    jar.cookies.set(name, `${value.slice(0, -2)}AA`);
+    const i = value.lastIndexOf('.') - 5; // a character of the ciphertext, changed to another
+    jar.cookies.set(name, `${value.slice(0, i)}${value[i] === 'A' ? 'B' : 'A'}${value.slice(i + 1)}`);
     expect(jar.take(store, 'state-a')).toEqual({ kind: 'state_mismatch' });
   });
 });
@@ -288,7 +303,7 @@ describe('write(): bounds on number and age', () => {
     jar.cookies.set('connect.sid', 's%3Aabc');
     jar.cookies.set('__Host-oidc_session', 'x.y.z');
     jar.write(store, 'state-a', tx(T0));
-    jar.take(store, 'forged');
+    jar.take(store, 'state-a');
     expect([...jar.cookies.keys()].sort()).toEqual(['__Host-oidc_session', 'connect.sid']);
   });
 });
