@@ -125,7 +125,13 @@ export function authCallback(config: AuthCallbackConfig): RequestHandler {
       return;
     }
     // Express 4 does not catch rejected promises: hand every failure to next() here, as an AuthError.
-    const fail = (err: unknown): void => next(asAuthError(err));
+    const fail = (err: unknown): void => {
+      const error = asAuthError(err);
+      // The store is failing: express-session must not try it again (saving or touching the
+      // session) while the error is answered, or the answer would wait for the store.
+      if (error.code === 'store_unavailable') (req as { session?: unknown }).session = undefined;
+      next(error);
+    };
     const run = (): void => {
       prepare(req, res, opened, handler === undefined).then(async (session) => {
         attach(req, context, session);

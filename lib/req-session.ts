@@ -47,10 +47,17 @@ export async function renewExpressSession(req: Request, timeout: number): Promis
     await callStore(timeout, (done) => session.destroy(done));
     return;
   }
-  await callStore(timeout, (done) => session.regenerate(done));
-  const renewed = expressSessionOf(req)!;
-  Object.assign(renewed, keep);
-  await callStore(timeout, (done) => renewed.save(done)); // in the store before the browser follows the redirect
+  // The data is carried over inside regenerate's own callback, so that a store answering after
+  // storeTimeout (this login then answers 503) still keeps it under the new id.
+  await callStore(timeout, (done) => session.regenerate((err) => {
+    const renewed = expressSessionOf(req);
+    if (err || renewed === undefined) {
+      done(err);
+      return;
+    }
+    Object.assign(renewed, keep);
+    renewed.save(done); // in the store before the browser follows the redirect
+  }));
 }
 
 /**

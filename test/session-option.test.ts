@@ -156,6 +156,30 @@ describe('session option, checks', () => {
     expect(JSON.parse(again.body)).toMatchObject({ sub: 'alice' });
   });
 
+  test('with saveUninitialized: true, a hung store\'s 503 still completes within storeTimeout: express-session is not left to save the session meanwhile', async () => {
+    const store = new MemoryStore();
+    const middleware = session({ store, secret: SESSION_SECRET, resave: false, saveUninitialized: true });
+    const build = (config: AuthCallbackConfig): Express => {
+      const app = express();
+      app.use(authCallback({ ...config, sessionStorage: 'store', storeTimeout: 0.3, session: middleware }));
+      app.get('/profile', requireAuth(), (req, res) => { res.json({ sub: req.user!.sub }); });
+      app.use(errorAsJson);
+      return app;
+    };
+    const bed = await startTestbed({ build });
+    running = bed;
+    const browser = new Browser();
+    expect((await signIn(browser, `${bed.baseURL}/login?returnTo=%2Fprofile`)).status).toBe(200);
+    await browser.jar.setCookie('connect.sid=; Max-Age=0; Path=/', bed.baseURL); // a new, uninitialized express-session
+    store.get = () => undefined;
+    store.set = () => undefined;
+    const started = Date.now();
+    const res = await browser.request(`${bed.baseURL}/profile`, { headers: { accept: 'application/json' } });
+    expect(res.status).toBe(503);
+    expect(JSON.parse(res.body)).toMatchObject({ code: 'store_unavailable' });
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
   test('a store that does not answer is a 503 store_unavailable within storeTimeout, never a hung request', async () => {
     const { bed, store, browser } = await signedInWithStore({ storeTimeout: 0.3 });
     const get = store.get.bind(store);
