@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import { loginClaimsOf, type AuthSession, type SealedTokens } from './auth-session.js';
+import { loginClaimsOf, sealedClaimsOf, type AuthSession, type SealedTokens } from './auth-session.js';
 import type { Context } from './context.js';
 import { boundKey } from './dpop-key.js';
 import { AuthError } from './errors.js';
@@ -85,11 +85,14 @@ export function refreshSession(context: Context, session: AuthSession): Promise<
       throw new AuthError('session_ended', 401, 'The refreshed ID token names another user or issuer (OpenID Connect Core 1.0 §12.2): sign in again');
     }
     // What the login established, kept over a new ID token's (which may leave sid out).
-    const loginClaims = refreshed.claims === undefined ? session.tokens.loginClaims : session.tokens.loginClaims ?? loginClaimsOf(session.claims);
+    const loginClaims = refreshed.claims === undefined ? session.tokens.loginClaims : session.tokens.loginClaims ?? loginClaimsOf(sealedClaimsOf(session.tokens));
     if (typeof refreshed.claims?.sid === 'string' && typeof loginClaims?.sid === 'string' && refreshed.claims.sid !== loginClaims.sid) {
       throw new AuthError('session_ended', 401, 'The refreshed ID token names another provider session (sid) than the login\'s: sign in again');
     }
     const dpopKey = refreshed.tokenType.toLowerCase() === 'dpop' ? boundKey(session.tokens) : undefined;
+    if (context.options.dpop === 'required' && dpopKey === undefined) {
+      throw new AuthError('session_ended', 401, 'dpop is \'required\' but the refreshed tokens are not DPoP-bound (RFC 9449 §5): sign in again');
+    }
     const idToken = refreshed.idToken ?? session.tokens.idToken;
     const tokens: SealedTokens = {
       ...(idToken !== undefined && { idToken }),

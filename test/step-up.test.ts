@@ -187,6 +187,22 @@ describe('step-up against a provider whose acr and auth_time the test chooses (h
     return browser;
   }
 
+  describe('only the ID token says how the user authenticated (UserInfo is not signed, OIDC Core §5.3.2)', () => {
+    test('a UserInfo acr, auth_time, amr or sid never stands in for the ID token\'s: the step-up route still asks for a login', async () => {
+      const withUserInfo = await startApp(hostile.issuer, { fetchUserInfo: true });
+      try {
+        hostile.behaviour.userinfoClaims = { acr: 'urn:mfa', auth_time: now(), amr: ['hwk'], sid: 'from-userinfo', nickname: 'kept' };
+        const browser = await signedIn({ acr: undefined, auth_time: now() - 3600 }, withUserInfo);
+        const me = bodyOf(await browser.request(`${withUserInfo.baseURL}/api/mfa`, { headers: JSON_ACCEPT }));
+        expect(me).toMatchObject({ code: 'insufficient_user_authentication' });
+        const recent = await browser.request(`${withUserInfo.baseURL}/recent`);
+        expect(loginRedirect(recent).query).toEqual([['returnTo', '/recent'], ['max_age', '300']]);
+      } finally {
+        await withUserInfo.close();
+      }
+    });
+  });
+
   describe('a signed-in browser\'s page load that does not meet the route is sent to a login asking for it (RFC 9470 §4, OIDC Core §3.1.2.1)', () => {
     test('acr not one asked for: 302 to /login with returnTo = the original URL (encoded) and acr_values', async () => {
       const browser = await signedIn({ acr: 'urn:pwd' });
