@@ -255,7 +255,7 @@ export interface AuthCallbackConfig {
    * Default `false`.
    */
   dpop?: boolean | 'required';
-  /** The DPoP key pair's JWS algorithm. Default `'ES256'`. */
+  /** The DPoP key pair's JWS algorithm: `ES256`, `ES384`, `ES512`, `Ed25519` or `EdDSA` (one is generated per login). Default `'ES256'`. */
   dpopAlg?: string;
   /**
    * Fetch the UserInfo claims at login (OpenID Connect Core 1.0 §5.3) and add them to `req.user`;
@@ -278,9 +278,12 @@ export interface AuthCallbackConfig {
   /** Timeout of each HTTP request to the provider, in seconds. Default `10`. */
   httpTimeout?: number;
   /**
-   * Time limit of each call to the express-session store (its own session load, server-side
-   * session records, back-channel logout marks), in seconds: a store that fails or does not
-   * answer in time is a 503 `store_unavailable`, never a hung request. Default `5`.
+   * Time limit of each call this package makes to the express-session store (server-side session
+   * records, back-channel logout marks, the app's express-session renewed at login), and of
+   * express-session's own session load when it is given as the `session` option, in seconds: a
+   * store that fails or does not answer in time is a 503 `store_unavailable`, never a hung
+   * request. express-session mounted with `app.use()` makes its own store calls, which this does
+   * not bound. Default `5`.
    */
   storeTimeout?: number;
   /** Lifetime of a pending login (from `/login` to the callback), in seconds. Default `3600`. */
@@ -318,9 +321,12 @@ export interface AuthCallbackConfig {
    * `authorizationParams` is the app's policy and always wins: a name it fixes is left out of the
    * default list, and listing one here is a `TypeError` at start-up. `max_age` is the exception:
    * a login may shorten the app's (the smaller one is sent and checked), never lengthen it.
-   * Default `['prompt', 'login_hint', 'max_age', 'acr_values', 'ui_locales', 'organization',
-   * 'connection', 'organization_id', 'connection_id']`, less the names `authorizationParams`
-   * fixes; `[]` turns it off.
+   *
+   * Default `['prompt', 'login_hint', 'max_age', 'acr_values', 'ui_locales']`, less the names
+   * `authorizationParams` fixes; `[]` turns it off. Add the names that choose where the user
+   * authenticates (`organization`, `connection`, `organization_id`, `connection_id`) only when
+   * every connection they can name is trusted: a link from any site can set them, and a
+   * connection an attacker runs could sign the user in as the attacker's user (login CSRF).
    */
   loginParams?: string[];
   /**
@@ -443,10 +449,15 @@ const PROTOCOL_PARAMS = new Set([
   'code_challenge', 'code_challenge_method', 'response_mode', 'request', 'request_uri',
 ]);
 
-/** Parameters a login may take from `/login`'s query by default. */
-const DEFAULT_LOGIN_PARAMS = [
-  'prompt', 'login_hint', 'max_age', 'acr_values', 'ui_locales', 'organization', 'connection', 'organization_id', 'connection_id',
-];
+/**
+ * Parameters a login may take from `/login`'s query by default. Not the ones that choose where the
+ * user authenticates (`organization`, `connection`, …): with those, a link from any site could
+ * send a user to a connection an attacker runs, and sign them in as the attacker's user.
+ */
+const DEFAULT_LOGIN_PARAMS = ['prompt', 'login_hint', 'max_age', 'acr_values', 'ui_locales'];
+
+/** JWS algorithms of a login's DPoP key pair (RFC 9449 §5.1): quick to generate. */
+const DPOP_ALGS = new Set(['ES256', 'ES384', 'ES512', 'Ed25519', 'EdDSA']);
 
 /** RFC 6265 §4.1.1 `cookie-name` = RFC 7230 `token`. */
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -617,7 +628,8 @@ export function resolveOptions(config: AuthCallbackConfig): ResolvedOptions {
   const dpop = config.dpop ?? false;
   if (typeof dpop !== 'boolean' && dpop !== 'required') fail('dpop', 'must be true, false or \'required\'');
   const dpopAlg = config.dpopAlg ?? 'ES256';
-  if (!ASYMMETRIC_JWS_ALGS.has(dpopAlg)) fail('dpopAlg', `must be one of ${[...ASYMMETRIC_JWS_ALGS].join(', ')}`);
+  // An RSA key pair per login costs ~100 ms of CPU: anonymous /login requests would be a cheap DoS.
+  if (!DPOP_ALGS.has(dpopAlg)) fail('dpopAlg', `must be one of ${[...DPOP_ALGS].join(', ')} (an elliptic-curve or EdDSA key: one is generated per login)`);
   const fetchUserInfo = config.fetchUserInfo ?? false;
   if (typeof fetchUserInfo !== 'boolean') fail('fetchUserInfo', 'must be a boolean');
 

@@ -31,6 +31,11 @@ export class Providers {
    * registration it was built with ({@link registrationOf}).
    */
   readonly #cache = new Map<string, { provider: Provider; registration: string }>();
+  /**
+   * With `tenants`: the issuer each own `redirect_uri` was given to. Two issuers may not share one:
+   * the callback could not tell their responses apart (RFC 9700 §4.4.2).
+   */
+  readonly #ownRedirectUris = new Map<string, string>();
 
   constructor(options: ResolvedOptions) {
     this.#options = options;
@@ -124,6 +129,14 @@ export class Providers {
       options = tenantOptions(this.#options, issuer, client);
     } catch (err) {
       throw new AuthError('internal_error', 500, `The tenant configuration of ${JSON.stringify(issuer)} is not usable: ${(err as Error).message}`, { cause: err });
+    }
+    if (client?.redirectUri !== undefined) {
+      const owner = this.#ownRedirectUris.get(options.redirectUri.href);
+      if (owner !== undefined && owner !== issuer) {
+        throw new AuthError('internal_error', 500,
+          `tenants.client() gives ${JSON.stringify(issuer)} the redirectUri ${options.redirectUri.href}, already ${JSON.stringify(owner)}'s: each issuer needs its own (RFC 9700 §4.4.2)`);
+      }
+      this.#ownRedirectUris.set(options.redirectUri.href, issuer);
     }
     const provider = new Issuer(options);
     this.#cache.delete(issuer);

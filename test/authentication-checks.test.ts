@@ -403,7 +403,7 @@ describe('organization: the token must name the organization authorizationParams
 
     test('/login?organization_id=org_X is sent but not checked: the app did not fix it, so a token naming org_Y is accepted', async () => {
       provider.behaviour.claims = { organization_id: 'org_Y' };
-      const { me, sent } = await acceptedLogin(await startApp(), '/login?organization_id=org_X');
+      const { me, sent } = await acceptedLogin(await startApp({ loginParams: ['organization_id'] }), '/login?organization_id=org_X');
       expect(sent.getAll('organization_id')).toEqual(['org_X']);
       expect(me.organization_id).toBe('org_Y');
     });

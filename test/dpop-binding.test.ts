@@ -363,6 +363,35 @@ describe('dpop: \'required\' refuses a provider that does not bind the tokens (5
   });
 });
 
+describe('dpop: \'required\' holds for refreshes too', () => {
+  test('a refresh answered with a Bearer token ends the session (401 session_ended), rather than keeping unbound tokens', async () => {
+    /** The provider binds the login's tokens; its refresh answer is rewritten to say Bearer. */
+    const customFetch = async (url: string, init: RequestInit): Promise<globalThis.Response> => {
+      const res = await fetch(url, init);
+      if (init.method !== 'POST' || !String(init.body).includes('grant_type=refresh_token') || !res.ok) return res;
+      const body = await res.json() as Record<string, unknown>;
+      return new globalThis.Response(JSON.stringify({ ...body, token_type: 'Bearer' }), { status: res.status, headers: res.headers });
+    };
+    const bed = await startTestbed({
+      auth: { dpop: 'required', scope: 'openid profile email offline_access', customFetch },
+      build: buildApp,
+      providerConfiguration: { issueRefreshToken: async () => true },
+    });
+    try {
+      const browser = new Browser();
+      await signIn(browser, `${bed.baseURL}/login`);
+      const before = await getJson<{ tokenType: string }>(browser, `${bed.baseURL}/tokens`);
+      expect(before.body.tokenType.toLowerCase()).toBe('dpop');
+      const refresh = await browser.request(`${bed.baseURL}/refresh`, { method: 'POST', headers: { accept: 'application/json' } });
+      expect(refresh.status).toBe(401);
+      expect(JSON.parse(refresh.body)).toMatchObject({ code: 'session_ended' });
+      expect((await browser.request(`${bed.baseURL}/tokens`, { headers: { accept: 'application/json' } })).status).toBe(401);
+    } finally {
+      await bed.close();
+    }
+  });
+});
+
 describe('option dpop is checked', () => {
   test('authCallback({ dpop: \'yes\' }) throws a TypeError naming dpop', () => {
     const config = {

@@ -189,6 +189,7 @@ describe('the app\'s policy (authorizationParams) is never weakened from the que
   test('a value fixed in authorizationParams wins over the query\'s: organization_id, connection_id, acr_values, prompt, and a longer max_age', async () => {
     const app = appWith({ authorizationParams: POLICY });
     const url = await authorizationUrlOf(app, '/login?max_age=9999999999&organization_id=org_EVIL&acr_values=urn%3Apwd&prompt=none&connection_id=conn_EVIL&login_hint=ann');
+    // (organization_id and connection_id are not in the default loginParams anyway: see the next tests.)
     for (const [name, value] of Object.entries(POLICY)) expect(url.searchParams.getAll(name)).toEqual([value]);
     expect(url.searchParams.get('login_hint')).toBe('ann'); // not fixed: the query still adds it
   });
@@ -206,8 +207,15 @@ describe('the app\'s policy (authorizationParams) is never weakened from the que
   });
 
   test('the default loginParams leave out the names authorizationParams fixes (but max_age)', () => {
-    const options = resolveOptions({ ...bed.auth, authorizationParams: POLICY });
-    expect(options.loginParams).toEqual(['login_hint', 'max_age', 'ui_locales', 'organization', 'connection']);
+    expect(resolveOptions({ ...bed.auth }).loginParams).toEqual(['prompt', 'login_hint', 'max_age', 'acr_values', 'ui_locales']);
+    expect(resolveOptions({ ...bed.auth, authorizationParams: POLICY }).loginParams).toEqual(['login_hint', 'max_age', 'ui_locales']);
+  });
+
+  test('the default loginParams leave out the names that choose where the user authenticates (a link from any site could pick an attacker\'s connection)', async () => {
+    const url = await authorizationUrlOf(bed.app, '/login?organization=org_X&organization_id=org_X&connection=conn_X&connection_id=conn_X');
+    for (const name of ['organization', 'organization_id', 'connection', 'connection_id']) expect(url.searchParams.has(name)).toBe(false);
+    const optedIn = await authorizationUrlOf(appWith({ loginParams: ['organization_id'] }), '/login?organization_id=org_X');
+    expect(optedIn.searchParams.get('organization_id')).toBe('org_X');
   });
 
   test('a loginParams that lists a name authorizationParams fixes is a TypeError naming it, at start-up', () => {
@@ -463,20 +471,35 @@ describe('third-party-initiated login (OpenID Connect Core 1.0 §4)', () => {
 // ---------------------------------------------------------------------------------------------
 
 describe('IdP-initiated login at the redirect_uri (Scalekit: idp_initiated_login, connection_id, relay_state)', () => {
+  /** An app that lets a login choose its connection and organization (not in the default loginParams). */
+  let scalekitBed: Testbed;
+  beforeAll(async () => {
+    scalekitBed = await startTestbed({ auth: { loginParams: ['login_hint', 'connection_id', 'organization_id'] } });
+  });
+  afterAll(async () => {
+    await scalekitBed.close();
+  });
+
   test('is never a login: the callback starts a fresh one at the named connection, returning to a same-origin relay_state', async () => {
     const browser = new Browser();
-    const res = await browser.request(`${bed.baseURL}/callback?idp_initiated_login=eyJhbGciOi.x.y&connection_id=conn_123&organization_id=org_9&relay_state=%2Fprofile`, { headers: JSON_ACCEPT });
+    const res = await browser.request(`${scalekitBed.baseURL}/callback?idp_initiated_login=eyJhbGciOi.x.y&connection_id=conn_123&organization_id=org_9&relay_state=%2Fprofile`, { headers: JSON_ACCEPT });
     expect(res.status).toBe(302);
-    const login = new URL(res.headers.get('location')!, bed.baseURL);
+    const login = new URL(res.headers.get('location')!, scalekitBed.baseURL);
     expect(login.pathname).toBe('/login');
     expect(Object.fromEntries(login.searchParams)).toEqual({ connection_id: 'conn_123', organization_id: 'org_9', returnTo: '/profile' });
-    expect(tokenRequests).toBe(0);
-    expect(await browser.cookie(bed.baseURL, 'oidc_session')).toBeUndefined();
+    expect(await browser.cookie(scalekitBed.baseURL, 'oidc_session')).toBeUndefined();
     const { authorizationUrl } = await startLogin(browser, login.href);
     expect(authorizationUrl.searchParams.get('connection_id')).toBe('conn_123');
     expect(authorizationUrl.searchParams.get('organization_id')).toBe('org_9');
     const landed = await signIn(browser, authorizationUrl.href);
     expect(new URL(landed.url).pathname).toBe('/profile');
+  });
+
+  test('with the default loginParams the connection and organization are not carried: anyone can send a browser to the redirect_uri', async () => {
+    const res = await new Browser().request(`${bed.baseURL}/callback?idp_initiated_login=t&connection_id=conn_123&organization_id=org_9&relay_state=%2Fprofile`);
+    expect(res.status).toBe(302);
+    expect(Object.fromEntries(new URL(res.headers.get('location')!, bed.baseURL).searchParams)).toEqual({ returnTo: '/profile' });
+    expect(tokenRequests).toBe(0);
   });
 
   test.each(['https://evil.example/x', '//evil.example', 'javascript:alert(1)'])('a relay_state off this origin (%s) returns to / (RFC 9700 §4.11)', async (relay) => {

@@ -315,6 +315,19 @@ describe('an issuer that sends iss (RFC 9207), at the shared redirect_uri', () =
 });
 
 describe('configuration checks', () => {
+  test('two issuers given the same redirectUri: the second one\'s login is refused (500 internal_error naming both), since the callback could not tell them apart', async () => {
+    withoutIss('a');
+    withoutIss('b');
+    serveApp({ a: url('/callback/shared'), b: url('/callback/shared') });
+    const browser = new Browser();
+    await signInAt(browser, 'a');
+    const res = await browser.request(url('/login?tenant=b'));
+    expectError(res, 500, 'internal_error');
+    expect(res.headers.get('location')).toBeNull();
+    expect(logged.at(-1)!.message).toContain('already');
+    expect(providers.b.requests.authorize).toBe(0);
+  });
+
   test.each([
     ['on another origin', () => 'http://evil.example/callback/a'],
     ['on another host name of the same server', () => url('/callback/a').replace('localhost', '127.0.0.1')],

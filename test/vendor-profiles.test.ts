@@ -348,6 +348,8 @@ describe('Auth0', () => {
 });
 
 describe('Scalekit', () => {
+  /** The app lets a login choose its organization and connection (not in the default loginParams). */
+  const SCALEKIT_LOGIN_PARAMS = ['login_hint', 'organization_id', 'connection_id'];
   /** Scalekit's paths: `/oauth/authorize`, `/oauth/token`, `/keys`, `/userinfo`, `/oidc/logout`; access tokens for 899 s, no refresh token. */
   const scalekit: Omit<VendorProviderOptions, 'clients'> = {
     issuerPath: '',
@@ -356,7 +358,7 @@ describe('Scalekit', () => {
   };
 
   test('Scalekit: organization_id and connection_id from /login reach /oauth/authorize; POST /oauth/token answers expires_in 899 and no refresh token; req.oidc.expiresAt ≈ now + 899, refreshToken undefined; logout at /oidc/logout', async () => {
-    const bed = await startBed(scalekit, { token_endpoint_auth_method: 'client_secret_post' }, { clientAuthMethod: 'client_secret_post' });
+    const bed = await startBed(scalekit, { token_endpoint_auth_method: 'client_secret_post' }, { clientAuthMethod: 'client_secret_post', loginParams: SCALEKIT_LOGIN_PARAMS });
     const { op } = bed;
     const browser = new Browser();
     const before = Math.floor(Date.now() / 1000);
@@ -387,7 +389,7 @@ describe('Scalekit', () => {
   });
 
   test('Scalekit: without a refresh token, autoRefresh leaves the session alone when the 899 s access token is due (refreshMargin 900): requests pass, no refresh is attempted', async () => {
-    const bed = await startBed(scalekit, { token_endpoint_auth_method: 'client_secret_post' }, { clientAuthMethod: 'client_secret_post', refreshMargin: 900 });
+    const bed = await startBed(scalekit, { token_endpoint_auth_method: 'client_secret_post' }, { clientAuthMethod: 'client_secret_post', refreshMargin: 900, loginParams: SCALEKIT_LOGIN_PARAMS });
     const { op } = bed;
     const browser = new Browser();
     await login(bed, browser, `${op.origin}/oauth/authorize`);
@@ -401,7 +403,7 @@ describe('Scalekit', () => {
   });
 
   test('Scalekit: an IdP-initiated login (idp_initiated_login, connection_id, organization_id, relay_state at the redirect URI, no code) starts a fresh login at that connection and organization, which completes and returns to relay_state', async () => {
-    const bed = await startBed(scalekit, { token_endpoint_auth_method: 'client_secret_post' }, { clientAuthMethod: 'client_secret_post' });
+    const bed = await startBed(scalekit, { token_endpoint_auth_method: 'client_secret_post' }, { clientAuthMethod: 'client_secret_post', loginParams: SCALEKIT_LOGIN_PARAMS });
     const { op } = bed;
     const browser = new Browser();
     const initiated = new URL(`${bed.baseURL}/callback`);

@@ -132,6 +132,8 @@ async function startApp(options: StartOptions = {}): Promise<App> {
     baseURL,
     secret: SECRET,
     httpTimeout: HTTP_TIMEOUT,
+    // Who may choose the organization or connection is the app's call (a link from any site can set them).
+    loginParams: ['prompt', 'login_hint', 'max_age', 'organization', 'organization_id', 'connection', 'connection_id'],
     ...options.auth,
   }));
   app.get('/', (req, res) => {
