@@ -99,10 +99,10 @@ export class TransactionCookie {
     }
     const cleared: string[] = [];
     const live: { name: string; createdAt: number }[] = [];
-    for (const [name, value] of this.#present(req)) {
-      const createdAt = this.#open(value)?.transaction.createdAt;
-      if (createdAt === undefined || createdAt + this.#duration <= transaction.createdAt) cleared.push(name);
-      else live.push({ name, createdAt });
+    for (const [pending, sealed] of this.#present(req)) {
+      const createdAt = this.#open(sealed)?.transaction.createdAt;
+      if (createdAt === undefined || createdAt + this.#duration <= transaction.createdAt) cleared.push(pending);
+      else live.push({ name: pending, createdAt });
     }
     live.sort((a, b) => a.createdAt - b.createdAt);
     cleared.push(...live.slice(0, Math.max(0, live.length - (MAX_PENDING_TRANSACTIONS - 1))).map((c) => c.name));
