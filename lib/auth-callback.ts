@@ -5,24 +5,24 @@
  * @packageDocumentation
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { isReference, readSession, type AuthSession, type SessionReference } from './auth-session.js';
-import { handleBackchannelLogout } from './backchannel-logout.js';
-import { RequestAuth } from './request-auth.js';
-import { renewalOf, resolveSession } from './session-renewal.js';
-import { RefreshFlights } from './token-refresh.js';
-import { TransactionCookie } from './transaction-cookie.js';
-import { handleCallback } from './callback.js';
-import { attach, type Context } from './context.js';
-import { handleLogin } from './login.js';
+import { isReference, readSession, type AuthSession, type SessionReference } from './session/session.js';
+import { handleBackchannelLogout } from './logout/backchannel-logout.js';
+import { RequestAuth } from './guard/request-auth.js';
+import { renewalOf, resolveSession } from './session/renewal.js';
+import { RefreshFlights } from './session/token-refresh.js';
+import { TransactionCookie } from './transaction/transaction-cookie.js';
+import { handleCallback } from './callback/callback-route.js';
+import { attach, type Context } from './runtime.js';
+import { handleLogin } from './login/login-route.js';
 import { asAuthError } from './errors.js';
-import { handleLogout } from './logout.js';
-import { resolveOptions, type AuthCallbackConfig } from './options.js';
-import { Providers } from './providers.js';
-import { createGuard } from './require-auth.js';
-import { Sealer } from './seal.js';
-import { SessionCache } from './session-cache.js';
-import { SessionCookie } from './session-cookie.js';
-import { callStore } from './session-store.js';
+import { handleLogout } from './logout/logout-route.js';
+import { resolveOptions, type AuthCallbackConfig } from './config/resolve-options.js';
+import { Providers } from './provider/provider-registry.js';
+import { createGuard } from './guard/require-auth.js';
+import { Sealer } from './session/seal.js';
+import { SessionCache } from './session/session-cache.js';
+import { SessionCookie } from './session/session-cookie.js';
+import { callStore } from './session/record-store.js';
 
 type RouteHandler = (context: Context, req: Request, res: Response) => Promise<void>;
 

@@ -10,24 +10,24 @@
  *
  * @packageDocumentation
  */
-import type { UserClaims } from './issuer.js';
-import type { RequestAuth } from './request-auth.js';
+import type { UserClaims } from './provider/oidc/openid-provider.js';
+import type { RequestAuth } from './guard/request-auth.js';
 
 export { authCallback } from './auth-callback.js';
-export { requireAuth, type RequireAuthOptions, type ClaimValue } from './require-auth.js';
+export { requireAuth, type RequireAuthOptions, type ClaimValue } from './guard/require-auth.js';
 export { AuthError, type AuthErrorCode, type AuthErrorOptions } from './errors.js';
-export type { AuthCallbackConfig, RoutesConfig, CookieConfig, TenantsConfig, TenantClient } from './options.js';
+export type { AuthCallbackConfig, RoutesConfig, CookieConfig, TenantsConfig, TenantClient } from './config/resolve-options.js';
 export {
   readProviderJson, checkProviderUrl, authorizationRequestUrl,
   type ProviderAdapter, type AdapterAuthorizationRequest, type AdapterCodeRequest, type AdapterRefreshRequest, type AdapterTokens, type AdapterFetch, type AdapterClaims,
-} from './provider-adapter.js';
-export { workos, type WorkOSOptions } from './adapters/workos.js';
-export { oauth2, type OAuth2Options } from './adapters/oauth2.js';
-export { github, type GitHubOptions } from './adapters/github.js';
-export type { IdTokenClaims, UserClaims, UserInfoClaims } from './issuer.js';
-export type { RequestAuth } from './request-auth.js';
-export type { ClientAuthMethod } from './client-authentication.js';
-export type { ClientCertificate } from './client-certificate.js';
+} from './provider/adapters/adapter.js';
+export { workos, type WorkOSOptions } from './provider/adapters/workos.js';
+export { oauth2, type OAuth2Options } from './provider/adapters/oauth2.js';
+export { github, type GitHubOptions } from './provider/adapters/github.js';
+export type { IdTokenClaims, UserClaims, UserInfoClaims } from './provider/oidc/openid-provider.js';
+export type { RequestAuth } from './guard/request-auth.js';
+export type { ClientAuthMethod } from './provider/oidc/client-authentication.js';
+export type { ClientCertificate } from './provider/oidc/client-certificate.js';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace

@@ -18,7 +18,7 @@ import { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { parseSetCookie, type SetCookie } from 'cookie';
 import request from 'supertest';
-import { SessionCookie, type SessionCookieAttributes } from '../lib/session-cookie.js';
+import { SessionCookie, type SessionCookieAttributes } from '../lib/session/session-cookie.js';
 import { Browser, type Page } from './support/browser.js';
 import { authorizationResponse, signIn, startTestbed, type Testbed } from './support/testbed.js';
 

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals
 import { parseSetCookie } from 'cookie';
 import { Browser } from './support/browser.js';
 import { fuzzSeed, SeededRandom } from './support/seeded-random.js';
-import { Sealer } from '../lib/seal.js';
+import { Sealer } from '../lib/session/seal.js';
 import { SECRET, signIn, startTestbed, type Testbed } from './support/testbed.js';
 
 const SEED = fuzzSeed();

@@ -9,7 +9,7 @@ import request from 'supertest';
 import { authCallback } from '../lib/index.js';
 import { Browser } from './support/browser.js';
 import { errorAsJson } from './support/error-handler.js';
-import type { Transaction } from '../lib/transaction.js';
+import type { Transaction } from '../lib/transaction/transaction.js';
 import { CLIENT_ID, pendingLogin, SECRET, startLogin, startTestbed, type Testbed } from './support/testbed.js';
 
 let bed: Testbed;

@@ -4,9 +4,9 @@
  */
 import { maxHeaderSize } from 'node:http';
 import { describe, expect, test } from '@jest/globals';
-import { MAX_SEALED_SESSION_BYTES } from '../lib/auth-session.js';
-import { MIN_SECRET_LENGTH, isLoopbackHost, resolveOptions, type AuthCallbackConfig } from '../lib/options.js';
-import { MAX_PENDING_TRANSACTIONS, MAX_TRANSACTION_COOKIE_BYTES } from '../lib/transaction.js';
+import { MAX_SEALED_SESSION_BYTES } from '../lib/session/session.js';
+import { MIN_SECRET_LENGTH, isLoopbackHost, resolveOptions, type AuthCallbackConfig } from '../lib/config/resolve-options.js';
+import { MAX_PENDING_TRANSACTIONS, MAX_TRANSACTION_COOKIE_BYTES } from '../lib/transaction/transaction.js';
 
 const SECRET = 'a-secret-of-at-least-thirty-two-characters';
 const OTHER_SECRET = 'another-secret-of-at-least-thirty-two-chars';

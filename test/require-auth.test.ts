@@ -7,8 +7,8 @@ import express, { type ErrorRequestHandler, type Express, type RequestHandler } 
 import session from 'express-session';
 import request from 'supertest';
 import { AuthError, authCallback, requireAuth, type AuthCallbackConfig } from '../lib/index.js';
-import { claimsMatcher, type RequireAuthOptions } from '../lib/require-auth.js';
-import { Sealer } from '../lib/seal.js';
+import { claimsMatcher, type RequireAuthOptions } from '../lib/guard/require-auth.js';
+import { Sealer } from '../lib/session/seal.js';
 import { Browser } from './support/browser.js';
 import { errorAsJson } from './support/error-handler.js';
 import { SECRET, SESSION_SECRET, signIn, startTestbed, type Testbed } from './support/testbed.js';

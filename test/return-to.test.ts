@@ -3,7 +3,7 @@
  * else becomes the fallback, so login can never be an open redirect (RFC 9700 §4.11).
  */
 import { describe, expect, test } from '@jest/globals';
-import { MAX_RETURN_TO_LENGTH, safeReturnTo } from '../lib/return-to.js';
+import { MAX_RETURN_TO_LENGTH, safeReturnTo } from '../lib/login/return-to.js';
 
 /**
  * What a browser does with `Location: <path>` on https://app.example: the result must stay on

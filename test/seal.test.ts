@@ -7,7 +7,7 @@
 import { hkdfSync } from 'node:crypto';
 import { describe, expect, test } from '@jest/globals';
 import { CompactEncrypt, compactDecrypt, decodeProtectedHeader } from 'jose';
-import { SEAL_VERSION, Sealer } from '../lib/seal.js';
+import { SEAL_VERSION, Sealer } from '../lib/session/seal.js';
 
 const SECRET = 'a-secret-of-at-least-thirty-two-characters';
 const OLD_SECRET = 'the-previous-secret-also-thirty-two-characters';

@@ -6,10 +6,10 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, test } from '@jest/globals';
 import { SignJWT } from 'jose';
-import { sealCookiePayload, unsealCookiePayload, type AuthSession, type SealedSession } from '../lib/auth-session.js';
-import { idTokenBytes, idTokenOfBytes } from '../lib/id-token-bytes.js';
-import { Sealer } from '../lib/seal.js';
-import { SessionCache } from '../lib/session-cache.js';
+import { sealCookiePayload, unsealCookiePayload, type AuthSession, type SealedSession } from '../lib/session/session.js';
+import { idTokenBytes, idTokenOfBytes } from '../lib/session/id-token-bytes.js';
+import { Sealer } from '../lib/session/seal.js';
+import { SessionCache } from '../lib/session/session-cache.js';
 
 const SECRET = 'a-secret-of-at-least-thirty-two-characters';
 const NOW = Math.floor(Date.now() / 1000);

@@ -9,7 +9,7 @@ import { describe, expect, test } from '@jest/globals';
 import { parse, parseSetCookie, type SetCookie } from 'cookie';
 import express, { type Request, type Response } from 'express';
 import request from 'supertest';
-import { MAX_COOKIE_BYTES, SessionCookie, type SessionCookieAttributes } from '../lib/session-cookie.js';
+import { MAX_COOKIE_BYTES, SessionCookie, type SessionCookieAttributes } from '../lib/session/session-cookie.js';
 
 const NAME = 'oidc_session';
 /** 2033-05-18T03:33:20Z: every Expires written below is this date. */

@@ -19,7 +19,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/g
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import request from 'supertest';
 import { AuthError, authCallback, requireAuth, type AuthCallbackConfig } from '../lib/index.js';
-import type { RequireAuthOptions } from '../lib/require-auth.js';
+import type { RequireAuthOptions } from '../lib/guard/require-auth.js';
 import { Browser, type Page } from './support/browser.js';
 import { errorAsJson } from './support/error-handler.js';
 import { startHostileProvider, type HostileProvider } from './support/hostile-provider.js';

@@ -15,7 +15,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, jest, tes
 import type { Express } from 'express';
 import type { AuthCallbackConfig } from 'express-oidc-callback';
 import { decodeJwt } from 'jose';
-import { Sealer } from '../lib/seal.js';
+import { Sealer } from '../lib/session/seal.js';
 import { startAppServer, type AppServer } from './support/app-server.js';
 import { Browser, type Page } from './support/browser.js';
 import { jsonError, leaksInLogs, leaksInPage, sessionCookiesSet } from './support/leaks.js';

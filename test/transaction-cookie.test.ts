@@ -6,10 +6,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, expect, test } from '@jest/globals';
 import { parseSetCookie } from 'cookie';
-import { resolveOptions, type AuthCallbackConfig } from '../lib/options.js';
-import { Sealer } from '../lib/seal.js';
-import { TransactionCookie } from '../lib/transaction-cookie.js';
-import { MAX_PENDING_TRANSACTIONS, MAX_TRANSACTION_COOKIE_BYTES, type Transaction } from '../lib/transaction.js';
+import { resolveOptions, type AuthCallbackConfig } from '../lib/config/resolve-options.js';
+import { Sealer } from '../lib/session/seal.js';
+import { TransactionCookie } from '../lib/transaction/transaction-cookie.js';
+import { MAX_PENDING_TRANSACTIONS, MAX_TRANSACTION_COOKIE_BYTES, type Transaction } from '../lib/transaction/transaction.js';
 
 const SECRET = 'a-test-secret-of-at-least-32-characters-0123456789';
 const DURATION = 600;

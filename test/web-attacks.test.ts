@@ -17,9 +17,9 @@ import request from 'supertest';
 import { authCallback, requireAuth } from '../lib/index.js';
 import { errorAsJson } from './support/error-handler.js';
 import { createApp } from '../example-app/app.js';
-import { unsealCookiePayload, type SealedTokens } from '../lib/auth-session.js';
-import { Sealer } from '../lib/seal.js';
-import { SessionCookie } from '../lib/session-cookie.js';
+import { unsealCookiePayload, type SealedTokens } from '../lib/session/session.js';
+import { Sealer } from '../lib/session/seal.js';
+import { SessionCookie } from '../lib/session/session-cookie.js';
 import { Browser, type Page } from './support/browser.js';
 import {
   authorizationResponse, SECRET, SESSION_SECRET, sessionIdOf, signIn, startLogin, startTestbed, storedSession, type Testbed,

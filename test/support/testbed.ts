@@ -11,8 +11,8 @@ import { createApp } from '../../example-app/app.js';
 import { startDevProvider, type DevClient, type DevProvider } from '../../example-app/dev-provider.js';
 import signature from 'cookie-signature';
 import { createHash } from 'node:crypto';
-import { Sealer } from '../../lib/seal.js';
-import type { Transaction } from '../../lib/transaction.js';
+import { Sealer } from '../../lib/session/seal.js';
+import type { Transaction } from '../../lib/transaction/transaction.js';
 import type { Browser, Page } from './browser.js';
 
 export const CLIENT_ID = 'test-app';

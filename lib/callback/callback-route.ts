@@ -1,0 +1,189 @@
+/**
+ * The callback route (the `redirect_uri`): checks the authorization response against the
+ * pending transaction, has the authorization code exchanged, and starts the session.
+ *
+ * @packageDocumentation
+ */
+import type { Request, Response } from 'express';
+import { deleteSessionRecord, writeSession } from '../session/session.js';
+import { checkAuthentication } from './authentication-checks.js';
+import { checkAuthorizationResponse, readAuthorizationResponse } from './authorization-response.js';
+import { sessionOf, type Context } from '../runtime.js';
+import { boundKey } from '../provider/dpop-key.js';
+import { AuthError, oauthErrorCode, plainText } from '../errors.js';
+import { renewExpressSession } from '../transaction/express-session.js';
+import { safeReturnTo } from '../login/return-to.js';
+import type { Provider } from '../provider/provider.js';
+import type { Transaction } from '../transaction/transaction.js';
+
+/** Errors of a `prompt=none` login that mean "the user is not signed in at the provider" (OpenID Connect Core 1.0 §3.1.2.6). */
+const SILENT_LOGIN_ERRORS = new Set(['login_required', 'consent_required', 'interaction_required', 'account_selection_required']);
+
+/** Longest part of an `error_description` kept in a message, in characters. */
+const MAX_DESCRIPTION_LENGTH = 300;
+
+/**
+ * The `error` response (RFC 6749 §4.1.2.1) as an {@link AuthError} whose `code` is the OAuth
+ * `error`; the `error_description` is kept as plain text (no markup: the message may be shown).
+ */
+function authorizationError(error: string, description: string | null): AuthError {
+  const code = oauthErrorCode(error, 'invalid_request');
+  const text = description === null ? '' : plainText(description, MAX_DESCRIPTION_LENGTH);
+  return new AuthError(code, 400, `The OpenID Provider answered the login with "${code}"${text ? `: ${text}` : ''}`);
+}
+
+/**
+ * Takes the pending transaction for this response, or throws the 400 that says why there is none.
+ *
+ * The transaction is checked before `error` and `code`: an answer that does not belong to this
+ * browser's login is refused as such, so an attacker's `error_description` is never shown.
+ */
+function transactionFor(context: Context, req: Request, res: Response, params: URLSearchParams): Transaction & { signedOut?: true } {
+  const taken = context.transactionCookie.take(req, res, params.get('state') ?? undefined, Math.floor(Date.now() / 1000));
+  switch (taken.kind) {
+    case 'found':
+      break;
+    case 'none':
+      throw new AuthError('missing_transaction', 400, 'No login is pending in this browser: start again from the login page');
+    case 'state_mismatch':
+      throw new AuthError('state_mismatch', 400, 'The callback\'s state does not match the pending login: start again from the login page');
+    case 'expired':
+      throw new AuthError('transaction_expired', 400, 'The login took too long: start again from the login page');
+  }
+  const error = params.get('error');
+  if (error !== null) {
+    // OpenID Connect Core 1.0 §3.1.2.6: a silent login the provider cannot complete without the user.
+    if (taken.transaction.silent === true && SILENT_LOGIN_ERRORS.has(error)) return { ...taken.transaction, signedOut: true };
+    throw authorizationError(error, params.get('error_description'));
+  }
+  if (!params.get('code')) throw new AuthError('missing_code', 400, 'Authorization code not found in the callback');
+  return taken.transaction;
+}
+
+/** Parameters of an IdP-initiated login (Scalekit) carried into the fresh login it starts. */
+const IDP_INITIATED_PARAMS = ['connection_id', 'organization_id', 'login_hint'];
+
+/**
+ * An IdP-initiated login (Scalekit sends `idp_initiated_login`, `connection_id`, `relay_state`
+ * to the `redirect_uri`, without a code): never accepted as a login, it starts a fresh one at the
+ * login route, with the named connection and organization, returning to `relay_state` only when
+ * it is a same-origin path (RFC 9700 §4.11). The login route URL, or `undefined` for an ordinary
+ * callback.
+ */
+function idpInitiatedLogin(context: Context, params: URLSearchParams): string | undefined {
+  const { routes, basePath } = context.options;
+  if (!params.has('idp_initiated_login') || params.has('code') || routes.login === false) return undefined;
+  const query = new URLSearchParams();
+  for (const name of IDP_INITIATED_PARAMS) {
+    const value = params.get(name);
+    if (value !== null && value.length > 0 && value.length <= 1024 && context.options.loginParams.includes(name)) query.set(name, value);
+  }
+  query.set('returnTo', safeReturnTo(params.get('relay_state') ?? undefined));
+  return `${basePath}${routes.login}?${query.toString()}`;
+}
+
+/**
+ * RFC 9207 §2.4: `iss`, when sent, must be the issuer the login started at; when that provider
+ * promises it, it must be sent.
+ */
+async function checkIssuer(provider: Provider, params: URLSearchParams): Promise<void> {
+  const iss = params.get('iss');
+  const expected = await provider.identifier();
+  if (iss !== null ? iss !== expected : await provider.sendsIssInResponse()) {
+    throw new AuthError('issuer_mismatch', 400, iss === null ? 'The callback is missing the iss parameter' : 'The callback\'s iss is not the issuer this login started at');
+  }
+}
+
+/** The path of `redirectUri` as the app's routes see it (without `baseURL`'s path). */
+function basePathOf(redirectUri: string, context: Context): string {
+  return new URL(redirectUri).pathname.slice(context.options.basePath.length);
+}
+
+/**
+ * `GET`/`POST {routes.callback}`: the authorization response.
+ *
+ * In order: the pending transaction for `state` is taken from its cookie (every outcome uses it
+ * up); no pending transaction → 400 `missing_transaction`; unknown `state` → 400
+ * `state_mismatch` (RFC 6749 §10.12); an expired one → 400 `transaction_expired`; an `error`
+ * parameter → 400 with `code` = the OAuth `error` (RFC 6749 §4.1.2.1); no `code` → 400
+ * `missing_code`; a response at another `redirect_uri` than the login's (`tenants`: an issuer's
+ * own), or a wrong or (when promised) missing `iss` → 400 `issuer_mismatch` (RFC 9700 §4.4.2,
+ * RFC 9207 §2.4). Then the code is exchanged at the issuer the login started at (RFC 9700 §4.4.2) with the
+ * stored `code_verifier`, `state` and `nonce`, and the ID token is validated, signature included,
+ * and held to what the login asked for (`max_age`, `acr_values`, a fixed organization: see
+ * `checkAuthentication()`). On success the express-session, when there is one, gets a new id
+ * with the app's data kept (no session fixation), the tokens are sealed into the session cookie,
+ * and the answer is 302 to the transaction's `returnTo`.
+ *
+ * An IdP-initiated login (`idp_initiated_login` without a code) is never accepted: it answers 302
+ * to the login route, which starts a fresh login at the named `connection_id` /
+ * `organization_id`, returning to `relay_state` when it is a same-origin path.
+ *
+ * A login started with `prompt=none` that the provider answers `login_required`,
+ * `consent_required`, `interaction_required` or `account_selection_required` is "not signed in":
+ * 302 to `returnTo`, no session, no error (OpenID Connect Core 1.0 §3.1.2.6).
+ *
+ * With `fetchUserInfo`, the UserInfo claims are fetched next and must carry the ID token's `sub`.
+ *
+ * Errors (passed to `next()`): the 400s above; `invalid_grant` (400); `max_age_exceeded`,
+ * `acr_mismatch` (401); `organization_mismatch` (403); `invalid_id_token`, `invalid_userinfo` and
+ * `dpop_unsupported` (502); other provider faults (502/504); `session_too_large` (500) when the
+ * token set cannot fit in the cookie; `store_unavailable` (503).
+ */
+export async function handleCallback(context: Context, req: Request, res: Response): Promise<void> {
+  // RFC 9700 §4.2.4: the authorization response must not leak through the Referer header.
+  res.set({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' });
+  const params = await readAuthorizationResponse(req);
+  try {
+    checkAuthorizationResponse(params);
+  } catch (err) {
+    // A malformed response uses up the logins of the states it names, so that it cannot be
+    // retried in another shape; this browser's other pending logins are left alone.
+    const now = Math.floor(Date.now() / 1000);
+    for (const state of new Set(params.getAll('state'))) context.transactionCookie.take(req, res, state, now);
+    throw err;
+  }
+  const restart = idpInitiatedLogin(context, params);
+  if (restart !== undefined) {
+    res.redirect(302, restart);
+    return;
+  }
+  const transaction = transactionFor(context, req, res, params);
+  if (transaction.signedOut === true) {
+    res.redirect(302, context.options.basePath + transaction.returnTo);
+    return;
+  }
+  // RFC 9700 §4.4.2: a login whose issuer has a redirect_uri of its own is answered there, and only there.
+  if (basePathOf(transaction.redirectUri, context) !== req.path) {
+    throw new AuthError('issuer_mismatch', 400, 'The response arrived at another redirect_uri than the one this login sent: start again from the login page');
+  }
+  // RFC 9700 §4.4.2: the code goes back to the issuer the login started at, whatever the request says.
+  const provider = await context.providers.forIssuer(transaction.issuer);
+  if (provider === undefined) throw new AuthError('unknown_issuer', 400, 'This login\'s issuer is no longer one this app signs in with: start again from the login page');
+  await checkIssuer(provider, params);
+
+  const callbackUrl = new URL(transaction.redirectUri);
+  for (const [name, value] of params) callbackUrl.searchParams.append(name, value);
+  const tokenSet = await provider.exchangeCode(callbackUrl, {
+    state: params.get('state')!,
+    nonce: transaction.nonce,
+    codeVerifier: transaction.codeVerifier,
+    ...(transaction.maxAge !== undefined && { maxAge: transaction.maxAge }),
+  }, transaction.dpopKey);
+  // RFC 9449 §5: the tokens are DPoP-bound only when the provider says so; bearer tokens drop the key.
+  const dpopKey = boundKey({ tokenType: tokenSet.tokenType, dpopKey: transaction.dpopKey });
+  if (transaction.dpopKey !== undefined && dpopKey === undefined && context.options.dpop === 'required') {
+    throw new AuthError('dpop_unsupported', 502,
+      `dpop is 'required' but the provider did not bind the tokens (token_type ${plainText(tokenSet.tokenType, 20)}, not DPoP; RFC 9449 §5)`);
+  }
+  checkAuthentication(tokenSet, transaction.acrValues, context.options.authorizationParams);
+  const userinfo = context.options.fetchUserInfo
+    ? await provider.fetchUserInfo(tokenSet.accessToken, tokenSet.claims.sub, dpopKey)
+    : undefined;
+
+  await deleteSessionRecord(context, req, sessionOf(req)); // a session this browser had is replaced
+  await renewExpressSession(req, context.options.storeTimeout);
+  const tokens = { ...tokenSet, ...(userinfo !== undefined && { userinfo }), ...(dpopKey !== undefined && { dpopKey }) };
+  await writeSession(context, req, res, tokens, tokenSet.claims, Date.now() / 1000);
+  res.redirect(302, context.options.basePath + transaction.returnTo);
+}

@@ -1,0 +1,158 @@
+/**
+ * `req.oidc`: the session's tokens and what a handler can do with them.
+ *
+ * @packageDocumentation
+ */
+import type { Request, Response } from 'express';
+import { endSession, writeSession } from '../session/session.js';
+import { attach, sessionOf, type Context } from '../runtime.js';
+import { boundKey } from '../provider/dpop-key.js';
+import { AuthError } from '../errors.js';
+import type { UserClaims, UserInfoClaims } from '../provider/oidc/openid-provider.js';
+import { refreshSession } from '../session/token-refresh.js';
+
+/**
+ * The authentication state of one request, as `req.oidc`. Set by `authCallback()` on every
+ * request. Times are in seconds since the epoch.
+ *
+ * @example
+ * ```ts
+ * app.get('/api/orders', requireAuth(), async (req, res) => {
+ *   if (req.oidc.isExpired()) await req.oidc.refresh();
+ *   const orders = await fetch('https://api.example.com/orders', {
+ *     headers: { authorization: `Bearer ${req.oidc.accessToken}` },
+ *   });
+ *   res.json(await orders.json());
+ * });
+ * ```
+ */
+export class RequestAuth {
+  readonly #context: Context;
+  readonly #req: Request;
+  readonly #res: Response;
+
+  constructor(context: Context, req: Request, res: Response) {
+    this.#context = context;
+    this.#req = req;
+    this.#res = res;
+  }
+
+  /** `true` when the request carries a valid session. */
+  get isAuthenticated(): boolean {
+    return sessionOf(this.#req) !== undefined;
+  }
+
+  /** The user's claims (the same object as `req.user`): the ID token's, over UserInfo's when fetched. */
+  get claims(): UserClaims | undefined {
+    return sessionOf(this.#req)?.claims;
+  }
+
+  /** The ID token (compact JWS), validated at login or at the last refresh; `undefined` with a provider adapter. */
+  get idToken(): string | undefined {
+    return sessionOf(this.#req)?.tokens.idToken;
+  }
+
+  /**
+   * What a provider adapter kept from its token response beside the tokens, e.g. WorkOS's
+   * `organization_id`, `authentication_method` and `impersonator`; `undefined` otherwise.
+   */
+  get extra(): Readonly<Record<string, unknown>> | undefined {
+    return sessionOf(this.#req)?.tokens.extra;
+  }
+
+  /** The access token, to call resource servers with (RFC 6750). */
+  get accessToken(): string | undefined {
+    return sessionOf(this.#req)?.tokens.accessToken;
+  }
+
+  /** The access token's type (RFC 6749 §7.1), lowercased as openid-client gives it: `bearer`, `dpop`. */
+  get tokenType(): string | undefined {
+    return sessionOf(this.#req)?.tokens.tokenType;
+  }
+
+  /** The refresh token, when the provider issued one. */
+  get refreshToken(): string | undefined {
+    return sessionOf(this.#req)?.tokens.refreshToken;
+  }
+
+  /** The granted scope, when the provider returned it (RFC 6749 §5.1). */
+  get scope(): string | undefined {
+    return sessionOf(this.#req)?.tokens.scope;
+  }
+
+  /** When the access token expires, in seconds since the epoch; `undefined` when the provider gave no `expires_in`. */
+  get expiresAt(): number | undefined {
+    return sessionOf(this.#req)?.tokens.expiresAt;
+  }
+
+  /**
+   * `true` when the access token has expired, or expires within `margin` seconds (default 0);
+   * `false` without a session or without a known expiry.
+   */
+  isExpired(margin = 0): boolean {
+    const expiresAt = this.expiresAt;
+    return expiresAt !== undefined && expiresAt - margin <= Date.now() / 1000;
+  }
+
+  /**
+   * Refreshes the tokens now (RFC 6749 §6), whatever their expiry, and reseals the session cookie
+   * (when the response's headers are not sent yet). Concurrent calls for one session share one
+   * token endpoint request.
+   *
+   * @throws AuthError `unauthorized` (401) without a session; `refresh_unavailable` (400) without
+   *   a refresh token; `session_ended` (401: the cookie is cleared, and the request is anonymous
+   *   from then on) when the provider refuses the refresh token or the new ID token names
+   *   another user; `refresh_failed` (503) when the provider fails (the session is kept)
+   */
+  async refresh(): Promise<void> {
+    const session = sessionOf(this.#req);
+    if (session === undefined) throw new AuthError('unauthorized', 401, 'Authentication required: sign in first');
+    const context = this.#context;
+    try {
+      const refreshed = await refreshSession(context, session);
+      const renewed = this.#res.headersSent
+        ? { ...session, tokens: refreshed.tokens, claims: refreshed.claims }
+        : await writeSession(context, this.#req, this.#res, refreshed.tokens, refreshed.claims, session.createdAt, session.ref);
+      attach(this.#req, context, renewed);
+    } catch (err) {
+      if (err instanceof AuthError && err.code === 'session_ended') {
+        if (!this.#res.headersSent) await endSession(context, this.#req, this.#res, session);
+        attach(this.#req, context, undefined);
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Fetches the UserInfo claims with the access token (OpenID Connect Core 1.0 §5.3); their `sub`
+   * must be the ID token's (§5.3.4). They are returned, not stored.
+   *
+   * @throws AuthError `unauthorized` (401) without a session; `invalid_userinfo` (502) when the
+   *   `sub` differs or the answer is malformed; 502/504 for other provider faults
+   */
+  async fetchUserInfo(): Promise<UserInfoClaims> {
+    const session = sessionOf(this.#req);
+    if (session === undefined) throw new AuthError('unauthorized', 401, 'Authentication required: sign in first');
+    const provider = await this.#context.providers.forSession(session.claims);
+    return provider.fetchUserInfo(session.tokens.accessToken, session.claims.sub, boundKey(session.tokens));
+  }
+
+  /**
+   * Calls a resource server with the session's access token, in the scheme its `token_type`
+   * names: `Authorization: Bearer` (RFC 6750), or for a DPoP-bound token (option `dpop`, and a
+   * provider that bound it) `Authorization: DPoP` and a `DPoP` proof for this method and URL
+   * (RFC 9449 §7), retried once with the server's `DPoP-Nonce` when it asks for one. The
+   * response is returned whatever its status (a 401 may mean the token expired: `refresh()`).
+   *
+   * @param url - the resource's absolute URL
+   * @param init - `method` (default `GET`), `body`, `headers`
+   * @throws AuthError `unauthorized` (401) without a session; `provider_unreachable` (502) or
+   *   `provider_timeout` (504) when the server cannot be reached
+   */
+  async fetchResource(url: string | URL, init: { method?: string; body?: string | Uint8Array; headers?: Record<string, string> } = {}): Promise<globalThis.Response> {
+    const session = sessionOf(this.#req);
+    if (session === undefined) throw new AuthError('unauthorized', 401, 'Authentication required: sign in first');
+    const provider = await this.#context.providers.forSession(session.claims);
+    return provider.fetchResource(session.tokens.accessToken, new URL(url), init, boundKey(session.tokens));
+  }
+}

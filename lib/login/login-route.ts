@@ -1,0 +1,92 @@
+/**
+ * The login route: starts an authorization code flow with PKCE (RFC 6749 §4.1, RFC 7636,
+ * OpenID Connect Core 1.0 §3.1.2).
+ *
+ * @packageDocumentation
+ */
+import type { Request, Response } from 'express';
+import type { Context } from '../runtime.js';
+import { AuthError } from '../errors.js';
+import { randomChecks } from '../provider/oidc/openid-provider.js';
+import { readFormPost } from '../callback/authorization-response.js';
+import { dpopThumbprint, generateDPoPKey } from '../provider/dpop-key.js';
+import { readLoginRequest } from './login-request.js';
+import type { Provider } from '../provider/provider.js';
+import type { Transaction } from '../transaction/transaction.js';
+
+/** `Sec-Fetch-Dest` values of a navigation (Fetch Metadata Request Headers): a page or a frame's. */
+const NAVIGATION_DESTINATIONS: ReadonlySet<string> = new Set(['document', 'iframe', 'frame', 'fencedframe']);
+
+/**
+ * With `tenants`, refuses to start a login that the callback could not tell from another
+ * issuer's (RFC 9700 §4.4.2): one at an issuer that shares the `redirect_uri` and does not
+ * promise `iss` (RFC 9207), unless `tenants.allowSharedCallback`.
+ *
+ * @throws AuthError `mix_up_unprotected` (500)
+ */
+async function checkMixUpDefense(context: Context, provider: Provider): Promise<void> {
+  const { tenants, redirectUri } = context.options;
+  if (tenants === undefined || tenants.allowSharedCallback || provider.redirectUri !== redirectUri.href) return;
+  if (await provider.sendsIssInResponse()) return;
+  throw new AuthError('mix_up_unprotected', 500,
+    `The issuer ${await provider.identifier()} does not send iss in its authorization responses (RFC 9207), and shares the redirect_uri ${redirectUri.href} `
+    + 'with the other tenants, so its response could not be told from another issuer\'s (RFC 9700 §4.4.2): give it a redirect_uri of its own '
+    + '(tenants.client() → redirectUri, registered at that issuer), or set tenants.allowSharedCallback when every issuer is trusted');
+}
+
+/**
+ * `GET {routes.login}[?returnTo=/path]`: creates `state`, `nonce` and a PKCE `code_verifier`,
+ * seals them with `returnTo` (kept only when same-origin, else `/`), the issuer and what the
+ * login asked for (`max_age`, `acr_values`) into a pending-login cookie (see
+ * `transaction-cookie.ts`), and answers 302 to the provider's `authorization_endpoint`. The
+ * authorization request carries `authorizationParams` and the `loginParams` of the query that the
+ * app did not fix (see `readLoginRequest()`).
+ *
+ * The issuer is the configured one; with `tenants`, the one `tenants.issuer(req)` names. A
+ * third-party-initiated login (`iss`, OpenID Connect Core 1.0 §4) starts at the issuer it
+ * names, when this app signs in there.
+ *
+ * Errors (passed to `next()`): `invalid_request` (400) for a malformed or too long login
+ * parameter, or a request that is not a page load (a `Sec-Fetch-Dest` other than a document or a frame);
+ * `issuer_mismatch` (400) for an `iss` this app does not sign in with; `unknown_issuer` (400)
+ * when `tenants.issuer()` names none; `mix_up_unprotected` (500, see `checkMixUpDefense()`);
+ * `dpop_unsupported` (502) with `dpop: 'required'` and a
+ * provider that does not advertise DPoP; discovery failures (502/504).
+ */
+export async function handleLogin(context: Context, req: Request, res: Response): Promise<void> {
+  // A login is a page load. An <img> or fetch() of /login from another site would plant pending
+  // logins in the user's browser (Fetch Metadata: a navigation's Sec-Fetch-Dest is a document or a frame).
+  const dest = req.headers['sec-fetch-dest'];
+  if (dest !== undefined && !NAVIGATION_DESTINATIONS.has(dest as string)) {
+    throw new AuthError('invalid_request', 400, 'A login starts with a page load (a link, a redirect or a form), not with fetch() or an embedded resource');
+  }
+  const raw = req.method === 'POST' ? `?${(await readFormPost(req)).toString()}` : req.originalUrl;
+  const login = readLoginRequest(raw, context.options);
+  const provider = login.iss === undefined ? await context.providers.forRequest(req) : await context.providers.forNamedIssuer(login.iss, req);
+  if (provider === undefined) throw new AuthError('issuer_mismatch', 400, 'The login names an issuer this app does not sign in with');
+  await checkMixUpDefense(context, provider);
+  const { dpop } = context.options;
+  if (dpop === 'required' && !await provider.supportsDPoP()) {
+    throw new AuthError('dpop_unsupported', 502,
+      'dpop is \'required\' but the provider does not advertise DPoP (no dpop_signing_alg_values_supported, RFC 9449 §5.1): turn DPoP on at the provider, or set dpop: true');
+  }
+  const dpopKey = dpop === false ? undefined : await generateDPoPKey(context.options.dpopAlg);
+  const params = dpopKey === undefined ? login.params : { ...login.params, dpop_jkt: await dpopThumbprint(dpopKey) };
+  const checks = randomChecks();
+  const authorizationUrl = await provider.authorizationUrl(checks, params);
+  const transaction: Transaction = {
+    issuer: await provider.identifier(),
+    redirectUri: provider.redirectUri,
+    nonce: checks.nonce,
+    codeVerifier: checks.codeVerifier,
+    returnTo: login.returnTo,
+    createdAt: Math.floor(Date.now() / 1000),
+    ...(login.maxAge !== undefined && { maxAge: login.maxAge }),
+    ...(login.acrValues !== undefined && { acrValues: login.acrValues }),
+    ...(login.silent && { silent: true }),
+    ...(dpopKey !== undefined && { dpopKey }),
+  };
+  context.transactionCookie.write(req, res, checks.state, transaction);
+  res.set('Cache-Control', 'no-store');
+  res.redirect(302, authorizationUrl.href);
+}

@@ -1,0 +1,167 @@
+/**
+ * OpenID Connect Back-Channel Logout 1.0: the provider POSTs a `logout_token` naming a session
+ * (`sid`) or a user (`sub`) it ended; the sessions it names end here too, on every instance that
+ * shares the express-session store.
+ *
+ * The token is validated as §2.6 requires, then a mark is kept in the store (for the longest a
+ * session can live): every request of a session checks for a mark that ends it. A mark by `sid`
+ * ends that provider session's logins; a mark by `sub` alone ends the user's sessions that
+ * started before it, so a login after the logout is not affected.
+ *
+ * @packageDocumentation
+ */
+import type { Request, Response } from 'express';
+import { createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import type { AuthSession } from '../session/session.js';
+import { checkAuthorizationResponse, readAuthorizationResponse } from '../callback/authorization-response.js';
+import type { Context } from '../runtime.js';
+import type { Provider } from '../provider/provider.js';
+import { AuthError } from '../errors.js';
+import { recordKey, storeOf } from '../session/record-store.js';
+
+/** The `events` member that makes a JWT a logout token (§2.4). */
+const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
+
+/** Oldest `iat` accepted, in seconds before now (plus `clockTolerance`): logout tokens are sent at once. */
+export const LOGOUT_TOKEN_MAX_AGE = 120;
+
+/** A logout mark in the store: when the logout was received, in seconds since the epoch. */
+interface LogoutMark {
+  at: number;
+}
+
+type KeySet = ReturnType<typeof createRemoteJWKSet>;
+const keySets = new WeakMap<Provider, { jwksUri: string; keys: KeySet }>();
+
+/** The provider's JWKS as a jose key set, built once per provider (jose caches it and re-fetches on an unknown `kid`). */
+async function keysOf(context: Context, provider: Provider): Promise<KeySet> {
+  const jwksUri = await provider.jwksUri();
+  const known = keySets.get(provider);
+  if (known?.jwksUri === jwksUri) return known.keys;
+  const keys = createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: context.options.httpTimeout * 1000 });
+  keySets.set(provider, { jwksUri, keys });
+  return keys;
+}
+
+/** The §2.8 error answer: 400 with an OAuth-style body, never cached. */
+function refuse(res: Response, description: string): void {
+  res.status(400).set('Cache-Control', 'no-store').json({ error: 'invalid_request', error_description: description });
+}
+
+/**
+ * Validates a logout token (Back-Channel Logout 1.0 §2.6): signed with the pinned ID token
+ * algorithm by a key of the provider's JWKS; `iss` the issuer; `aud` this client; `iat` at most
+ * {@link LOGOUT_TOKEN_MAX_AGE} seconds old and `exp` not past (both within `clockTolerance`);
+ * `typ`, when present, `logout+jwt` or `JWT`; an `events` claim with the back-channel logout
+ * member, an object; `sub` and/or `sid`; a `jti`; no `nonce`.
+ *
+ * The issuer is the one the token names, when this app signs in there (with `tenants`, one
+ * `tenants.client()` accepts, or the request's own); its signature is then checked with that
+ * issuer's keys.
+ *
+ * @returns the token's claims, or a description of what is wrong
+ */
+async function validateLogoutToken(context: Context, req: Request, token: string): Promise<JWTPayload | string> {
+  const o = context.options;
+  let named: unknown;
+  try {
+    named = decodeJwt(token).iss;
+  } catch {
+    return 'The logout token is not a JWT';
+  }
+  const provider = typeof named === 'string' ? await context.providers.forNamedIssuer(named, req) : undefined;
+  if (provider === undefined) return 'The logout token\'s iss is not an issuer this app signs in with';
+  let payload: JWTPayload;
+  let typ: string | undefined;
+  try {
+    ({ payload, protectedHeader: { typ } } = await jwtVerify(token, await keysOf(context, provider), {
+      algorithms: [o.idTokenSigningAlg],
+      issuer: await provider.identifier(),
+      audience: provider.clientId,
+      clockTolerance: o.clockTolerance,
+      maxTokenAge: LOGOUT_TOKEN_MAX_AGE, // jose adds clockTolerance itself
+      requiredClaims: ['iat', 'exp', 'jti', 'events'],
+    }));
+  } catch (err) {
+    if (err instanceof joseErrors.JOSEError && !(err instanceof joseErrors.JWKSTimeout)) {
+      return `The logout token failed validation (${err.code})`;
+    }
+    throw new AuthError('provider_unreachable', 502, 'The provider\'s keys could not be fetched to validate a logout token', { cause: err });
+  }
+  if (typ !== undefined && !/^(application\/)?(logout\+jwt|jwt)$/i.test(typ)) return 'The logout token\'s typ is not logout+jwt';
+  const events = payload.events as Record<string, unknown> | undefined;
+  const event = events !== null && typeof events === 'object' ? events[BACKCHANNEL_LOGOUT_EVENT] : undefined;
+  if (event === null || typeof event !== 'object' || Array.isArray(event)) return 'The logout token has no back-channel logout event';
+  if (payload.nonce !== undefined) return 'A logout token must not contain a nonce';
+  const { sub, sid } = payload as { sub?: unknown; sid?: unknown };
+  if (typeof sub !== 'string' && typeof sid !== 'string') return 'The logout token names neither a sub nor a sid';
+  if ((sub !== undefined && typeof sub !== 'string') || (sid !== undefined && typeof sid !== 'string')) return 'The logout token\'s sub or sid is not a string';
+  if (typeof payload.jti !== 'string') return 'The logout token\'s jti is not a string';
+  return payload;
+}
+
+/**
+ * `POST {routes.backchannelLogout}`: receives a `logout_token` (form-encoded, §2.5), validates it,
+ * refuses a replayed `jti`, and marks the session (`sid`) or user (`sub`) as logged out in the
+ * store. Answers 200 with `Cache-Control: no-store`, or 400 `{ error: 'invalid_request',
+ * error_description }` (§2.8).
+ *
+ * Errors (passed to `next()`): `store_unavailable` (503); `provider_unreachable`,
+ * `provider_timeout` (502/504) when the provider's metadata or keys cannot be fetched.
+ */
+export async function handleBackchannelLogout(context: Context, req: Request, res: Response): Promise<void> {
+  const store = storeOf(req, context.options.storeTimeout);
+  let params: URLSearchParams;
+  try {
+    params = await readAuthorizationResponse(req);
+    checkAuthorizationResponse(params);
+  } catch (err) {
+    if (err instanceof AuthError && err.status < 500) {
+      refuse(res, 'The request is not a single form-encoded logout_token');
+      return;
+    }
+    throw err;
+  }
+  const token = params.get('logout_token');
+  if (token === null || token.length === 0) {
+    refuse(res, 'The logout_token parameter is missing');
+    return;
+  }
+  const payload = await validateLogoutToken(context, req, token);
+  if (typeof payload === 'string') {
+    refuse(res, payload);
+    return;
+  }
+  const iss = payload.iss!;
+  const now = Math.floor(Date.now() / 1000);
+  const jtiKey = recordKey('logout-jti', iss, payload.jti!);
+  if (await store.get(jtiKey) !== undefined) {
+    refuse(res, 'The logout token was already received (its jti is replayed)');
+    return;
+  }
+  // The mark lasts as long as any session it can end.
+  const until = now + context.options.sessionDuration;
+  const { sid, sub } = payload as { sid?: string; sub?: string };
+  const mark: LogoutMark = { at: Date.now() / 1000 };
+  if (sid !== undefined) await store.set(recordKey('logout-sid', iss, sid), mark, until);
+  else await store.set(recordKey('logout-sub', iss, sub!), mark, until);
+  // The jti is kept once the mark is written, so that a delivery the store failed can be retried.
+  await store.set(jtiKey, { at: now }, now + LOGOUT_TOKEN_MAX_AGE + 2 * context.options.clockTolerance);
+  res.status(200).set('Cache-Control', 'no-store').end();
+}
+
+/**
+ * `true` when a back-channel logout ended `session`: a mark for its `sid`, or a mark for its
+ * `sub` made when or after the session started.
+ *
+ * @throws AuthError `store_unavailable` (503)
+ */
+export async function isLoggedOut(context: Context, req: Request, session: AuthSession): Promise<boolean> {
+  const store = storeOf(req, context.options.storeTimeout);
+  const { iss, sub, sid } = session.claims;
+  const [bySub, bySid] = await Promise.all([
+    store.get<LogoutMark>(recordKey('logout-sub', iss, sub)),
+    typeof sid === 'string' ? store.get<LogoutMark>(recordKey('logout-sid', iss, sid)) : undefined,
+  ]);
+  return bySid !== undefined || (bySub !== undefined && typeof bySub.at === 'number' && session.createdAt <= bySub.at);
+}

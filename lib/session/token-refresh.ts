@@ -1,0 +1,116 @@
+/**
+ * Refreshing a session's tokens (RFC 6749 §6), once per session and process however many of its
+ * requests ask at the same moment.
+ *
+ * @packageDocumentation
+ */
+import { loginClaimsOf, sealedClaimsOf, type AuthSession, type SealedTokens } from './session.js';
+import type { Context } from '../runtime.js';
+import { boundKey } from '../provider/dpop-key.js';
+import { AuthError } from '../errors.js';
+import type { UserClaims } from '../provider/oidc/openid-provider.js';
+
+/** A refreshed session's tokens, and the claims of its (new or kept) ID token. */
+export interface RefreshedSession {
+  tokens: SealedTokens;
+  claims: UserClaims;
+}
+
+/**
+ * How long a finished refresh is handed to later requests that still carry the old cookie, in
+ * milliseconds: requests the browser sent before it received the resealed cookie. Without it they
+ * would refresh again, with a refresh token the provider may have rotated and now refuses.
+ */
+const REUSE_MS = 30_000;
+
+/**
+ * Refreshes in flight (and just finished), by the tokens they replace: requests of one session
+ * share one token endpoint call (single flight).
+ */
+export class RefreshFlights {
+  readonly #flights = new Map<string, Promise<RefreshedSession>>();
+
+  /** Runs `start` for `key`, unless a refresh of that key is in flight or just succeeded. */
+  run(key: string, start: () => Promise<RefreshedSession>): Promise<RefreshedSession> {
+    const running = this.#flights.get(key);
+    if (running !== undefined) return running;
+    const flight = start();
+    this.#flights.set(key, flight);
+    flight.then(
+      () => setTimeout(() => this.#flights.delete(key), REUSE_MS).unref(),
+      () => this.#flights.delete(key), // a failure is not reused: the next request tries again
+    );
+    return flight;
+  }
+
+  /** Refreshes in flight or kept for reuse (for tests and diagnostics). */
+  get size(): number {
+    return this.#flights.size;
+  }
+}
+
+/**
+ * Refreshes `session`'s tokens through the provider. A new ID token must name the same `sub` and
+ * `iss` as the session's (OpenID Connect Core 1.0 §12.2), and the same `sid` when both name one;
+ * the session keeps its login's `sid`, `auth_time`, `acr` and `amr` (§12.2: a refreshed ID token
+ * may leave `sid` out, and its `auth_time` is the original authentication's), so back-channel
+ * logout still finds it and `requireAuth({ acr, maxAge })` still judges the login. The refresh
+ * token, scope and UserInfo claims are kept when the provider sends no new ones.
+ *
+ * @throws AuthError `session_ended` (401) when the provider refuses the refresh token
+ *   (`invalid_grant`, RFC 6749 §5.2), or its new ID token is invalid, names another user or
+ *   another provider session (`sid`): the session must end. `refresh_failed` (503) for a provider fault (unreachable, timeout, a
+ *   malformed answer): the session is kept and a later request may try again.
+ *   `refresh_unavailable` (400) when the session holds no refresh token.
+ */
+export function refreshSession(context: Context, session: AuthSession): Promise<RefreshedSession> {
+  const refreshToken = session.tokens.refreshToken;
+  if (refreshToken === undefined) {
+    return Promise.reject(new AuthError('refresh_unavailable', 400, 'This session has no refresh token: sign in again to get new tokens'));
+  }
+  // Keyed by the access token being replaced too: a provider that keeps the refresh token must
+  // still be asked again once the refreshed access token is itself due.
+  return context.refreshes.run(`${refreshToken}\n${session.tokens.accessToken}`, async () => {
+    let refreshed;
+    try {
+      refreshed = await (await context.providers.forSession(session.claims)).refresh(refreshToken, boundKey(session.tokens));
+    } catch (err) {
+      const code = (err as AuthError).code;
+      if (code === 'invalid_grant' || code === 'invalid_id_token' || code === 'session_ended') {
+        throw new AuthError('session_ended', 401, 'The provider no longer accepts this session: sign in again', { cause: err });
+      }
+      throw new AuthError('refresh_failed', 503, 'The tokens could not be refreshed because the provider failed: try again shortly', { cause: err });
+    }
+    if (refreshed.claims !== undefined && (refreshed.claims.sub !== session.claims.sub || refreshed.claims.iss !== session.claims.iss)) {
+      throw new AuthError('session_ended', 401, 'The refreshed ID token names another user or issuer (OpenID Connect Core 1.0 §12.2): sign in again');
+    }
+    // What the login established, kept over a new ID token's (which may leave sid out).
+    const loginClaims = refreshed.claims === undefined ? session.tokens.loginClaims : session.tokens.loginClaims ?? loginClaimsOf(sealedClaimsOf(session.tokens));
+    if (typeof refreshed.claims?.sid === 'string' && typeof loginClaims?.sid === 'string' && refreshed.claims.sid !== loginClaims.sid) {
+      throw new AuthError('session_ended', 401, 'The refreshed ID token names another provider session (sid) than the login\'s: sign in again');
+    }
+    const dpopKey = refreshed.tokenType.toLowerCase() === 'dpop' ? boundKey(session.tokens) : undefined;
+    if (context.options.dpop === 'required' && dpopKey === undefined) {
+      throw new AuthError('session_ended', 401, 'dpop is \'required\' but the refreshed tokens are not DPoP-bound (RFC 9449 §5): sign in again');
+    }
+    const idToken = refreshed.idToken ?? session.tokens.idToken;
+    const tokens: SealedTokens = {
+      ...(idToken !== undefined && { idToken }),
+      // The refresh answer's members over the login's: what it leaves out (WorkOS's
+      // authentication_method, how the user signed in) is kept.
+      ...(session.tokens.extra !== undefined || refreshed.extra !== undefined ? { extra: { ...session.tokens.extra, ...refreshed.extra } } : {}),
+      accessToken: refreshed.accessToken,
+      tokenType: refreshed.tokenType,
+      refreshToken: refreshed.refreshToken ?? refreshToken,
+      ...(refreshed.expiresAt !== undefined && { expiresAt: refreshed.expiresAt }),
+      ...((refreshed.scope ?? session.tokens.scope) !== undefined && { scope: refreshed.scope ?? session.tokens.scope }),
+      ...(session.tokens.userinfo !== undefined && { userinfo: session.tokens.userinfo }),
+      ...(dpopKey !== undefined && { dpopKey }),
+      ...(loginClaims !== undefined && Object.keys(loginClaims).length > 0 && { loginClaims }),
+      // A refresh may extend the provider's session (its idle timeout): its new answer counts.
+      ...((refreshed.providerSessionExpiresAt ?? session.tokens.providerSessionExpiresAt) !== undefined
+        && { providerSessionExpiresAt: refreshed.providerSessionExpiresAt ?? session.tokens.providerSessionExpiresAt }),
+    };
+    return { tokens, claims: refreshed.claims === undefined ? session.claims : { ...refreshed.claims, ...loginClaims } };
+  });
+}

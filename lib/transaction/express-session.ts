@@ -1,0 +1,71 @@
+/**
+ * The app's express-session, when it runs: renewed at login (a new id, the app's data kept) and
+ * destroyed at logout. Its store's failures are `store_unavailable` (503), held to
+ * `storeTimeout` like this package's own records.
+ *
+ * @packageDocumentation
+ */
+import type { Request } from 'express';
+import { callStore } from '../session/record-store.js';
+
+/**
+ * The part of an express-session `Session` used here, typed structurally so that this package
+ * neither needs `@types/express-session` nor adds anything to its `SessionData`.
+ */
+export interface ExpressSession {
+  regenerate(callback: (err?: unknown) => void): unknown;
+  save(callback: (err?: unknown) => void): unknown;
+  destroy(callback: (err?: unknown) => void): unknown;
+  [key: string]: unknown;
+}
+
+/** Where 0.1.x kept pending logins in the express-session; dropped wherever it is found. */
+const LEGACY_TRANSACTIONS_KEY = 'oidcTransactions';
+
+/** The request's express-session, or `undefined` when express-session did not run on it. */
+function expressSessionOf(req: Request): ExpressSession | undefined {
+  const session = (req as unknown as { session?: ExpressSession | null }).session;
+  return session !== null && typeof session?.regenerate === 'function' ? session : undefined;
+}
+
+/**
+ * At login, replaces the request's express-session (if any) under a new id, against session
+ * fixation (OWASP ASVS V3.2.1): the app's data in it is carried over and saved; a session with
+ * no data is destroyed instead, so that a login leaves no empty record in the store.
+ *
+ * @param timeout - `storeTimeout`, in seconds
+ * @throws AuthError `store_unavailable` (503) when the store fails or does not answer in time
+ */
+export async function renewExpressSession(req: Request, timeout: number): Promise<void> {
+  const session = expressSessionOf(req);
+  if (session === undefined) return;
+  const keep: Record<string, unknown> = {};
+  for (const key of Object.keys(session)) {
+    if (key !== 'cookie' && key !== LEGACY_TRANSACTIONS_KEY) keep[key] = session[key];
+  }
+  if (Object.keys(keep).length === 0) {
+    await callStore(timeout, (done) => session.destroy(done));
+    return;
+  }
+  // The data is carried over inside regenerate's own callback, so that a store answering after
+  // storeTimeout (this login then answers 503) still keeps it under the new id.
+  await callStore(timeout, (done) => session.regenerate((err) => {
+    const renewed = expressSessionOf(req);
+    if (err || renewed === undefined) {
+      done(err);
+      return;
+    }
+    Object.assign(renewed, keep);
+    renewed.save(done); // in the store before the browser follows the redirect
+  }));
+}
+
+/**
+ * Destroys the request's express-session in its store (logout); nothing without express-session.
+ *
+ * @throws AuthError `store_unavailable` (503)
+ */
+export async function destroyExpressSession(req: Request, timeout: number): Promise<void> {
+  const session = expressSessionOf(req);
+  if (session !== undefined) await callStore(timeout, (done) => session.destroy(done));
+}
