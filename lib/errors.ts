@@ -10,6 +10,7 @@
  *
  * @packageDocumentation
  */
+import { types } from 'node:util';
 
 /**
  * Stable error codes. Switch on `err.code`, never on `err.message`.
@@ -173,4 +174,53 @@ export function plainText(value: string, max: number): string {
  */
 export function asAuthError(err: unknown): AuthError {
   return err instanceof AuthError ? err : new AuthError('internal_error', 500, 'Unexpected error in express-oidc-callback (see cause)', { cause: err });
+}
+
+/** Own properties of an error worth logging: none of them can hold a token or a response body. */
+const SAFE_PROPERTIES = ['code', 'error', 'status'] as const;
+
+/**
+ * A copy of `err` for logs: its name, message, stack, and `code`, `error` and `status` when they
+ * are strings or numbers, with the same redaction applied down its `cause` chain. Anything else
+ * (a response body, a parsed token response, a JWS, a `Response`) is dropped.
+ */
+export function redacted(err: unknown): Error | undefined {
+  if (!(err instanceof Error) && !types.isNativeError(err)) return undefined;
+  const nested = redacted(err.cause);
+  const copy = new Error(err.message, nested === undefined ? undefined : { cause: nested });
+  copy.name = err.name;
+  if (err.stack !== undefined) copy.stack = err.stack;
+  const source = err as unknown as Record<string, unknown>;
+  const target = copy as unknown as Record<string, unknown>;
+  for (const key of SAFE_PROPERTIES) {
+    const value = source[key];
+    if (typeof value === 'string' || typeof value === 'number') target[key] = value;
+  }
+  return copy;
+}
+
+/** The `code` of every `TypeError` a misconfiguration throws at start-up. */
+export const ERR_INVALID_OPTION = 'ERR_INVALID_OPTION';
+
+/**
+ * A misconfiguration found at start-up, by `authCallback()`, `requireAuth()` or an adapter's
+ * factory: a `TypeError` (as Node.js and openid-client throw for bad arguments) with a stable
+ * `code` ({@link ERR_INVALID_OPTION}) and the `option` it names, so that apps and tests can match
+ * them rather than the message.
+ */
+export class ConfigurationError extends TypeError {
+  /** Always {@link ERR_INVALID_OPTION}. */
+  readonly code = ERR_INVALID_OPTION;
+  /** The option at fault, e.g. `secret` or `tenants.client().redirectUri`. */
+  readonly option: string;
+
+  /**
+   * @param message - what is wrong and how to fix it, naming the option
+   * @param option - the option at fault
+   */
+  constructor(message: string, option: string) {
+    super(message);
+    this.name = this.constructor.name;
+    this.option = option;
+  }
 }

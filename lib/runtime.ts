@@ -7,7 +7,7 @@
  */
 import type { Request } from 'express';
 import { debuglog } from 'node:util';
-import type { ResolvedOptions } from './config/resolve-options.js';
+import type { ResolvedOptions } from './config/resolved-options.js';
 import type { Providers } from './provider/provider-registry.js';
 import type { Sealer } from './session/seal.js';
 import type { SessionCache } from './session/session-cache.js';

@@ -23,7 +23,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } fr
 import type { AuthCallbackConfig } from 'express-oidc-callback';
 import { checkAuthentication } from '../lib/callback/authentication-checks.js';
 import { AuthError } from '../lib/errors.js';
-import type { TokenSet } from '../lib/provider/oidc/openid-provider.js';
+import type { TokenSet } from '../lib/provider/provider.js';
 import { startAppServer, type AppServer } from './support/app-server.js';
 import { Browser, type Page } from './support/browser.js';
 import { startHostileProvider, type HostileProvider } from './support/hostile-provider.js';

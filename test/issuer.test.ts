@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, jest, test } from '@jest/globals';
 import type { AuthCallbackConfig } from 'express-oidc-callback';
-import { redacted } from '../lib/provider/oidc/openid-provider.js';
+import { redacted } from '../lib/errors.js';
 import { startAppServer, type AppServer } from './support/app-server.js';
 import { Browser, type Page } from './support/browser.js';
 import {

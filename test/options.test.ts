@@ -5,7 +5,9 @@
 import { maxHeaderSize } from 'node:http';
 import { describe, expect, test } from '@jest/globals';
 import { MAX_SEALED_SESSION_BYTES } from '../lib/session/session.js';
-import { MIN_SECRET_LENGTH, isLoopbackHost, resolveOptions, type AuthCallbackConfig } from '../lib/config/resolve-options.js';
+import { MIN_SECRET_LENGTH, resolveOptions } from '../lib/config/resolve-options.js';
+import { isLoopbackHost } from '../lib/config/checks.js';
+import { type AuthCallbackConfig } from '../lib/config/options.js';
 import { MAX_PENDING_TRANSACTIONS, MAX_TRANSACTION_COOKIE_BYTES } from '../lib/transaction/transaction.js';
 
 const SECRET = 'a-secret-of-at-least-thirty-two-characters';

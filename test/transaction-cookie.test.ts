@@ -6,7 +6,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, expect, test } from '@jest/globals';
 import { parseSetCookie } from 'cookie';
-import { resolveOptions, type AuthCallbackConfig } from '../lib/config/resolve-options.js';
+import { resolveOptions } from '../lib/config/resolve-options.js';
+import { type AuthCallbackConfig } from '../lib/config/options.js';
 import { Sealer } from '../lib/session/seal.js';
 import { TransactionCookie } from '../lib/transaction/transaction-cookie.js';
 import { MAX_PENDING_TRANSACTIONS, MAX_TRANSACTION_COOKIE_BYTES, type Transaction } from '../lib/transaction/transaction.js';

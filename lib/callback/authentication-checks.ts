@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 import { AuthError, plainText } from '../errors.js';
-import type { TokenSet } from '../provider/oidc/openid-provider.js';
+import type { TokenSet } from '../provider/provider.js';
 
 /**
  * The organization `authorizationParams` fixes, and how a token names it: Auth0's `organization`

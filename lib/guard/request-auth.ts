@@ -8,7 +8,7 @@ import { endSession, writeSession } from '../session/session.js';
 import { attach, sessionOf, type Context } from '../runtime.js';
 import { boundKey } from '../provider/dpop-key.js';
 import { AuthError } from '../errors.js';
-import type { UserClaims, UserInfoClaims } from '../provider/oidc/openid-provider.js';
+import type { UserClaims, UserInfoClaims } from '../provider/provider.js';
 import { refreshSession } from '../session/token-refresh.js';
 
 /**

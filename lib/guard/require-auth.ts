@@ -7,8 +7,8 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { contextOf, sessionOf } from '../runtime.js';
 import { AuthError } from '../errors.js';
-import type { UserClaims } from '../provider/oidc/openid-provider.js';
-import type { ResolvedOptions } from '../config/resolve-options.js';
+import type { UserClaims } from '../provider/provider.js';
+import type { ResolvedOptions } from '../config/resolved-options.js';
 
 /** What the guard answers with, derived once per `authCallback()` (not per request). */
 export interface Guard {

@@ -9,7 +9,7 @@
  * @packageDocumentation
  */
 import { AuthError } from '../errors.js';
-import type { ResolvedOptions } from '../config/resolve-options.js';
+import type { ResolvedOptions } from '../config/resolved-options.js';
 import { safeReturnTo } from './return-to.js';
 
 /** `prompt` values of OpenID Connect Core 1.0 §3.1.2.1, and `create` (Initiating User Registration 1.0). */

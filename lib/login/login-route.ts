@@ -7,7 +7,7 @@
 import type { Request, Response } from 'express';
 import type { Context } from '../runtime.js';
 import { AuthError } from '../errors.js';
-import { randomChecks } from '../provider/oidc/openid-provider.js';
+import { randomChecks } from '../provider/oidc/checks.js';
 import { readFormPost } from '../callback/authorization-response.js';
 import { dpopThumbprint, generateDPoPKey } from '../provider/dpop-key.js';
 import { readLoginRequest } from './login-request.js';

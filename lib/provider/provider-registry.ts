@@ -7,10 +7,12 @@
  */
 import type { Request } from 'express';
 import { AuthError } from '../errors.js';
-import { Issuer } from './oidc/openid-provider.js';
-import { tenantOptions, type IssuerOptions, type ResolvedOptions, type TenantClient } from '../config/resolve-options.js';
+import { OpenIdProvider } from './oidc/openid-provider.js';
+import { tenantOptions } from '../config/tenant-options.js';
+import { type IssuerOptions, type ResolvedOptions } from '../config/resolved-options.js';
+import { type TenantClient } from '../config/tenants.js';
 import type { Provider } from './provider.js';
-import { AdapterProvider } from './adapters/adapter.js';
+import { AdapterProvider } from './adapters/adapter-provider.js';
 
 /**
  * What a provider was built with from `tenants.client()`'s answer: equal strings for equal
@@ -40,7 +42,7 @@ export class Providers {
   constructor(options: ResolvedOptions) {
     this.#options = options;
     if (options.adapter !== undefined) this.#single = new AdapterProvider(options.adapter, options as ResolvedOptions & { clientId: string });
-    else if (options.tenants === undefined) this.#single = new Issuer(options as IssuerOptions);
+    else if (options.tenants === undefined) this.#single = new OpenIdProvider(options as IssuerOptions);
   }
 
   /** `true` with `tenants`: sessions must then belong to the request's issuer. */
@@ -138,7 +140,7 @@ export class Providers {
       }
       this.#ownRedirectUris.set(options.redirectUri.href, issuer);
     }
-    const provider = new Issuer(options);
+    const provider = new OpenIdProvider(options);
     this.#cache.delete(issuer);
     this.#cache.set(issuer, { provider, registration });
     const max = this.#options.tenants!.cacheSize;

@@ -6,7 +6,110 @@
  * @packageDocumentation
  */
 import type { DPoPKey } from './dpop-key.js';
-import type { CodeExchangeChecks, RefreshedTokens, TokenSet, UserInfoClaims } from './oidc/openid-provider.js';
+
+/**
+ * The signed-in user's claims, as `req.user` holds them: always `iss` (the issuer the session is
+ * bound to) and `sub` (the user's identifier there, OpenID Connect Core 1.0 §2), plus what the
+ * provider released (`email`, `name`, … with the names of §5.1). An OpenID Provider's sessions
+ * carry the ID token's claims ({@link IdTokenClaims}); a provider adapter's carry what its user
+ * endpoint gave. Times are in seconds since the epoch.
+ */
+export interface UserClaims {
+  /** Issuer identifier: the issuer the session is bound to. */
+  iss: string;
+  /** Subject: the user's identifier at the issuer, never reassigned (OpenID Connect Core 1.0 §2). */
+  sub: string;
+  /** Audience: this client's `client_id` (among others, then with `azp`). */
+  aud?: string | string[];
+  /** Expiry of the ID token, in seconds since the epoch (not the session's). */
+  exp?: number;
+  /** When the ID token was issued, in seconds since the epoch. */
+  iat?: number;
+  /** When the user last authenticated at the provider, in seconds since the epoch (§2, with `max_age`). */
+  auth_time?: number;
+  /** The provider's session id (OpenID Connect Front-Channel/Back-Channel Logout). */
+  sid?: string;
+  /** The user's email address (§5.1). */
+  email?: string;
+  /** `true` when the provider verified `email` (§5.1). */
+  email_verified?: boolean;
+  /** The user's full name (§5.1). */
+  name?: string;
+  /** Any other claim the provider released. */
+  [claim: string]: unknown;
+}
+
+/**
+ * Claims of a validated ID token (OpenID Connect Core 1.0 §2 and §5.1): at least `iss`, `sub`,
+ * `aud`, `exp`, `iat`, plus whatever profile claims the provider released (`email`, `name`, …).
+ * Times are in seconds since the epoch.
+ */
+export interface IdTokenClaims extends UserClaims {
+  /** Audience: this client's `client_id`, maybe among others. */
+  aud: string | string[];
+  /** Expiry of the ID token, in seconds since the epoch. */
+  exp: number;
+  /** When the ID token was issued, in seconds since the epoch. */
+  iat: number;
+  /** The login's `nonce`, checked against the transaction's (§3.1.3.7 item 11). */
+  nonce?: string;
+  /** Authorized party: this client's `client_id` (§2), checked when present. */
+  azp?: string;
+  /** Access token hash (§3.1.3.6), checked against the access token when present. */
+  at_hash?: string;
+}
+
+/** The result of a successful authorization code exchange (RFC 6749 §5.1), validated. */
+export interface TokenSet {
+  /**
+   * The ID token, a compact JWS whose signature, `iss`, `aud`, `exp`, `iat` and `nonce` were
+   * checked. Always present from an OpenID Provider; absent from a provider adapter.
+   */
+  idToken?: string;
+  /** The ID token's claims, or the user's claims a provider adapter gave. */
+  claims: UserClaims;
+  /**
+   * Members of the token response a provider adapter keeps beside the tokens (WorkOS:
+   * `organization_id`, `authentication_method`, `impersonator`), as `req.oidc.extra`.
+   */
+  extra?: Record<string, unknown>;
+  /** The access token (opaque or JWT: never parsed here). */
+  accessToken: string;
+  /** Token type, e.g. `Bearer` or `DPoP` (RFC 6749 §7.1). */
+  tokenType: string;
+  /** The refresh token, when the provider issued one. */
+  refreshToken?: string;
+  /** When the access token expires, in seconds since the epoch; absent when the provider gave no `expires_in`. */
+  expiresAt?: number;
+  /** Granted scope, when the provider returned it (RFC 6749 §5.1). */
+  scope?: string;
+  /**
+   * When the provider's own session ends, in seconds since the epoch, when it says so: from a
+   * `refresh_expires_in` in the token response (Keycloak and others; `0` means no limit).
+   */
+  providerSessionExpiresAt?: number;
+}
+
+/**
+ * The result of a refresh (RFC 6749 §6): a {@link TokenSet} whose ID token and claims are present
+ * only when the provider issued a new ID token.
+ */
+export type RefreshedTokens = Omit<TokenSet, 'claims'> & Partial<Pick<TokenSet, 'claims'>>;
+
+/** What the callback proved about the login it finishes: the values the login stored. */
+export interface CodeExchangeChecks {
+  state: string;
+  nonce: string;
+  codeVerifier: string;
+}
+
+/** Claims of a UserInfo response (OpenID Connect Core 1.0 §5.3.2), its `sub` checked. */
+export interface UserInfoClaims {
+  /** The subject: must equal the ID token's `sub` (§5.3.4). */
+  sub: string;
+  /** Any other claim the UserInfo endpoint returned (§5.1). */
+  [claim: string]: unknown;
+}
 
 /** Options of {@link Provider.fetchResource}. */
 export interface ResourceRequest {

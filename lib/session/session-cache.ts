@@ -11,7 +11,7 @@
  * @packageDocumentation
  */
 import type { AuthSession, SessionReference } from './session.js';
-import type { UserClaims } from '../provider/oidc/openid-provider.js';
+import type { UserClaims } from '../provider/provider.js';
 
 /** How many opened cookies one `authCallback()` keeps (about 3 KB each with a typical ID token). */
 export const SESSION_CACHE_LIMIT = 256;

@@ -8,7 +8,7 @@ import { loginClaimsOf, sealedClaimsOf, type AuthSession, type SealedTokens } fr
 import type { Context } from '../runtime.js';
 import { boundKey } from '../provider/dpop-key.js';
 import { AuthError } from '../errors.js';
-import type { UserClaims } from '../provider/oidc/openid-provider.js';
+import type { UserClaims } from '../provider/provider.js';
 
 /** A refreshed session's tokens, and the claims of its (new or kept) ID token. */
 export interface RefreshedSession {

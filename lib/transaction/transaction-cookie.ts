@@ -20,7 +20,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse, serialize, type SerializeOptions } from 'cookie';
-import type { ResolvedOptions } from '../config/resolve-options.js';
+import type { ResolvedOptions } from '../config/resolved-options.js';
 import type { Sealer } from '../session/seal.js';
 import { appendSetCookie } from '../session/session-cookie.js';
 import { AuthError } from '../errors.js';

@@ -1,22 +1,17 @@
 /**
- * The seam for authorization servers that are not OpenID Providers: a {@link ProviderAdapter}
- * knows one server's authorization URL, code exchange and (optionally) refresh and logout; this
- * module turns it into a {@link Provider} the routes use like an OpenID Provider. The
- * transaction (`state`, PKCE), the sealed session, the guard, refresh and logout orchestration
- * stay the middleware's.
+ * The seam for authorization servers that are not OpenID Providers: what a
+ * {@link ProviderAdapter} is (one server's authorization URL, code exchange and, optionally,
+ * refresh and logout), and the helpers adapters share. `adapter-provider.ts` turns an adapter
+ * into the `Provider` the routes use; the transaction (`state`, PKCE), the sealed session,
+ * the guard, refresh and logout orchestration stay the middleware's.
  *
  * An adapter for a GitHub-style provider (a token endpoint and a user endpoint) is one file: see
- * `adapters/oauth2.ts` and `adapters/github.ts`.
+ * `oauth2.ts` and `github.ts`.
  *
  * @packageDocumentation
  */
-import { types } from 'node:util';
-import type { DPoPKey } from '../dpop-key.js';
 import { AuthError, oauthErrorCode } from '../../errors.js';
-import { redacted, type CodeExchangeChecks, type RefreshedTokens, type TokenSet, type UserClaims, type UserInfoClaims } from '../oidc/openid-provider.js';
-import { calculatePKCECodeChallenge } from 'openid-client';
-import { isLoopbackHost, type ResolvedOptions } from '../../config/resolve-options.js';
-import type { EndingSession, Provider, ResourceRequest } from '../provider.js';
+import { isLoopbackHost } from '../../config/checks.js';
 
 /** A `fetch` bound to the middleware's settings: `customFetch` and the `httpTimeout`. */
 export type AdapterFetch = (url: string | URL, init?: RequestInit) => Promise<Response>;
@@ -196,175 +191,4 @@ export async function readProviderJson(response: Response): Promise<Record<strin
   const code = oauthErrorCode(json.error, 'invalid_provider_response');
   const status = code === 'invalid_grant' ? 400 : 502;
   throw new AuthError(code, status, `The provider refused the request (${code}, HTTP ${response.status})`);
-}
-
-/**
- * `err` as the AuthError the adapter meant, or the 502/504 a fault of the provider is; the cause
- * kept is {@link redacted} (an adapter's own error may carry the provider's answer).
- */
-function adapterError(err: unknown): AuthError {
-  if (err instanceof AuthError) return err;
-  const name = (err as Error | undefined)?.name;
-  const cause = redacted(err);
-  if (name === 'TimeoutError' || name === 'AbortError') return new AuthError('provider_timeout', 504, 'The provider did not answer in time', { cause });
-  // fetch()'s network failure: a TypeError with a cause (ECONNREFUSED, …), maybe of another realm (a customFetch).
-  if ((err instanceof TypeError || (types.isNativeError(err) && err.name === 'TypeError')) && (err as TypeError & { cause?: unknown }).cause !== undefined) {
-    return new AuthError('provider_unreachable', 502, 'The provider could not be reached', { cause });
-  }
-  return new AuthError('invalid_provider_response', 502, 'The provider\'s answer could not be used', { cause });
-}
-
-/**
- * A {@link ProviderAdapter} as the {@link Provider} the routes use: state and PKCE are the
- * middleware's, the adapter's errors are translated, and its claims get the adapter's `iss`.
- * What only an OpenID Provider has is refused: UserInfo (use the adapter's claims), DPoP,
- * back-channel logout.
- */
-export class AdapterProvider implements Provider {
-  readonly #adapter: ProviderAdapter;
-  readonly #options: ResolvedOptions & { clientId: string };
-  readonly #fetch: AdapterFetch;
-
-  constructor(adapter: ProviderAdapter, options: ResolvedOptions & { clientId: string }) {
-    this.#adapter = adapter;
-    this.#options = options;
-    const base = options.customFetch ?? fetch;
-    const timeout = options.httpTimeout * 1000;
-    // `httpTimeout` bounds every request, also when the caller brings its own signal (openid-client's
-    // 30 s, jose's 5 s for a JWKS): whichever fires first aborts it.
-    this.#fetch = (url, init = {}) => {
-      const limit = AbortSignal.timeout(timeout);
-      return base(String(url), { ...init, signal: init.signal ? AbortSignal.any([init.signal, limit]) : limit });
-    };
-  }
-
-  get clientId(): string {
-    return this.#options.clientId;
-  }
-
-  get redirectUri(): string {
-    return this.#options.redirectUri.href;
-  }
-
-  /** DPoP needs an OpenID Provider's metadata: `dpop` is refused with an adapter at start-up. */
-  async supportsDPoP(): Promise<boolean> {
-    return false;
-  }
-
-  async identifier(): Promise<string> {
-    return this.#adapter.issuer;
-  }
-
-  /** An adapter's provider does not send RFC 9207 `iss`; one that does is still checked by the callback. */
-  async sendsIssInResponse(): Promise<boolean> {
-    return false;
-  }
-
-  /**
-   * @throws AuthError `invalid_request` (400) for a login asking for `max_age`: only an ID token's
-   *   `auth_time` proves when the user authenticated, so a re-authentication the app asked for
-   *   could not be checked (OpenID Connect Core 1.0 §3.1.2.1). (`authorizationParams.max_age` is
-   *   refused with an adapter at start-up.)
-   */
-  async authorizationUrl(checks: CodeExchangeChecks, params: Readonly<Record<string, string>>): Promise<URL> {
-    const o = this.#options;
-    if (params.max_age !== undefined) {
-      throw new AuthError('invalid_request', 400, 'The login parameter "max_age" needs an OpenID Provider: this provider cannot prove when the user authenticated');
-    }
-    return this.#adapter.authorizationUrl({
-      clientId: o.clientId,
-      redirectUri: o.redirectUri.href,
-      state: checks.state,
-      codeChallenge: await calculatePKCECodeChallenge(checks.codeVerifier),
-      scope: o.scope,
-      params,
-    });
-  }
-
-  async exchangeCode(callbackUrl: URL, checks: CodeExchangeChecks): Promise<TokenSet> {
-    const o = this.#options;
-    let tokens: AdapterTokens;
-    try {
-      tokens = await this.#adapter.exchangeCode({
-        code: callbackUrl.searchParams.get('code') ?? '',
-        codeVerifier: checks.codeVerifier,
-        redirectUri: o.redirectUri.href,
-        callbackUrl,
-        state: checks.state,
-        clientId: o.clientId,
-        clientSecret: o.clientSecret,
-        fetch: this.#fetch,
-        clockTolerance: o.clockTolerance,
-      });
-    } catch (err) {
-      throw adapterError(err);
-    }
-    if (typeof tokens?.claims?.sub !== 'string' || tokens.claims.sub.length === 0) {
-      throw new AuthError('invalid_provider_response', 502, 'The provider adapter gave no user (claims.sub)');
-    }
-    return { ...this.#tokenSet(tokens), claims: this.#claims(tokens.claims) };
-  }
-
-  async refresh(refreshToken: string): Promise<RefreshedTokens> {
-    const o = this.#options;
-    if (this.#adapter.refresh === undefined) throw new AuthError('invalid_grant', 400, 'This provider adapter cannot refresh tokens');
-    let tokens: AdapterTokens;
-    try {
-      tokens = await this.#adapter.refresh({ refreshToken, clientId: o.clientId, clientSecret: o.clientSecret, fetch: this.#fetch, clockTolerance: o.clockTolerance });
-    } catch (err) {
-      throw adapterError(err);
-    }
-    return { ...this.#tokenSet(tokens), ...(tokens.claims !== undefined && { claims: this.#claims(tokens.claims) }) };
-  }
-
-  #claims(claims: { sub: string; [claim: string]: unknown }): UserClaims {
-    return { ...claims, iss: this.#adapter.issuer };
-  }
-
-  #tokenSet(tokens: AdapterTokens): Omit<TokenSet, 'claims'> {
-    if (typeof tokens?.accessToken !== 'string' || tokens.accessToken.length === 0) {
-      throw new AuthError('invalid_provider_response', 502, 'The provider adapter gave no access token');
-    }
-    const now = Math.floor(Date.now() / 1000);
-    const expiresIn = tokens.expiresIn;
-    return {
-      accessToken: tokens.accessToken,
-      tokenType: (tokens.tokenType ?? 'bearer').toLowerCase(),
-      ...(tokens.refreshToken !== undefined && { refreshToken: tokens.refreshToken }),
-      ...(typeof expiresIn === 'number' && Number.isFinite(expiresIn) && expiresIn > 0 && { expiresAt: now + Math.floor(expiresIn) }),
-      ...(tokens.scope !== undefined && { scope: tokens.scope }),
-      ...(tokens.extra !== undefined && { extra: tokens.extra }),
-    };
-  }
-
-  async fetchUserInfo(): Promise<UserInfoClaims> {
-    throw new AuthError('internal_error', 500, 'fetchUserInfo() needs an OpenID Provider: a provider adapter gives the user\'s claims at login (req.user)');
-  }
-
-  /** Calls a resource server with `Authorization: Bearer` (RFC 6750 §2.1). */
-  async fetchResource(accessToken: string, url: URL, init: ResourceRequest, dpop?: DPoPKey): Promise<Response> {
-    if (dpop !== undefined) throw new AuthError('internal_error', 500, 'DPoP needs an OpenID Provider');
-    try {
-      return await this.#fetch(url, {
-        method: init.method ?? 'GET',
-        ...(init.body !== undefined && { body: init.body }),
-        headers: { ...init.headers, authorization: `Bearer ${accessToken}` },
-      });
-    } catch (err) {
-      throw adapterError(err);
-    }
-  }
-
-  async endSessionUrl(session: EndingSession | undefined, postLogoutRedirectUri: string): Promise<URL | undefined> {
-    if (session === undefined || this.#adapter.endSessionUrl === undefined) return undefined;
-    try {
-      return this.#adapter.endSessionUrl({ claims: session.claims, postLogoutRedirectUri, clientId: this.#options.clientId });
-    } catch {
-      return undefined; // logout must still end the local session
-    }
-  }
-
-  async jwksUri(): Promise<string> {
-    throw new AuthError('internal_error', 500, 'Back-channel logout needs an OpenID Provider');
-  }
 }

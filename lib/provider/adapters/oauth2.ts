@@ -7,8 +7,8 @@
  */
 import * as client from 'openid-client';
 import { AuthError } from '../../errors.js';
-import { translateError } from '../oidc/openid-provider.js';
-import { isLoopbackHost } from '../../config/resolve-options.js';
+import { translateError } from '../oidc/translate-error.js';
+import { isLoopbackHost } from '../../config/checks.js';
 import { authorizationRequestUrl, checkProviderUrl, readProviderJson, type AdapterClaims, type AdapterFetch, type AdapterTokens, type ProviderAdapter } from './adapter.js';
 
 /** Options of {@link oauth2}. */

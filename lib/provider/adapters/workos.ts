@@ -8,7 +8,7 @@
  */
 import { createRemoteJWKSet, customFetch, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { AuthError } from '../../errors.js';
-import { redacted } from '../oidc/openid-provider.js';
+import { redacted } from '../../errors.js';
 import { authorizationRequestUrl, checkProviderUrl, readProviderJson, type AdapterFetch, type AdapterTokens, type ProviderAdapter } from './adapter.js';
 
 /** Options of {@link workos}. */

@@ -8,28 +8,8 @@
 import { createPrivateKey } from 'node:crypto';
 import { importJWK, importPKCS8, type JWK } from 'jose';
 import * as client from 'openid-client';
-import type { ResolvedOptions } from '../../config/resolve-options.js';
-
-/** The client authentication methods this package drives through openid-client. */
-export const CLIENT_AUTH_METHODS: readonly ClientAuthMethod[] = [
-  'client_secret_basic',
-  'client_secret_post',
-  'client_secret_jwt',
-  'private_key_jwt',
-  'tls_client_auth',
-  'self_signed_tls_client_auth',
-  'none',
-];
-
-/** A client authentication method (OpenID Connect Core 1.0 §9; registered in the OAuth parameters registry). */
-export type ClientAuthMethod =
-  | 'client_secret_basic'
-  | 'client_secret_post'
-  | 'client_secret_jwt'
-  | 'private_key_jwt'
-  | 'tls_client_auth'
-  | 'self_signed_tls_client_auth'
-  | 'none';
+import type { ClientAuthMethod } from '../../config/client-options.js';
+import type { ResolvedOptions } from '../../config/resolved-options.js';
 
 /**
  * The method to use: `clientAuthMethod` when configured; otherwise the first the client has the

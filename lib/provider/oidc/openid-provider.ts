@@ -1,183 +1,28 @@
 /**
- * The one module that talks to `openid-client`: discovery (cached, retried after a failure),
- * the authorization URL, the authorization code exchange with ID token validation, the
- * end-session URL, and the translation of `openid-client`'s errors into {@link AuthError}s.
+ * The OpenID Provider, through `openid-client`: discovery (cached, retried after a failure), the
+ * authorization URL, the authorization code exchange with ID token validation, refresh,
+ * UserInfo, protected resources and the end-session URL. `provider/oidc/` is the one folder that
+ * imports openid-client.
  *
  * @packageDocumentation
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
-import { createHash } from 'node:crypto';
-import { types } from 'node:util';
 import * as client from 'openid-client';
 import { chooseAuthMethod, clientAuthentication } from './client-authentication.js';
+import { capturingFetch, tokenResponseCapture, type TokenResponseCapture } from './token-response-capture.js';
+import { translateError } from './translate-error.js';
 import { importDPoPKey, type DPoPKey } from '../dpop-key.js';
-import { AuthError, oauthErrorCode } from '../../errors.js';
-import type { IssuerOptions } from '../../config/resolve-options.js';
-import type { EndingSession, Provider, ResourceRequest } from '../provider.js';
-
-/**
- * The signed-in user's claims, as `req.user` holds them: always `iss` (the issuer the session is
- * bound to) and `sub` (the user's identifier there, OpenID Connect Core 1.0 §2), plus what the
- * provider released (`email`, `name`, … with the names of §5.1). An OpenID Provider's sessions
- * carry the ID token's claims ({@link IdTokenClaims}); a provider adapter's carry what its user
- * endpoint gave. Times are in seconds since the epoch.
- */
-export interface UserClaims {
-  /** Issuer identifier: the issuer the session is bound to. */
-  iss: string;
-  /** Subject: the user's identifier at the issuer, never reassigned (OpenID Connect Core 1.0 §2). */
-  sub: string;
-  /** Audience: this client's `client_id` (among others, then with `azp`). */
-  aud?: string | string[];
-  /** Expiry of the ID token, in seconds since the epoch (not the session's). */
-  exp?: number;
-  /** When the ID token was issued, in seconds since the epoch. */
-  iat?: number;
-  /** When the user last authenticated at the provider, in seconds since the epoch (§2, with `max_age`). */
-  auth_time?: number;
-  /** The provider's session id (OpenID Connect Front-Channel/Back-Channel Logout). */
-  sid?: string;
-  /** The user's email address (§5.1). */
-  email?: string;
-  /** `true` when the provider verified `email` (§5.1). */
-  email_verified?: boolean;
-  /** The user's full name (§5.1). */
-  name?: string;
-  /** Any other claim the provider released. */
-  [claim: string]: unknown;
-}
-
-/**
- * Claims of a validated ID token (OpenID Connect Core 1.0 §2 and §5.1): at least `iss`, `sub`,
- * `aud`, `exp`, `iat`, plus whatever profile claims the provider released (`email`, `name`, …).
- * Times are in seconds since the epoch.
- */
-export interface IdTokenClaims extends UserClaims {
-  /** Audience: this client's `client_id`, maybe among others. */
-  aud: string | string[];
-  /** Expiry of the ID token, in seconds since the epoch. */
-  exp: number;
-  /** When the ID token was issued, in seconds since the epoch. */
-  iat: number;
-  /** The login's `nonce`, checked against the transaction's (§3.1.3.7 item 11). */
-  nonce?: string;
-  /** Authorized party: this client's `client_id` (§2), checked when present. */
-  azp?: string;
-  /** Access token hash (§3.1.3.6), checked against the access token when present. */
-  at_hash?: string;
-}
-
-/** The result of a successful authorization code exchange (RFC 6749 §5.1), validated. */
-export interface TokenSet {
-  /**
-   * The ID token, a compact JWS whose signature, `iss`, `aud`, `exp`, `iat` and `nonce` were
-   * checked. Always present from an OpenID Provider; absent from a provider adapter.
-   */
-  idToken?: string;
-  /** The ID token's claims, or the user's claims a provider adapter gave. */
-  claims: UserClaims;
-  /**
-   * Members of the token response a provider adapter keeps beside the tokens (WorkOS:
-   * `organization_id`, `authentication_method`, `impersonator`), as `req.oidc.extra`.
-   */
-  extra?: Record<string, unknown>;
-  /** The access token (opaque or JWT: never parsed here). */
-  accessToken: string;
-  /** Token type, e.g. `Bearer` or `DPoP` (RFC 6749 §7.1). */
-  tokenType: string;
-  /** The refresh token, when the provider issued one. */
-  refreshToken?: string;
-  /** When the access token expires, in seconds since the epoch; absent when the provider gave no `expires_in`. */
-  expiresAt?: number;
-  /** Granted scope, when the provider returned it (RFC 6749 §5.1). */
-  scope?: string;
-  /**
-   * When the provider's own session ends, in seconds since the epoch, when it says so: from a
-   * `refresh_expires_in` in the token response (Keycloak and others; `0` means no limit).
-   */
-  providerSessionExpiresAt?: number;
-}
-
-/**
- * The result of a refresh (RFC 6749 §6): a {@link TokenSet} whose ID token and claims are present
- * only when the provider issued a new ID token.
- */
-export type RefreshedTokens = Omit<TokenSet, 'claims'> & Partial<Pick<TokenSet, 'claims'>>;
+import { tokenHash, tokenSetOf } from '../token-set.js';
+import { AuthError } from '../../errors.js';
+import type { IssuerOptions } from '../../config/resolved-options.js';
+import type {
+  CodeExchangeChecks, EndingSession, IdTokenClaims, Provider, RefreshedTokens, ResourceRequest, TokenSet, UserInfoClaims,
+} from '../provider.js';
 
 type TokenEndpointResponse = Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
-
-/** What the callback proved about the login it finishes: the values the login stored. */
-export interface CodeExchangeChecks {
-  state: string;
-  nonce: string;
-  codeVerifier: string;
-}
-
-/** Claims of a UserInfo response (OpenID Connect Core 1.0 §5.3.2), its `sub` checked. */
-export interface UserInfoClaims {
-  /** The subject: must equal the ID token's `sub` (§5.3.4). */
-  sub: string;
-  /** Any other claim the UserInfo endpoint returned (§5.1). */
-  [claim: string]: unknown;
-}
-
-/**
- * The token endpoint's answer to one code exchange, held while openid-client validates it, so
- * that it can be validated once more against a re-fetched JWKS (see {@link Issuer.exchangeCode}).
- */
-interface TokenResponseCapture {
-  /** Makes a copy of the token endpoint's response, from its status, headers and body read once. */
-  response?: () => Response;
-  /** When set, the next token request is answered with this instead of going to the network. */
-  replay?: Response;
-}
-
-const tokenResponseCapture = new AsyncLocalStorage<TokenResponseCapture>();
-
-/**
- * The `fetch` every configuration uses: `base` (the `customFetch` option, or the global `fetch`),
- * and inside a token grant it keeps a copy of the token endpoint's response (the one `POST` of
- * the grant), or answers with the copy when replaying.
- */
-function capturingFetch(base: (url: string, init: RequestInit) => Promise<Response>): client.CustomFetch {
-  return async function fetchWithCapture(url: string, init: client.CustomFetchOptions): Promise<Response> {
-    const capture = tokenResponseCapture.getStore();
-    if (capture === undefined || init.method !== 'POST') return base(url, init as RequestInit);
-    if (capture.replay !== undefined) {
-      const replay = capture.replay;
-      capture.replay = undefined;
-      return replay;
-    }
-    const response = await base(url, init as RequestInit);
-    // Read once (a token response is small) rather than response.clone(), whose tee keeps both
-    // branches' buffers until the unread one is collected.
-    const body = await response.arrayBuffer();
-    const { status, statusText, headers } = response;
-    const nullBody = status === 204 || status === 205 || status === 304; // a Response of these takes no body
-    capture.response = () => new Response(nullBody ? null : body.slice(0), { status, statusText, headers });
-    return capture.response();
-  };
-}
 
 /** openid-client's DPoP option for `key`, or none. */
 async function dpopOptions(configuration: client.Configuration, key: DPoPKey | undefined): Promise<client.DPoPOptions | undefined> {
   return key === undefined ? undefined : { DPoP: client.getDPoPHandle(configuration, await importDPoPKey(key)) };
-}
-
-/**
- * The `at_hash` of `token` for an ID token signed with `alg` (OpenID Connect Core 1.0 §3.1.3.6):
- * the left half of its hash, base64url, the hash being the one `alg` uses (SHA-256 for `*256`,
- * SHA-384, SHA-512; SHA-512 for EdDSA/Ed25519).
- */
-export function tokenHash(token: string, alg: string): string {
-  const hash = alg.endsWith('384') ? 'sha384' : alg.endsWith('512') || alg === 'EdDSA' || alg === 'Ed25519' ? 'sha512' : 'sha256';
-  const digest = createHash(hash).update(token, 'ascii').digest();
-  return digest.subarray(0, digest.length / 2).toString('base64url');
-}
-
-/** A positive, finite number of seconds. */
-function isPositiveSeconds(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value) && value > 0;
 }
 
 /**
@@ -191,20 +36,12 @@ function isUnknownKey(err: unknown): boolean {
 }
 
 /**
- * Fresh `state`, `nonce` and PKCE `code_verifier` for one login: 32 random bytes each, base64url
- * (RFC 7636 §4.1, RFC 6749 §10.10).
- */
-export function randomChecks(): CodeExchangeChecks {
-  return { state: client.randomState(), nonce: client.randomNonce(), codeVerifier: client.randomPKCECodeVerifier() };
-}
-
-/**
  * The OpenID Provider behind one `authCallback()`: discovered once, on first use.
  *
  * Concurrent first requests share one discovery; a failed discovery is not cached, so the next
  * request tries again (the provider may have been down at start-up).
  */
-export class Issuer implements Provider {
+export class OpenIdProvider implements Provider {
   readonly #options: IssuerOptions;
   #configuration: Promise<client.Configuration> | undefined;
 
@@ -473,15 +310,16 @@ export class Issuer implements Provider {
         throw new AuthError('invalid_id_token', 502, 'The ID token failed validation (its at_hash does not match the access token, OpenID Connect Core 1.0 §3.1.3.8)');
       }
     }
-    const expiresIn = response.expiresIn();
     return {
       ...(response.id_token !== undefined && claims !== undefined && { idToken: response.id_token, claims }),
-      accessToken: response.access_token,
-      tokenType: response.token_type,
-      ...(response.refresh_token !== undefined && { refreshToken: response.refresh_token }),
-      ...(expiresIn !== undefined && { expiresAt: now + expiresIn }),
-      ...(typeof response.scope === 'string' && { scope: response.scope }),
-      ...(isPositiveSeconds(response.refresh_expires_in) && { providerSessionExpiresAt: now + response.refresh_expires_in }),
+      ...tokenSetOf({
+        accessToken: response.access_token,
+        tokenType: response.token_type,
+        refreshToken: response.refresh_token,
+        expiresIn: response.expiresIn(),
+        scope: response.scope,
+        refreshExpiresIn: response.refresh_expires_in,
+      }, now),
     };
   }
 
@@ -549,152 +387,3 @@ export class Issuer implements Provider {
   }
 }
 
-/** `openid-client` (oauth4webapi) error codes that mean the ID token itself failed validation. */
-const ID_TOKEN_CODES = new Set([
-  'OAUTH_JWT_CLAIM_COMPARISON_FAILED',
-  'OAUTH_JWT_TIMESTAMP_CHECK_FAILED',
-  'OAUTH_KEY_SELECTION_FAILED',
-]);
-
-/**
- * In the token step, a generic `OAUTH_INVALID_RESPONSE` (or `OAUTH_UNSUPPORTED_OPERATION`) whose details name a JWT's `claims`,
- * `header` or `signature` (oauth4webapi's shapes) is about the ID token: a bad signature, an
- * `alg` other than the pinned one, a malformed claim. Read from the error's structure, not its text.
- */
-function concernsIdToken(err: client.ClientError): boolean {
-  // An unsupported JWS feature (a `crit` header) is OAUTH_UNSUPPORTED_OPERATION, with the same details.
-  if (err.code !== 'OAUTH_INVALID_RESPONSE' && err.code !== 'OAUTH_UNSUPPORTED_OPERATION') return false;
-  const detail = (err.cause as { cause?: unknown } | undefined)?.cause;
-  return typeof detail === 'object' && detail !== null && ('claims' in detail || 'header' in detail || 'signature' in detail);
-}
-
-/** The claim a JWT check failed on (oauth4webapi's `cause.claim`), read from the error's structure. */
-function checkedClaim(err: Error): unknown {
-  const detail = (err.cause as { cause?: unknown } | undefined)?.cause ?? err.cause;
-  return typeof detail === 'object' && detail !== null ? (detail as { claim?: unknown }).claim : undefined;
-}
-
-/**
- * `true` when `httpTimeout` fired after the headers arrived: `fetch` fails the body read with the
- * signal's reason, a `TimeoutError` DOMException, which oauth4webapi wraps as a parse error. Found
- * by name down the `cause` chain (a DOMException is not a native error, and may come from another realm).
- */
-function timedOut(err: unknown): boolean {
-  let current: unknown = err;
-  for (let depth = 0; typeof current === 'object' && current !== null && depth < 8; depth++) {
-    if ((current as { name?: unknown }).name === 'TimeoutError') return true;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return false;
-}
-
-/**
- * `fetch` rejects with a plain `TypeError` on a network failure; it may come from another realm
- * (a VM context, an injected `fetch`), where `instanceof TypeError` is false.
- */
-function isTypeError(value: unknown): value is TypeError {
-  return value instanceof TypeError || (types.isNativeError(value) && value.name === 'TypeError');
-}
-
-function oauthErrorOfChallenge(err: client.WWWAuthenticateChallengeError): string {
-  return oauthErrorCode(err.cause[0]?.parameters.error, 'invalid_client');
-}
-
-/**
- * Translates whatever `openid-client` (or `fetch` below it) threw into an {@link AuthError}.
- * The one place that knows `openid-client`'s error shapes.
- *
- * | thrown | status | code |
- * | --- | --- | --- |
- * | token endpoint `invalid_grant` (RFC 6749 §5.2) | 400 | `invalid_grant` |
- * | another token endpoint error, or a 401 challenge | 502 | the OAuth `error` (e.g. `invalid_client`) |
- * | timeout (`httpTimeout`) | 504 | `provider_timeout` |
- * | network failure | 502 | `provider_unreachable` |
- * | ID token `auth_time` older than the `max_age` sent | 401 | `max_age_exceeded` |
- * | ID token validation failure | 502 | `invalid_id_token` |
- * | UserInfo response failure (e.g. another `sub`) | 502 | `invalid_userinfo` |
- * | any other malformed answer | 502 | `invalid_provider_response` |
- *
- * The `cause` kept is a {@link redacted} copy: openid-client's errors carry the provider's
- * response body (tokens included) and the JWS they refused, which must not reach the logs.
- *
- * @param err - the thrown value
- * @param step - which request failed: `'discovery'`, `'token'` or `'userinfo'`
- */
-export function translateError(err: unknown, step: 'discovery' | 'par' | 'token' | 'userinfo' | 'resource'): AuthError {
-  if (err instanceof AuthError) return err;
-  const what = {
-    discovery: 'discovery',
-    par: 'the pushed authorization request endpoint',
-    token: 'the token endpoint',
-    userinfo: 'the userinfo endpoint',
-    resource: 'the resource server',
-  }[step];
-  const cause = redacted(err);
-  if (err instanceof client.ResponseBodyError) {
-    const error = oauthErrorCode(err.error, 'invalid_provider_response');
-    const status = error === 'invalid_grant' ? 400 : 502;
-    const request = step === 'par' ? 'pushed authorization request' : 'token request';
-    const text = error === 'invalid_grant' ? 'The authorization code was refused by the provider' : `The provider refused the ${request}`;
-    return new AuthError(error, status, `${text} (${error})`, { cause });
-  }
-  if (err instanceof client.WWWAuthenticateChallengeError) {
-    const error = oauthErrorOfChallenge(err);
-    return new AuthError(error, 502, `The provider refused the token request (${error})`, { cause });
-  }
-  if (err instanceof client.AuthorizationResponseError) {
-    const error = oauthErrorCode(err.error, 'invalid_request');
-    return new AuthError(error, 400, `The authorization server answered with an error (${error})`, { cause });
-  }
-  const code = (err as { code?: unknown } | null)?.code;
-  // openid-client's ClientError, and oauth4webapi's errors that some of its functions let through
-  // unwrapped (e.g. OAUTH_MISSING_SERVER_METADATA from buildAuthorizationUrl), all carry an OAUTH_ code.
-  if (err instanceof client.ClientError || (err instanceof Error && typeof code === 'string' && code.startsWith('OAUTH_'))) {
-    if (code === 'OAUTH_TIMEOUT' || code === 'OAUTH_ABORT' || timedOut(err)) {
-      return new AuthError('provider_timeout', 504, `The OpenID Provider did not answer ${what} in time`, { cause });
-    }
-    if (code === 'OAUTH_JWT_TIMESTAMP_CHECK_FAILED' && checkedClaim(err) === 'auth_time') {
-      return new AuthError('max_age_exceeded', 401,
-        'The provider did not re-authenticate the user within the max_age this login asked for (the ID token\'s auth_time is older; OpenID Connect Core 1.0 §3.1.2.1): sign in again', { cause });
-    }
-    if ((typeof code === 'string' && ID_TOKEN_CODES.has(code)) || (step === 'token' && err instanceof client.ClientError && concernsIdToken(err))) {
-      return new AuthError('invalid_id_token', 502, `The ID token failed validation (${code})`, { cause });
-    }
-    if (isTypeError(err.cause)) {
-      return new AuthError('provider_unreachable', 502, `The OpenID Provider could not be reached for ${what}`, { cause });
-    }
-    if (step === 'userinfo') {
-      return new AuthError('invalid_userinfo', 502, `The UserInfo response failed validation (${code ?? 'unknown'})`, { cause });
-    }
-    return new AuthError('invalid_provider_response', 502, `The OpenID Provider gave an invalid answer to ${what} (${code ?? 'unknown'})`, { cause });
-  }
-  // `fetch` rejects with a plain TypeError on network failure; openid-client's own argument
-  // errors are TypeErrors with an `ERR_INVALID_ARG_*` code and are programming errors.
-  if (isTypeError(err) && !(typeof code === 'string' && code.startsWith('ERR_INVALID_ARG'))) {
-    return new AuthError('provider_unreachable', 502, `The OpenID Provider could not be reached for ${what}`, { cause });
-  }
-  return new AuthError('internal_error', 500, `Unexpected error during ${what}`, { cause });
-}
-
-/** Own properties of an error worth logging: none of them can hold a token or a response body. */
-const SAFE_PROPERTIES = ['code', 'error', 'status'] as const;
-
-/**
- * A copy of `err` for logs: its name, message, stack, and `code`, `error` and `status` when they
- * are strings or numbers, with the same redaction applied down its `cause` chain. Anything else
- * (a response body, a parsed token response, a JWS, a `Response`) is dropped.
- */
-export function redacted(err: unknown): Error | undefined {
-  if (!(err instanceof Error) && !types.isNativeError(err)) return undefined;
-  const nested = redacted(err.cause);
-  const copy = new Error(err.message, nested === undefined ? undefined : { cause: nested });
-  copy.name = err.name;
-  if (err.stack !== undefined) copy.stack = err.stack;
-  const source = err as unknown as Record<string, unknown>;
-  const target = copy as unknown as Record<string, unknown>;
-  for (const key of SAFE_PROPERTIES) {
-    const value = source[key];
-    if (typeof value === 'string' || typeof value === 'number') target[key] = value;
-  }
-  return copy;
-}

@@ -1,0 +1,142 @@
+/**
+ * The options of how this app is registered at the provider and talks to it: client
+ * authentication, mutual TLS, the HTTP client, and what the provider's answers must be.
+ *
+ * @packageDocumentation
+ */
+import type { JWK } from 'jose';
+
+/** The client authentication methods this package drives through openid-client. */
+export const CLIENT_AUTH_METHODS: readonly ClientAuthMethod[] = [
+  'client_secret_basic',
+  'client_secret_post',
+  'client_secret_jwt',
+  'private_key_jwt',
+  'tls_client_auth',
+  'self_signed_tls_client_auth',
+  'none',
+];
+
+/** A client authentication method (OpenID Connect Core 1.0 §9; registered in the OAuth parameters registry). */
+export type ClientAuthMethod =
+  | 'client_secret_basic'
+  | 'client_secret_post'
+  | 'client_secret_jwt'
+  | 'private_key_jwt'
+  | 'tls_client_auth'
+  | 'self_signed_tls_client_auth'
+  | 'none';
+
+/** A client certificate for mutual TLS, PEM-encoded (RFC 8705 §2). */
+export interface ClientCertificate {
+  /** The client certificate, and any intermediates after it (PEM). */
+  cert: string | Buffer;
+  /** Its private key (PEM; encrypted with `passphrase` if set). */
+  key: string | Buffer;
+  /** The private key's passphrase, when it is encrypted. */
+  passphrase?: string;
+  /**
+   * CA certificates (PEM) to trust for the provider's own certificate instead of Node's bundled
+   * ones: a provider on a private PKI. Default: Node's trusted CAs (and `NODE_EXTRA_CA_CERTS`).
+   */
+  ca?: string | Buffer | Array<string | Buffer>;
+}
+
+/**
+ * Options of `authCallback()`: the client's credentials at the provider, and how the
+ * provider is talked to. Every duration is in **seconds**.
+ */
+export interface ClientOptions {
+  /**
+   * Client secret (RFC 6749 §2.3.1), for `client_secret_basic`, `client_secret_post` or
+   * `client_secret_jwt`. Without a secret or a private key the client is public (`none`) and
+   * relies on PKCE alone.
+   */
+  clientSecret?: string;
+  /**
+   * How the client authenticates at the token endpoint (OpenID Connect Core 1.0 §9):
+   * `client_secret_basic`, `client_secret_post`, `client_secret_jwt` (need `clientSecret`),
+   * `private_key_jwt` (needs `clientPrivateKey`), `tls_client_auth` or
+   * `self_signed_tls_client_auth` (RFC 8705 mutual TLS: need `clientCertificate`, or a
+   * `customFetch` that presents the client certificate; never chosen automatically) or `none`. Default: the first of those the
+   * credentials allow that the provider lists in `token_endpoint_auth_methods_supported`
+   * (`private_key_jwt`, then `client_secret_basic`, `client_secret_post`, `client_secret_jwt`).
+   */
+  clientAuthMethod?: ClientAuthMethod;
+  /**
+   * The client's private key for `private_key_jwt` (RFC 7523 §2.2): a private JWK (with `d`) or a
+   * PKCS#8 PEM string. Its public half is registered at the provider (`jwks` or `jwks_uri`).
+   */
+  clientPrivateKey?: JWK | string;
+  /** The `kid` sent in the client assertion's header. Default: the JWK's `kid`. */
+  clientKeyId?: string;
+  /**
+   * The `private_key_jwt` assertion's JWS algorithm. Default: the JWK's `alg`, else RS256 (RSA),
+   * ES256 (P-256), EdDSA (Ed25519). (`client_secret_jwt` always signs HS256.)
+   */
+  clientAssertionAlg?: string;
+  /**
+   * A client certificate and its key (PEM) presented on every connection to the provider, for
+   * mutual TLS (RFC 8705 §2: `tls_client_auth`, `self_signed_tls_client_auth`; §3: certificate-
+   * bound tokens), with `ca` to trust a provider on a private PKI. Checked at start-up (the key
+   * must be the certificate's). Not with `customFetch`: one that presents a certificate itself
+   * replaces it.
+   */
+  clientCertificate?: ClientCertificate;
+  /**
+   * A `fetch` for every request to the provider (discovery, JWKS, token, UserInfo), e.g. one
+   * that goes through a proxy or presents a client certificate. Called as `fetch(url, init)` and
+   * must return a `Response`. Default: the global `fetch`.
+   */
+  customFetch?: (url: string, init: RequestInit) => Promise<Response>;
+  /**
+   * The only JWS algorithm accepted for ID token signatures, sent as the client's
+   * `id_token_signed_response_alg` (OpenID Connect Registration §2), so a provider cannot
+   * advertise a downgrade. Default `'RS256'` (OpenID Connect Core 1.0 §15.1). `none` is refused.
+   */
+  idTokenSigningAlg?: string;
+  /**
+   * Allowed clock difference with the provider, in seconds: an ID token whose `exp` passed more
+   * than this long ago, or whose `iat` (or `nbf`) is more than this far in the future, is refused
+   * (OpenID Connect Core 1.0 §3.1.3.7 items 9–10). Default `30`.
+   */
+  clockTolerance?: number;
+  /** Timeout of each HTTP request to the provider, in seconds. Default `10`. */
+  httpTimeout?: number;
+  /**
+   * Allow plain-`http:` requests to a provider that is not on a loopback host. Default `false`.
+   * For test networks only: tokens and the client secret then cross the network in clear text.
+   */
+  allowInsecureRequests?: boolean;
+  /**
+   * Sender-constrain the tokens with DPoP (RFC 9449): each login gets its own key pair (sealed
+   * with the pending login, then with the session), its thumbprint is sent as `dpop_jkt`, and the
+   * code exchange carries a DPoP proof. When the provider binds the tokens (`token_type` `DPoP`),
+   * refreshes, UserInfo and `req.oidc.fetchResource()` carry proofs too (a server's `DPoP-Nonce`
+   * is honoured); when it does not (`token_type` `Bearer`: a provider without DPoP), the tokens
+   * are used as bearer tokens and the key is dropped.
+   *
+   * - `true`: DPoP when the provider binds, bearer otherwise;
+   * - `'required'`: a provider that does not advertise DPoP (`dpop_signing_alg_values_supported`,
+   *   RFC 9449 §5.1) or answers with a `Bearer` token refuses the login: 502 `dpop_unsupported`;
+   * - `false`: no DPoP.
+   *
+   * Default `false`.
+   */
+  dpop?: boolean | 'required';
+  /** The DPoP key pair's JWS algorithm: `ES256`, `ES384`, `ES512`, `Ed25519` or `EdDSA` (one is generated per login). Default `'ES256'`. */
+  dpopAlg?: string;
+  /**
+   * Fetch the UserInfo claims at login (OpenID Connect Core 1.0 §5.3) and add them to `req.user`;
+   * the ID token's own claims win over UserInfo's. A UserInfo response whose `sub` is not the ID
+   * token's is not used, and the login fails with `invalid_userinfo` (502; §5.3.4). Default `false`.
+   */
+  fetchUserInfo?: boolean;
+  /**
+   * Send the authorization request's parameters by pushed authorization request (RFC 9126) when
+   * the provider advertises a `pushed_authorization_request_endpoint`: they travel over the back
+   * channel, authenticated, instead of through the browser. Default `false`; a provider that sets
+   * `require_pushed_authorization_requests` gets them pushed whatever this says.
+   */
+  pushedAuthorizationRequests?: boolean;
+}

@@ -1,0 +1,83 @@
+/**
+ * The options of the session: its lifetimes, where its tokens live, refresh, and its cookie.
+ *
+ * @packageDocumentation
+ */
+import type { RequestHandler } from 'express';
+
+/** Attributes of the sealed session cookie. `HttpOnly` and `Path=/` are always set. */
+export interface CookieConfig {
+  /**
+   * Cookie name; RFC 6265 §4.1.1 token characters only. Default `'__Host-oidc_session'` on an
+   * https `baseURL` without `domain` (a `__Host-` cookie cannot be planted or shadowed from a
+   * sibling subdomain, RFC 6265bis §4.1.3.2), else `'oidc_session'`.
+   */
+  name?: string;
+  /** `Domain` attribute. Default: none (host-only cookie, the safest; with it, the default name has no `__Host-` prefix). */
+  domain?: string;
+  /** `SameSite` attribute. Default `'lax'`; `'none'` needs an `https:` `baseURL`. */
+  sameSite?: 'lax' | 'strict' | 'none';
+}
+
+/** Options of `authCallback()`: the signed-in session. Every duration is in **seconds**. */
+export interface SessionOptions {
+  /**
+   * Absolute lifetime of a session from login, in seconds: no activity extends it. Default
+   * `604800` (7 days).
+   */
+  sessionDuration?: number;
+  /**
+   * Idle (rolling) lifetime of a session, in seconds: a session unused this long ends, and each
+   * use extends it, never past `sessionDuration`. `false` turns idle expiry off. Default `86400`
+   * (1 day).
+   */
+  sessionIdleDuration?: number | false;
+  /**
+   * How often activity re-issues the session cookie to extend its idle lifetime, at most once per
+   * this many seconds (not on every request). Default `300`, or half of `sessionIdleDuration`
+   * when that is shorter; must be shorter than `sessionIdleDuration`.
+   */
+  sessionTouchInterval?: number;
+  /**
+   * Where the token set lives. `'cookie'` (default): sealed into the session cookie; nothing is
+   * kept on the server, and logout cannot recall a copied cookie before it expires. `'store'`:
+   * sealed into a record of the express-session store (any store, e.g. connect-redis), the cookie
+   * carrying only a sealed reference; logout deletes the record, so a copied cookie stops working
+   * at once, and token sets of any size fit.
+   */
+  sessionStorage?: 'cookie' | 'store';
+  /**
+   * The express-session middleware (`session({ ... })`), given here instead of mounted for the
+   * whole app, for what this package keeps in its store: server-side sessions
+   * (`sessionStorage: 'store'`) and back-channel logout marks. `authCallback()` then runs it only
+   * where those are read or written: its own routes, and every request that carries a session.
+   * With cookie sessions and no back-channel logout it never runs: nothing is kept on the server
+   * (pending logins are sealed cookies too). The app's other requests skip express-session's
+   * cookie signature check and store read.
+   *
+   * Mount express-session with `app.use()` instead when the app's own routes use `req.session`;
+   * `authCallback()` then gives it a new id at each login, the app's data kept (no session
+   * fixation). When express-session already ran on a request, it is not run again. Its store's
+   * failure, or no answer within `storeTimeout`, is a 503 `store_unavailable`. Default: unset.
+   */
+  session?: RequestHandler;
+  /**
+   * Time limit of each call this package makes to the express-session store (server-side session
+   * records, back-channel logout marks, the app's express-session renewed at login), and of
+   * express-session's own session load when it is given as the `session` option, in seconds: a
+   * store that fails or does not answer in time is a 503 `store_unavailable`, never a hung
+   * request. express-session mounted with `app.use()` makes its own store calls, which this does
+   * not bound. Default `5`.
+   */
+  storeTimeout?: number;
+  /**
+   * Refresh the tokens before the request's handler runs when the access token has expired, or
+   * expires within `refreshMargin` seconds, and the session holds a refresh token (RFC 6749 §6).
+   * Default `true`.
+   */
+  autoRefresh?: boolean;
+  /** Seconds before the access token's expiry at which `autoRefresh` refreshes it. Default `60`. */
+  refreshMargin?: number;
+  /** Session cookie attributes. */
+  cookie?: CookieConfig;
+}

@@ -1,0 +1,36 @@
+/**
+ * What this package adds to Express's request type: `req.user` and `req.oidc`. A module of
+ * declarations only; `index.ts` re-exports it so that apps get them with the package.
+ *
+ * @packageDocumentation
+ */
+import type { UserClaims } from '../provider/provider.js';
+import type { RequestAuth } from './request-auth.js';
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    /**
+     * The signed-in user: the ID token's claims (OpenID Connect Core 1.0 §2, §5.1), or a provider
+     * adapter's claims (`iss` and `sub` always).
+     */
+    // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+    interface User extends UserClaims {}
+    interface Request {
+      /**
+       * The ID token's claims when the request carries a valid session (set by `authCallback()`
+       * on every request, not only behind `requireAuth()`); `undefined` otherwise.
+       */
+      user?: User;
+      /**
+       * The request's authentication state and tokens (set by `authCallback()` on every request):
+       * `isAuthenticated`, `claims`, `idToken`, `accessToken`, `refreshToken`, `expiresAt`,
+       * `isExpired()`, `refresh()`, `fetchUserInfo()`, `fetchResource()`. Named `oidc`, not `auth`, so that it does
+       * not collide with bearer-token middleware (e.g. express-oauth2-jwt-bearer's `req.auth`).
+       */
+      oidc: RequestAuth;
+    }
+  }
+}
+
+export {};
