@@ -25,9 +25,9 @@ export interface TokenResponse {
   extra?: Record<string, unknown>;
 }
 
-/** A positive, finite number of seconds. */
-function isPositiveSeconds(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value) && value > 0;
+/** A finite number of seconds, at least 0. */
+function isSeconds(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
 }
 
 /**
@@ -45,9 +45,9 @@ export function tokenSetOf(response: TokenResponse, now: number): Omit<TokenSet,
     accessToken,
     tokenType: typeof tokenType === 'string' ? tokenType.toLowerCase() : 'bearer',
     ...(typeof refreshToken === 'string' && { refreshToken }),
-    ...(isPositiveSeconds(expiresIn) && { expiresAt: now + Math.floor(expiresIn) }),
+    ...(isSeconds(expiresIn) && { expiresAt: now + Math.floor(expiresIn) }), // 0: expired as issued
     ...(typeof scope === 'string' && { scope }),
-    ...(isPositiveSeconds(refreshExpiresIn) && { providerSessionExpiresAt: now + refreshExpiresIn }),
+    ...(isSeconds(refreshExpiresIn) && refreshExpiresIn > 0 && { providerSessionExpiresAt: now + refreshExpiresIn }),
     ...(extra !== undefined && { extra }),
   };
 }
