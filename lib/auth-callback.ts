@@ -5,25 +5,24 @@
  * @packageDocumentation
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { isReference, readSession, type AuthSession, type SessionReference } from './session/session.js';
-import { handleBackchannelLogout } from './logout/backchannel-logout.js';
+import { handleCallback } from './callback/callback-route.js';
+import type { AuthCallbackConfig } from './config/options.js';
+import { resolveOptions } from './config/resolve-options.js';
+import { asAuthError } from './errors.js';
+import { challengeOf } from './guard/challenge.js';
 import { RequestAuth } from './guard/request-auth.js';
+import { handleLogin } from './login/login-route.js';
+import { handleBackchannelLogout } from './logout/backchannel-logout.js';
+import { handleLogout } from './logout/logout-route.js';
+import { ProviderRegistry } from './provider/provider-registry.js';
+import { attach, type Context } from './runtime.js';
+import { callStore } from './session/record-store.js';
 import { renewalOf, resolveSession } from './session/renewal.js';
+import { Sealer } from './session/seal.js';
+import { isReference, type AuthSession, type SessionReference } from './session/session.js';
+import { Sessions } from './session/sessions.js';
 import { RefreshFlights } from './session/token-refresh.js';
 import { TransactionCookie } from './transaction/transaction-cookie.js';
-import { handleCallback } from './callback/callback-route.js';
-import { attach, type Context } from './runtime.js';
-import { handleLogin } from './login/login-route.js';
-import { asAuthError } from './errors.js';
-import { handleLogout } from './logout/logout-route.js';
-import { resolveOptions } from './config/resolve-options.js';
-import { type AuthCallbackConfig } from './config/options.js';
-import { Providers } from './provider/provider-registry.js';
-import { createGuard } from './guard/require-auth.js';
-import { Sealer } from './session/seal.js';
-import { SessionCache } from './session/session-cache.js';
-import { SessionCookie } from './session/session-cookie.js';
-import { callStore } from './session/record-store.js';
 
 type RouteHandler = (context: Context, req: Request, res: Response) => Promise<void>;
 
@@ -67,15 +66,12 @@ type RouteHandler = (context: Context, req: Request, res: Response) => Promise<v
  */
 export function authCallback(config: AuthCallbackConfig): RequestHandler {
   const options = resolveOptions(config);
-  const sealer = new Sealer(options.secrets);
   const context: Context = Object.freeze({
     options,
-    providers: new Providers(options),
-    sealer,
-    cookie: new SessionCookie(options.cookie),
-    sessionCache: new SessionCache(),
-    guard: createGuard(options),
+    providers: new ProviderRegistry(options),
+    sessions: new Sessions(options),
     refreshes: new RefreshFlights(),
+    challenge: challengeOf(options),
     transactionCookie: new TransactionCookie(options, new Sealer(options.secrets, 'transaction')),
   });
   /**
@@ -116,11 +112,11 @@ export function authCallback(config: AuthCallbackConfig): RequestHandler {
   const sessionMiddleware = options.session;
 
   return function authCallbackMiddleware(req: Request, res: Response, next: NextFunction): void {
-    const opened = readSession(context, req);
+    const opened = context.sessions.read(req);
     req.oidc = new RequestAuth(context, req, res);
     const handler = routes.get(`${req.method} ${req.path}`) ?? ownCallbackRoute(req);
     // Fast path: no session, or a cookie session with nothing due, and no store to ask.
-    if (handler === undefined && (opened === undefined || (!isReference(opened) && !checksEach && renewalOf(context, opened, Date.now() / 1000) === undefined))) {
+    if (handler === undefined && (opened === undefined || (!isReference(opened) && !checksEach && renewalOf(options, opened, Date.now() / 1000) === undefined))) {
       attach(req, context, opened);
       next();
       return;

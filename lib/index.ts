@@ -11,7 +11,8 @@
  * @packageDocumentation
  */
 export { authCallback } from './auth-callback.js';
-export { requireAuth, type RequireAuthOptions, type ClaimValue } from './guard/require-auth.js';
+export { requireAuth, type RequireAuthOptions } from './guard/require-auth.js';
+export type { ClaimValue, ClaimsRequirement } from './guard/claims-requirement.js';
 export { AuthError, ConfigurationError, ERR_INVALID_OPTION, type AuthErrorCode, type AuthErrorOptions } from './errors.js';
 export type { AuthCallbackConfig } from './config/options.js';
 export type { ClientOptions, ClientAuthMethod, ClientCertificate } from './config/client-options.js';

@@ -23,7 +23,7 @@ import session from 'express-session';
 import type { AuthCallbackConfig } from 'express-oidc-callback';
 import { calculateJwkThumbprint, decodeJwt, decodeProtectedHeader, type JWK } from 'jose';
 import { authCallback, requireAuth } from '../lib/index.js';
-import { unsealCookiePayload } from '../lib/session/session.js';
+import { unsealCookiePayload } from '../lib/session/session-codec.js';
 import { Sealer } from '../lib/session/seal.js';
 import { Browser, type Page } from './support/browser.js';
 import { errorAsJson } from './support/error-handler.js';

@@ -4,7 +4,7 @@
  */
 import { maxHeaderSize } from 'node:http';
 import { describe, expect, test } from '@jest/globals';
-import { MAX_SEALED_SESSION_BYTES } from '../lib/session/session.js';
+import { MAX_SEALED_SESSION_BYTES } from '../lib/session/cookie-storage.js';
 import { MIN_SECRET_LENGTH, resolveOptions } from '../lib/config/resolve-options.js';
 import { isLoopbackHost } from '../lib/config/checks.js';
 import { type AuthCallbackConfig } from '../lib/config/options.js';

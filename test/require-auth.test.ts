@@ -7,7 +7,8 @@ import express, { type ErrorRequestHandler, type Express, type RequestHandler } 
 import session from 'express-session';
 import request from 'supertest';
 import { AuthError, authCallback, requireAuth, type AuthCallbackConfig } from '../lib/index.js';
-import { claimsMatcher, type RequireAuthOptions } from '../lib/guard/require-auth.js';
+import { claimsMatcher } from '../lib/guard/claims-requirement.js';
+import { type RequireAuthOptions } from '../lib/guard/require-auth.js';
 import { Sealer } from '../lib/session/seal.js';
 import { Browser } from './support/browser.js';
 import { errorAsJson } from './support/error-handler.js';
@@ -33,7 +34,7 @@ function idToken(claims: Record<string, unknown>): string {
 }
 
 function sealed(payload: object, secret = SECRET, expiresAt = Date.now() / 1000 + 3600): string {
-  return new Sealer([secret]).seal(payload, expiresAt);
+  return new Sealer([secret]).seal({ createdAt: Math.floor(Date.now() / 1000), ...payload }, expiresAt);
 }
 
 const claims = { iss: 'https://op.example', sub: 'dave', aud: 'test-app', iat: 1, exp: 2, email: 'dave@example.com' };

@@ -6,7 +6,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, test } from '@jest/globals';
 import { SignJWT } from 'jose';
-import { sealCookiePayload, unsealCookiePayload, type AuthSession, type SealedSession } from '../lib/session/session.js';
+import { sealCookiePayload, unsealCookiePayload } from '../lib/session/session-codec.js';
+import { type AuthSession, type SealedSession } from '../lib/session/session.js';
 import { idTokenBytes, idTokenOfBytes } from '../lib/session/id-token-bytes.js';
 import { Sealer } from '../lib/session/seal.js';
 import { SessionCache } from '../lib/session/session-cache.js';

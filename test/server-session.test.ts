@@ -229,9 +229,10 @@ describe.each([
     for (const secret of [tokens.accessToken, tokens.idToken, tokens.idToken.split('.')[1]!, 'alice@example.com']) {
       expect(raw).not.toContain(secret);
     }
-    // The record is the token set, sealed: opened with the secret, it holds the very tokens.
+    // The record is the token set, sealed with the record key (its own HKDF label, not the cookie's).
     const record = JSON.parse(raw) as { sealed: string };
-    const opened = new Sealer([SECRET]).unseal<Record<string, unknown>>(record.sealed)!.payload;
+    expect(new Sealer([SECRET], 'session-cookie').unseal(record.sealed)).toBeUndefined();
+    const opened = new Sealer([SECRET], 'session-record').unseal<Record<string, unknown>>(record.sealed)!.payload;
     expect(opened).toMatchObject({ accessToken: tokens.accessToken, idToken: tokens.idToken });
     // It expires with the session: Redis keeps it no longer than the idle lifetime (1 day by default).
     const ttl = await kit.ttl(added[0]!);

@@ -16,7 +16,7 @@ import session, { MemoryStore } from 'express-session';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import { authCallback, requireAuth, type AuthCallbackConfig } from 'express-oidc-callback';
 import { decodeJwt } from 'jose';
-import { unsealCookiePayload } from '../lib/session/session.js';
+import { unsealCookiePayload } from '../lib/session/session-codec.js';
 import { Sealer } from '../lib/session/seal.js';
 import { Browser, type Page } from './support/browser.js';
 import { errorAsJson } from './support/error-handler.js';

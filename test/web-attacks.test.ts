@@ -17,7 +17,8 @@ import request from 'supertest';
 import { authCallback, requireAuth } from '../lib/index.js';
 import { errorAsJson } from './support/error-handler.js';
 import { createApp } from '../example-app/app.js';
-import { unsealCookiePayload, type SealedTokens } from '../lib/session/session.js';
+import { unsealCookiePayload } from '../lib/session/session-codec.js';
+import { type SealedTokens } from '../lib/session/session.js';
 import { Sealer } from '../lib/session/seal.js';
 import { SessionCookie } from '../lib/session/session-cookie.js';
 import { Browser, type Page } from './support/browser.js';
@@ -401,7 +402,8 @@ describe('XSS and header injection through the callback\'s error', () => {
 describe('a tampered session cookie, over HTTP', () => {
   let realCookie: string;
   /** The tokens of a real login, as sealed into its cookie. */
-  let tokens: SealedTokens;
+  /** A real session's sealed payload (its tokens, and when its user logged in). */
+  let tokens: SealedTokens & { createdAt: number };
   const expiresAt = (): number => Math.floor(Date.now() / 1000) + 3600;
 
   beforeAll(async () => {
@@ -410,9 +412,9 @@ describe('a tampered session cookie, over HTTP', () => {
     realCookie = (await browser.cookie(bed.baseURL, 'oidc_session'))!;
     const opened = unsealCookiePayload(new Sealer([SECRET]), realCookie);
     if (opened === undefined) throw new Error('the real session cookie does not open with the test SECRET');
-    const { idToken, accessToken, tokenType } = opened.payload;
-    if (idToken === undefined || accessToken === undefined || tokenType === undefined) throw new Error('the real session cookie holds no token set');
-    tokens = { idToken, accessToken, tokenType };
+    const { idToken, accessToken, tokenType, createdAt } = opened.payload;
+    if (idToken === undefined || accessToken === undefined || tokenType === undefined || createdAt === undefined) throw new Error('the real session cookie holds no token set');
+    tokens = { idToken, accessToken, tokenType, createdAt };
   });
 
   /** The guarded API and the guarded page, with `cookie` as the whole Cookie header. */

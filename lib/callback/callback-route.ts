@@ -5,10 +5,9 @@
  * @packageDocumentation
  */
 import type { Request, Response } from 'express';
-import { deleteSessionRecord, writeSession } from '../session/session.js';
 import { checkAuthentication } from './authentication-checks.js';
 import { checkAuthorizationResponse, readAuthorizationResponse } from './authorization-response.js';
-import { sessionOf, type Context } from '../runtime.js';
+import { authSessionOf, type Context } from '../runtime.js';
 import { boundKey } from '../provider/dpop-key.js';
 import { AuthError, oauthErrorCode, plainText } from '../errors.js';
 import { renewExpressSession } from '../transaction/express-session.js';
@@ -181,9 +180,9 @@ export async function handleCallback(context: Context, req: Request, res: Respon
     ? await provider.fetchUserInfo(tokenSet.accessToken, tokenSet.claims.sub, dpopKey)
     : undefined;
 
-  await deleteSessionRecord(context, req, sessionOf(req)); // a session this browser had is replaced
+  await context.sessions.forget(req, authSessionOf(req)); // a session this browser had is replaced
   await renewExpressSession(req, context.options.storeTimeout);
   const tokens = { ...tokenSet, ...(userinfo !== undefined && { userinfo }), ...(dpopKey !== undefined && { dpopKey }) };
-  await writeSession(context, req, res, tokens, tokenSet.claims, Date.now() / 1000);
+  await context.sessions.write(req, res, tokens, tokenSet.claims, Date.now() / 1000);
   res.redirect(302, context.options.basePath + transaction.returnTo);
 }

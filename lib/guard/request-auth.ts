@@ -4,8 +4,7 @@
  * @packageDocumentation
  */
 import type { Request, Response } from 'express';
-import { endSession, writeSession } from '../session/session.js';
-import { attach, sessionOf, type Context } from '../runtime.js';
+import { attach, authSessionOf, type Context } from '../runtime.js';
 import { boundKey } from '../provider/dpop-key.js';
 import { AuthError } from '../errors.js';
 import type { UserClaims, UserInfoClaims } from '../provider/provider.js';
@@ -39,17 +38,17 @@ export class RequestAuth {
 
   /** `true` when the request carries a valid session. */
   get isAuthenticated(): boolean {
-    return sessionOf(this.#req) !== undefined;
+    return authSessionOf(this.#req) !== undefined;
   }
 
   /** The user's claims (the same object as `req.user`): the ID token's, over UserInfo's when fetched. */
   get claims(): UserClaims | undefined {
-    return sessionOf(this.#req)?.claims;
+    return authSessionOf(this.#req)?.claims;
   }
 
   /** The ID token (compact JWS), validated at login or at the last refresh; `undefined` with a provider adapter. */
   get idToken(): string | undefined {
-    return sessionOf(this.#req)?.tokens.idToken;
+    return authSessionOf(this.#req)?.tokens.idToken;
   }
 
   /**
@@ -57,32 +56,32 @@ export class RequestAuth {
    * `organization_id`, `authentication_method` and `impersonator`; `undefined` otherwise.
    */
   get extra(): Readonly<Record<string, unknown>> | undefined {
-    return sessionOf(this.#req)?.tokens.extra;
+    return authSessionOf(this.#req)?.tokens.extra;
   }
 
   /** The access token, to call resource servers with (RFC 6750). */
   get accessToken(): string | undefined {
-    return sessionOf(this.#req)?.tokens.accessToken;
+    return authSessionOf(this.#req)?.tokens.accessToken;
   }
 
   /** The access token's type (RFC 6749 §7.1), lowercased as openid-client gives it: `bearer`, `dpop`. */
   get tokenType(): string | undefined {
-    return sessionOf(this.#req)?.tokens.tokenType;
+    return authSessionOf(this.#req)?.tokens.tokenType;
   }
 
   /** The refresh token, when the provider issued one. */
   get refreshToken(): string | undefined {
-    return sessionOf(this.#req)?.tokens.refreshToken;
+    return authSessionOf(this.#req)?.tokens.refreshToken;
   }
 
   /** The granted scope, when the provider returned it (RFC 6749 §5.1). */
   get scope(): string | undefined {
-    return sessionOf(this.#req)?.tokens.scope;
+    return authSessionOf(this.#req)?.tokens.scope;
   }
 
   /** When the access token expires, in seconds since the epoch; `undefined` when the provider gave no `expires_in`. */
   get expiresAt(): number | undefined {
-    return sessionOf(this.#req)?.tokens.expiresAt;
+    return authSessionOf(this.#req)?.tokens.expiresAt;
   }
 
   /**
@@ -105,18 +104,18 @@ export class RequestAuth {
    *   another user; `refresh_failed` (503) when the provider fails (the session is kept)
    */
   async refresh(): Promise<void> {
-    const session = sessionOf(this.#req);
+    const session = authSessionOf(this.#req);
     if (session === undefined) throw new AuthError('unauthorized', 401, 'Authentication required: sign in first');
     const context = this.#context;
     try {
       const refreshed = await refreshSession(context, session);
       const renewed = this.#res.headersSent
         ? { ...session, tokens: refreshed.tokens, claims: refreshed.claims }
-        : await writeSession(context, this.#req, this.#res, refreshed.tokens, refreshed.claims, session.createdAt, session.ref);
+        : await context.sessions.write(this.#req, this.#res, refreshed.tokens, refreshed.claims, session.createdAt, session.ref);
       attach(this.#req, context, renewed);
     } catch (err) {
       if (err instanceof AuthError && err.code === 'session_ended') {
-        if (!this.#res.headersSent) await endSession(context, this.#req, this.#res, session);
+        if (!this.#res.headersSent) await context.sessions.end(this.#req, this.#res, session);
         attach(this.#req, context, undefined);
       }
       throw err;
@@ -131,7 +130,7 @@ export class RequestAuth {
    *   `sub` differs or the answer is malformed; 502/504 for other provider faults
    */
   async fetchUserInfo(): Promise<UserInfoClaims> {
-    const session = sessionOf(this.#req);
+    const session = authSessionOf(this.#req);
     if (session === undefined) throw new AuthError('unauthorized', 401, 'Authentication required: sign in first');
     const provider = await this.#context.providers.forSession(session.claims);
     return provider.fetchUserInfo(session.tokens.accessToken, session.claims.sub, boundKey(session.tokens));
@@ -150,7 +149,7 @@ export class RequestAuth {
    *   `provider_timeout` (504) when the server cannot be reached
    */
   async fetchResource(url: string | URL, init: { method?: string; body?: string | Uint8Array; headers?: Record<string, string> } = {}): Promise<globalThis.Response> {
-    const session = sessionOf(this.#req);
+    const session = authSessionOf(this.#req);
     if (session === undefined) throw new AuthError('unauthorized', 401, 'Authentication required: sign in first');
     const provider = await this.#context.providers.forSession(session.claims);
     return provider.fetchResource(session.tokens.accessToken, new URL(url), init, boundKey(session.tokens));

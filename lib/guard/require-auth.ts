@@ -5,29 +5,11 @@
  * @packageDocumentation
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { contextOf, sessionOf } from '../runtime.js';
+import { contextOf, authSessionOf } from '../runtime.js';
 import { AuthError } from '../errors.js';
-import type { UserClaims } from '../provider/provider.js';
-import type { ResolvedOptions } from '../config/resolved-options.js';
-
-/** What the guard answers with, derived once per `authCallback()` (not per request). */
-export interface Guard {
-  /** The login route as the browser sees it (`basePath` + `routes.login`), or `undefined` when there is none. */
-  readonly loginPath: string | undefined;
-  /** The `WWW-Authenticate` value of a 401 (RFC 9110 §11.6.1). */
-  readonly challenge: string;
-}
-
-/** Builds the {@link Guard} of one `authCallback()`'s options. */
-export function createGuard(options: ResolvedOptions): Guard {
-  const { routes, basePath, baseURL } = options;
-  const loginPath = routes.login === false ? undefined : basePath + routes.login;
-  const login = loginPath === undefined ? '' : `, login_uri="${new URL(loginPath, baseURL.origin).href}"`;
-  return Object.freeze({ loginPath, challenge: `OpenIDConnect realm="${baseURL.origin}"${login}` });
-}
-
-/** A value a claim may be required to have: a JSON primitive. */
-export type ClaimValue = string | number | boolean | null;
+import { claimsCheck, type ClaimsRequirement } from './claims-requirement.js';
+import { fail, isPlainObject } from './guard-options.js';
+import { ACR_VALUE, stepUpOf } from './step-up.js';
 
 /**
  * Options of {@link requireAuth}, one set per guarded route. Checked when `requireAuth()` is
@@ -75,9 +57,7 @@ export interface RequireAuthOptions {
    * requireAuth({ claims: (c) => typeof c.email === 'string' && c.email.endsWith('@example.com') })
    * ```
    */
-  claims?:
-    | Readonly<Record<string, ClaimValue | readonly ClaimValue[]>>
-    | ((claims: UserClaims) => boolean);
+  claims?: ClaimsRequirement;
   /**
    * Step-up authentication (RFC 9470): the authentication context class the session's login must
    * have reached, its `acr` claim (OpenID Connect Core 1.0 §2), one of these values. A session
@@ -107,113 +87,6 @@ export interface RequireAuthOptions {
 /** The keys {@link RequireAuthOptions} may have. */
 const OPTION_KEYS: ReadonlySet<string> = new Set(['redirect', 'claims', 'acr', 'maxAge']);
 
-function fail(key: string, problem: string): never {
-  throw new TypeError(`requireAuth(): option "${key}" ${problem}`);
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (value === null || typeof value !== 'object') return false;
-  const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
-function isClaimValue(value: unknown): value is ClaimValue {
-  return typeof value === 'string' || typeof value === 'boolean' || value === null
-    || (typeof value === 'number' && Number.isFinite(value));
-}
-
-/** One required claim, as {@link claimsMatcher} compiles it. */
-interface ClaimRequirement {
-  readonly name: string;
-  /** A single value, or (`all`) every value of a list. */
-  readonly expected: ClaimValue | readonly ClaimValue[];
-  readonly all: boolean;
-}
-
-/** `true` when `actual` is `expected`, or an array that includes it. */
-function matchesOne(actual: unknown, expected: ClaimValue): boolean {
-  return actual === expected || (Array.isArray(actual) && actual.includes(expected));
-}
-
-/** `true` when `actual` is an array that includes every one of `expected`. */
-function matchesAll(actual: unknown, expected: readonly ClaimValue[]): boolean {
-  if (!Array.isArray(actual)) return false;
-  for (const value of expected) {
-    if (!actual.includes(value)) return false;
-  }
-  return true;
-}
-
-/**
- * Compiles the object form of {@link RequireAuthOptions.claims} into a matcher, checking every
- * entry and copying it, so the requirement is fixed at start-up and a request only compares.
- *
- * @param requirement - `{ claim: expected, … }`, as documented on {@link RequireAuthOptions.claims}
- * @returns a function that is `true` when `claims` meets every entry
- * @throws TypeError naming the bad entry, e.g. `requireAuth(): option "claims.groups" must be …`
- */
-export function claimsMatcher(requirement: Readonly<Record<string, unknown>>): (claims: Readonly<Record<string, unknown>>) => boolean {
-  const entries: ClaimRequirement[] = [];
-  for (const name of Object.keys(requirement)) {
-    const expected = requirement[name];
-    if (Array.isArray(expected)) {
-      if (expected.length === 0 || !expected.every(isClaimValue)) {
-        fail(`claims.${name}`, 'must be a string, a finite number, a boolean, null, or a non-empty array of them');
-      }
-      entries.push({ name, expected: Object.freeze([...expected]), all: true });
-    } else {
-      if (!isClaimValue(expected)) {
-        fail(`claims.${name}`, 'must be a string, a finite number, a boolean, null, or a non-empty array of them');
-      }
-      entries.push({ name, expected, all: false });
-    }
-  }
-  Object.freeze(entries);
-  return function matchClaims(claims: Readonly<Record<string, unknown>>): boolean {
-    for (const { name, expected, all } of entries) {
-      // An inherited property ("constructor", "__proto__") is a function or an object: never
-      // `===` an expected primitive, never an array, so it cannot match.
-      const actual = claims[name];
-      if (all ? !matchesAll(actual, expected as readonly ClaimValue[]) : !matchesOne(actual, expected as ClaimValue)) return false;
-    }
-    return true;
-  };
-}
-
-/** The outcome of one claims check: let through, refused, or an error for `next()`. */
-type Verdict = true | false | AuthError;
-
-/** Builds the per-request claims check of `requireAuth()`'s `claims` option, once. */
-function claimsCheck(option: RequireAuthOptions['claims']): ((claims: UserClaims) => Verdict) | undefined {
-  if (option === undefined) return undefined;
-  if (typeof option === 'function') {
-    if (option.constructor.name === 'AsyncFunction') {
-      fail('claims', 'must return a boolean synchronously: an async function returns a Promise');
-    }
-    const predicate = option;
-    return function checkPredicate(claims: UserClaims): Verdict {
-      let result: unknown;
-      try {
-        result = predicate(claims);
-      } catch (err) {
-        return new AuthError('internal_error', 500, 'requireAuth(): the claims function threw an error (see cause)', { cause: err });
-      }
-      if (result === true) return true;
-      if (result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function') {
-        // Observe a rejection so it is not an unhandledRejection (which ends the process).
-        Promise.resolve(result).catch(() => undefined);
-        return new AuthError('internal_error', 500, 'requireAuth(): the claims function returned a Promise; it must return a boolean synchronously');
-      }
-      return false;
-    };
-  }
-  if (!isPlainObject(option)) fail('claims', 'must be an object or a function');
-  return claimsMatcher(option);
-}
-
-/** An `acr` value that fits `acr_values` (space-separated) and a quoted challenge parameter. */
-const ACR_VALUE = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
-
 /** Checks `requireAuth()`'s options. */
 function checkOptions(options: unknown): RequireAuthOptions {
   if (options === undefined) return {};
@@ -232,40 +105,6 @@ function checkOptions(options: unknown): RequireAuthOptions {
   }
   if (maxAge !== undefined && (typeof maxAge !== 'number' || !Number.isInteger(maxAge) || maxAge < 0)) fail('maxAge', 'must be a whole number of seconds, at least 0');
   return options;
-}
-
-/** A route's step-up requirement (RFC 9470), compiled once by `requireAuth()`. */
-interface StepUp {
-  /** `true` when the session's login meets it. */
-  isMetBy(claims: UserClaims, clockTolerance: number): boolean;
-  /** The login route's query asking for it, or `undefined` when `loginParams` cannot carry it. */
-  loginQuery(loginParams: readonly string[]): string | undefined;
-  /** The `WWW-Authenticate` value of its 401 (RFC 9470 §3). */
-  readonly challenge: string;
-}
-
-function stepUpOf(acr: readonly string[] | undefined, maxAge: number | undefined): StepUp {
-  const acrValues = acr === undefined ? undefined : Object.freeze([...acr]);
-  const query = new URLSearchParams();
-  if (acrValues !== undefined) query.set('acr_values', acrValues.join(' '));
-  if (maxAge !== undefined) query.set('max_age', String(maxAge));
-  const login = query.toString();
-  const challenge = 'Bearer error="insufficient_user_authentication", '
-    + 'error_description="A stronger or more recent authentication is required"'
-    + `${acrValues === undefined ? '' : `, acr_values="${acrValues.join(' ')}"`}${maxAge === undefined ? '' : `, max_age=${maxAge}`}`;
-  return Object.freeze({
-    isMetBy(claims: UserClaims, clockTolerance: number): boolean {
-      if (acrValues !== undefined && !(typeof claims.acr === 'string' && acrValues.includes(claims.acr))) return false;
-      const authTime = claims.auth_time;
-      return maxAge === undefined || (typeof authTime === 'number' && Date.now() / 1000 - authTime <= maxAge + clockTolerance);
-    },
-    loginQuery(loginParams: readonly string[]): string | undefined {
-      if (acrValues !== undefined && !loginParams.includes('acr_values')) return undefined;
-      if (maxAge !== undefined && !loginParams.includes('max_age')) return undefined;
-      return login;
-    },
-    challenge,
-  });
 }
 
 /** The message of a 403: it names neither the claims checked nor their values. */
@@ -323,12 +162,12 @@ export function requireAuth(options?: RequireAuthOptions): RequestHandler {
       next(new AuthError('middleware_not_mounted', 500, 'requireAuth() needs authCallback() mounted before it: app.use(authCallback({ ... })) before the guarded routes'));
       return;
     }
-    const session = sessionOf(req);
-    const browser = redirect && context.guard.loginPath !== undefined && (req.method === 'GET' || req.method === 'HEAD') && req.accepts(['html', 'json']) === 'html';
+    const session = authSessionOf(req);
+    const browser = redirect && context.challenge.loginPath !== undefined && (req.method === 'GET' || req.method === 'HEAD') && req.accepts(['html', 'json']) === 'html';
     if (session !== undefined && stepUp !== undefined && !stepUp.isMetBy(session.claims, context.options.clockTolerance)) {
       const login = stepUp.loginQuery(context.options.loginParams);
       if (browser && login !== undefined) {
-        res.redirect(302, `${context.guard.loginPath}?returnTo=${encodeURIComponent(req.originalUrl)}&${login}`);
+        res.redirect(302, `${context.challenge.loginPath}?returnTo=${encodeURIComponent(req.originalUrl)}&${login}`);
         return;
       }
       res.set('WWW-Authenticate', stepUp.challenge);
@@ -348,13 +187,13 @@ export function requireAuth(options?: RequireAuthOptions): RequestHandler {
       else next(verdict === false ? new AuthError('forbidden', 403, FORBIDDEN_MESSAGE) : verdict);
       return;
     }
-    const { loginPath, challenge } = context.guard;
+    const { loginPath, wwwAuthenticate } = context.challenge;
     if (browser) {
       const login = stepUp?.loginQuery(context.options.loginParams);
       res.redirect(302, `${loginPath}?returnTo=${encodeURIComponent(req.originalUrl)}${login === undefined ? '' : `&${login}`}`);
       return;
     }
-    res.set('WWW-Authenticate', challenge);
+    res.set('WWW-Authenticate', wwwAuthenticate);
     next(new AuthError('unauthorized', 401, 'Authentication required: sign in first'));
   };
 }

@@ -12,23 +12,18 @@
  */
 import type { Request, Response } from 'express';
 import { createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
-import type { AuthSession } from '../session/session.js';
 import { checkAuthorizationResponse, readAuthorizationResponse } from '../callback/authorization-response.js';
 import type { Context } from '../runtime.js';
 import type { Provider } from '../provider/provider.js';
 import { AuthError } from '../errors.js';
-import { recordKey, storeOf } from '../session/record-store.js';
+import { storeOf } from '../session/record-store.js';
+import { LogoutMarks } from './logout-marks.js';
 
 /** The `events` member that makes a JWT a logout token (§2.4). */
 const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 
 /** Oldest `iat` accepted, in seconds before now (plus `clockTolerance`): logout tokens are sent at once. */
 export const LOGOUT_TOKEN_MAX_AGE = 120;
-
-/** A logout mark in the store: when the logout was received, in seconds since the epoch. */
-interface LogoutMark {
-  at: number;
-}
 
 type KeySet = ReturnType<typeof createRemoteJWKSet>;
 const keySets = new WeakMap<Provider, { jwksUri: string; keys: KeySet }>();
@@ -132,36 +127,14 @@ export async function handleBackchannelLogout(context: Context, req: Request, re
     refuse(res, payload);
     return;
   }
-  const iss = payload.iss!;
-  const now = Math.floor(Date.now() / 1000);
-  const jtiKey = recordKey('logout-jti', iss, payload.jti!);
-  if (await store.get(jtiKey) !== undefined) {
+  const marks = new LogoutMarks(store, context.options.sessionDuration);
+  const { iss, jti, sid, sub } = payload as { iss: string; jti: string; sid?: string; sub?: string };
+  if (await marks.received(iss, jti)) {
     refuse(res, 'The logout token was already received (its jti is replayed)');
     return;
   }
-  // The mark lasts as long as any session it can end.
-  const until = now + context.options.sessionDuration;
-  const { sid, sub } = payload as { sid?: string; sub?: string };
-  const mark: LogoutMark = { at: Date.now() / 1000 };
-  if (sid !== undefined) await store.set(recordKey('logout-sid', iss, sid), mark, until);
-  else await store.set(recordKey('logout-sub', iss, sub!), mark, until);
+  await marks.mark(iss, sid === undefined ? { sub: sub! } : { sid });
   // The jti is kept once the mark is written, so that a delivery the store failed can be retried.
-  await store.set(jtiKey, { at: now }, now + LOGOUT_TOKEN_MAX_AGE + 2 * context.options.clockTolerance);
+  await marks.remember(iss, jti, LOGOUT_TOKEN_MAX_AGE + 2 * context.options.clockTolerance);
   res.status(200).set('Cache-Control', 'no-store').end();
-}
-
-/**
- * `true` when a back-channel logout ended `session`: a mark for its `sid`, or a mark for its
- * `sub` made when or after the session started.
- *
- * @throws AuthError `store_unavailable` (503)
- */
-export async function isLoggedOut(context: Context, req: Request, session: AuthSession): Promise<boolean> {
-  const store = storeOf(req, context.options.storeTimeout);
-  const { iss, sub, sid } = session.claims;
-  const [bySub, bySid] = await Promise.all([
-    store.get<LogoutMark>(recordKey('logout-sub', iss, sub)),
-    typeof sid === 'string' ? store.get<LogoutMark>(recordKey('logout-sid', iss, sid)) : undefined,
-  ]);
-  return bySid !== undefined || (bySub !== undefined && typeof bySub.at === 'number' && session.createdAt <= bySub.at);
 }

@@ -5,9 +5,8 @@
  * @packageDocumentation
  */
 import type { Request, Response } from 'express';
-import { endSession } from '../session/session.js';
 import { AuthError } from '../errors.js';
-import { sessionOf, type Context } from '../runtime.js';
+import { authSessionOf, type Context } from '../runtime.js';
 import { destroyExpressSession } from '../transaction/express-session.js';
 import { requestedReturnTo } from '../login/return-to.js';
 
@@ -55,8 +54,8 @@ export async function handleLogout(context: Context, req: Request, res: Response
   if (req.method === 'POST' && !isSameOrigin(req, context.options.baseURL.origin)) {
     throw new AuthError('forbidden', 403, 'A logout must be posted from this app\'s own pages');
   }
-  const session = sessionOf(req);
-  await endSession(context, req, res, session); // with sessionStorage 'store', a copied cookie dies here too
+  const session = authSessionOf(req);
+  await context.sessions.end(req, res, session); // with sessionStorage 'store', a copied cookie dies here too
   await destroyExpressSession(req, context.options.storeTimeout);
   const { options } = context;
   const returnTo = requestedReturnTo(req.originalUrl);

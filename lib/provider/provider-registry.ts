@@ -24,8 +24,8 @@ function registrationOf(client: TenantClient | undefined): string {
   return JSON.stringify([clientId, clientSecret, clientAuthMethod, clientPrivateKey, clientKeyId, clientAssertionAlg, redirectUri]);
 }
 
-/** The providers of one `authCallback()`. */
-export class Providers {
+/** The providers of one `authCallback()`: the one configured, or with `tenants` one per issuer. */
+export class ProviderRegistry {
   readonly #options: ResolvedOptions;
   readonly #single: Provider | undefined;
   /**

@@ -8,13 +8,22 @@
  * @packageDocumentation
  */
 import type { Request, Response } from 'express';
-import {
-  endSession, isReference, loadSession, writeSession, type AuthSession, type SessionReference,
-} from './session.js';
-import { isLoggedOut } from '../logout/backchannel-logout.js';
-import { debug, type Context } from '../runtime.js';
+import type { ResolvedOptions } from '../config/resolved-options.js';
+import { debug } from '../debug.js';
 import { AuthError } from '../errors.js';
-import { refreshSession } from './token-refresh.js';
+import { LogoutMarks } from '../logout/logout-marks.js';
+import type { ProviderRegistry } from '../provider/provider-registry.js';
+import { storeOf } from './record-store.js';
+import type { AuthSession, SessionReference } from './session.js';
+import type { Sessions } from './sessions.js';
+import { refreshSession, type RefreshDeps } from './token-refresh.js';
+
+/** What renewal needs of `authCallback()`'s parts: handed in, so that `session/` imports no route. */
+export interface RenewalDeps extends RefreshDeps {
+  readonly options: ResolvedOptions;
+  readonly sessions: Sessions;
+  readonly providers: Pick<ProviderRegistry, 'forSession' | 'perRequest' | 'issuerOf'>;
+}
 
 /** What {@link renewalOf} found due. */
 export type Renewal = 'refresh' | 'reseal';
@@ -26,8 +35,8 @@ export type Renewal = 'refresh' | 'reseal';
  * secret, or the idle lifetime is due an extension (`sessionTouchInterval` passed since the last
  * seal, and neither the absolute lifetime nor the provider's session end reached).
  */
-export function renewalOf(context: Context, session: AuthSession, now: number): Renewal | undefined {
-  const o = context.options;
+export function renewalOf(options: ResolvedOptions, session: AuthSession, now: number): Renewal | undefined {
+  const o = options;
   const { tokens } = session;
   if (o.autoRefresh && tokens.refreshToken !== undefined && tokens.expiresAt !== undefined && tokens.expiresAt - o.refreshMargin <= now) {
     return 'refresh';
@@ -51,11 +60,11 @@ export function renewalOf(context: Context, session: AuthSession, now: number): 
  *   expired access token: the session is left as it was (a failed early refresh, within
  *   `refreshMargin`, keeps the still-valid session quietly); `store_unavailable` (503)
  */
-export async function renewSession(context: Context, req: Request, res: Response, session: AuthSession, renewal: Renewal): Promise<AuthSession | undefined> {
-  if (renewal === 'reseal') return writeSession(context, req, res, session.tokens, session.claims, session.createdAt, session.ref);
+export async function renewSession(context: RenewalDeps, req: Request, res: Response, session: AuthSession, renewal: Renewal): Promise<AuthSession | undefined> {
+  if (renewal === 'reseal') return context.sessions.write(req, res, session.tokens, session.claims, session.createdAt, session.ref);
   try {
     const refreshed = await refreshSession(context, session);
-    return await writeSession(context, req, res, refreshed.tokens, refreshed.claims, session.createdAt, session.ref);
+    return await context.sessions.write(req, res, refreshed.tokens, refreshed.claims, session.createdAt, session.ref);
   } catch (err) {
     if (err instanceof AuthError && err.code === 'refresh_failed' && (session.tokens.expiresAt ?? 0) > Date.now() / 1000) {
       debug('early refresh failed, the access token is still valid: %s', err.message);
@@ -63,7 +72,7 @@ export async function renewSession(context: Context, req: Request, res: Response
     }
     if (!(err instanceof AuthError) || err.code !== 'session_ended') throw err;
     debug('session ended by a refresh: %s', err.message);
-    await endSession(context, req, res, session);
+    await context.sessions.end(req, res, session);
     return undefined;
   }
 }
@@ -77,21 +86,23 @@ export async function renewSession(context: Context, req: Request, res: Response
  * the session the cookie holds, so that `/logout` on any page ends it at its own issuer and a
  * new login replaces it (its store record deleted either way).
  *
- * @param opened - what {@link readSession} read from the cookie
+ * @param opened - what `Sessions.read()` read from the cookie
  * @param renew - `true` for the app's pages: renew when due, and hold the session to the request's issuer
  * @throws AuthError `refresh_failed`, `store_unavailable` (503)
  */
 export async function resolveSession(
-  context: Context, req: Request, res: Response, opened: AuthSession | SessionReference, renew: boolean,
+  context: RenewalDeps, req: Request, res: Response, opened: AuthSession | SessionReference, renew: boolean,
 ): Promise<AuthSession | undefined> {
-  const session = isReference(opened) ? await loadSession(context, req, opened) : opened;
+  const { options, sessions } = context;
+  const session = await sessions.load(req, opened);
   if (session === undefined) {
-    context.cookie.clear(req, res); // its record is gone: revoked, logged out or expired
+    sessions.clearCookie(req, res); // its record is gone: revoked, logged out or expired
     return undefined;
   }
-  if (context.options.routes.backchannelLogout !== false && await isLoggedOut(context, req, session)) {
+  if (options.routes.backchannelLogout !== false
+    && await new LogoutMarks(storeOf(req, options.storeTimeout), options.sessionDuration).ended(session.claims, session.createdAt)) {
     debug('session ended by a back-channel logout');
-    await endSession(context, req, res, session);
+    await sessions.end(req, res, session);
     return undefined;
   }
   if (renew && context.providers.perRequest) {
@@ -101,6 +112,6 @@ export async function resolveSession(
       return undefined;
     }
   }
-  const renewal = renew ? renewalOf(context, session, Date.now() / 1000) : undefined;
+  const renewal = renew ? renewalOf(options, session, Date.now() / 1000) : undefined;
   return renewal === undefined ? session : renewSession(context, req, res, session, renewal);
 }

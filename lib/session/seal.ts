@@ -22,10 +22,10 @@ export const SEAL_VERSION = 1;
 
 /**
  * What a sealer's keys are for: each purpose derives its own keys (HKDF `info`), so a value sealed
- * for one purpose never opens as another (a transaction cookie is not a session cookie).
- * `'session-cookie'` keeps the label of 0.1.x, whose cookies still open.
+ * for one purpose never opens as another (a pending login is not a session cookie, a store record
+ * is not either). `'session-cookie'` keeps the label of 0.1.x, whose cookies still open.
  */
-export type SealPurpose = 'session-cookie' | 'transaction';
+export type SealPurpose = 'session-cookie' | 'session-record' | 'transaction';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
@@ -72,11 +72,17 @@ export class Sealer {
   /**
    * @param secrets - at least one secret; the caller checked their length
    * @param purpose - what the sealed values are for: each purpose has its own keys
+   * @param alsoOpens - an earlier purpose whose values this one still opens (reported as
+   *   `staleKey`, so that they are resealed with this purpose's key), for a migration window
    */
-  constructor(secrets: readonly string[], purpose: SealPurpose = 'session-cookie') {
+  constructor(secrets: readonly string[], purpose: SealPurpose = 'session-cookie', alsoOpens?: SealPurpose) {
     if (secrets.length === 0) throw new TypeError('Sealer needs at least one secret');
     this.#keys = secrets.map((secret) => deriveKey(secret, purpose));
-    this.#byHeader = new Map(this.#keys.map((k, index) => [k.header, { key: k.key, index }]));
+    const older = alsoOpens === undefined ? [] : secrets.map((secret) => deriveKey(secret, alsoOpens));
+    this.#byHeader = new Map([
+      ...older.map((k): [string, { key: KeyObject; index: number }] => [k.header, { key: k.key, index: -1 }]),
+      ...this.#keys.map((k, index): [string, { key: KeyObject; index: number }] => [k.header, { key: k.key, index }]),
+    ]);
   }
 
   /**

@@ -4,11 +4,21 @@
  *
  * @packageDocumentation
  */
-import { loginClaimsOf, sealedClaimsOf, type AuthSession, type SealedTokens } from './session.js';
-import type { Context } from '../runtime.js';
-import { boundKey } from '../provider/dpop-key.js';
+import type { ResolvedOptions } from '../config/resolved-options.js';
 import { AuthError } from '../errors.js';
+import { boundKey } from '../provider/dpop-key.js';
 import type { UserClaims } from '../provider/provider.js';
+import type { ProviderRegistry } from '../provider/provider-registry.js';
+import type { AuthSession, SealedTokens } from './session.js';
+import { loginClaimsOf, sealedClaimsOf } from './user-claims.js';
+
+/** What a refresh needs of `authCallback()`'s parts: handed in, so that `session/` imports no route. */
+export interface RefreshDeps {
+  readonly options: Pick<ResolvedOptions, 'dpop'>;
+  readonly providers: Pick<ProviderRegistry, 'forSession'>;
+  /** Token refreshes in flight, shared by the requests of one session. */
+  readonly refreshes: RefreshFlights;
+}
 
 /** A refreshed session's tokens, and the claims of its (new or kept) ID token. */
 export interface RefreshedSession {
@@ -63,7 +73,7 @@ export class RefreshFlights {
  *   malformed answer): the session is kept and a later request may try again.
  *   `refresh_unavailable` (400) when the session holds no refresh token.
  */
-export function refreshSession(context: Context, session: AuthSession): Promise<RefreshedSession> {
+export function refreshSession(context: RefreshDeps, session: AuthSession): Promise<RefreshedSession> {
   const refreshToken = session.tokens.refreshToken;
   if (refreshToken === undefined) {
     return Promise.reject(new AuthError('refresh_unavailable', 400, 'This session has no refresh token: sign in again to get new tokens'));

@@ -9,31 +9,14 @@
 import * as client from 'openid-client';
 import { chooseAuthMethod, clientAuthentication } from './client-authentication.js';
 import { capturingFetch, tokenResponseCapture, type TokenResponseCapture } from './token-response-capture.js';
+import { dpopOptions, isUnknownKey, validatedTokenSet, type TokenEndpointResponse } from './token-exchange.js';
 import { translateError } from './translate-error.js';
-import { importDPoPKey, type DPoPKey } from '../dpop-key.js';
-import { tokenHash, tokenSetOf } from '../token-set.js';
+import type { DPoPKey } from '../dpop-key.js';
 import { AuthError } from '../../errors.js';
 import type { IssuerOptions } from '../../config/resolved-options.js';
 import type {
-  CodeExchangeChecks, EndingSession, IdTokenClaims, Provider, RefreshedTokens, ResourceRequest, TokenSet, UserInfoClaims,
+  CodeExchangeChecks, EndingSession, Provider, RefreshedTokens, ResourceRequest, TokenSet, UserInfoClaims,
 } from '../provider.js';
-
-type TokenEndpointResponse = Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
-
-/** openid-client's DPoP option for `key`, or none. */
-async function dpopOptions(configuration: client.Configuration, key: DPoPKey | undefined): Promise<client.DPoPOptions | undefined> {
-  return key === undefined ? undefined : { DPoP: client.getDPoPHandle(configuration, await importDPoPKey(key)) };
-}
-
-/**
- * `true` when the ID token's `kid` named no key of the cached JWKS (oauth4webapi's "no applicable
- * keys found"): the provider may have rotated its keys since the JWKS was fetched.
- */
-function isUnknownKey(err: unknown): boolean {
-  if (!(err instanceof client.ClientError) || err.code !== 'OAUTH_KEY_SELECTION_FAILED') return false;
-  const detail = (err.cause as { cause?: { candidates?: unknown } } | undefined)?.cause;
-  return Array.isArray(detail?.candidates) && detail.candidates.length === 0;
-}
 
 /**
  * The OpenID Provider behind one `authCallback()`: discovered once, on first use.
@@ -240,7 +223,7 @@ export class OpenIdProvider implements Provider {
     } catch (err) {
       throw translateError(err, 'token');
     }
-    const tokens = this.#tokenSet(response);
+    const tokens = validatedTokenSet(response, this.#options);
     if (tokens.idToken === undefined || tokens.claims === undefined) {
       throw new AuthError('invalid_provider_response', 502, 'The token endpoint returned no ID token');
     }
@@ -265,7 +248,7 @@ export class OpenIdProvider implements Provider {
     } catch (err) {
       throw translateError(err, 'token');
     }
-    return this.#tokenSet(response);
+    return validatedTokenSet(response, this.#options);
   }
 
   /**
@@ -286,41 +269,6 @@ export class OpenIdProvider implements Provider {
         return grant(configuration);
       }
     });
-  }
-
-  /**
-   * The validated response as a token set, with what openid-client leaves to its caller checked
-   * too (OpenID Connect Core 1.0 §3.1.3.7, §3.1.3.8): `iat` not beyond `clockTolerance` in the
-   * future (item 10), `azp`, when present, this client (item 5, whatever `aud` holds), and
-   * `at_hash`, when present, the access token's hash.
-   */
-  #tokenSet(response: TokenEndpointResponse): RefreshedTokens {
-    const claims = response.claims() as IdTokenClaims | undefined;
-    const now = Math.floor(Date.now() / 1000);
-    if (claims !== undefined) {
-      // openid-client checks that iat is a number only.
-      if (claims.iat > now + this.#options.clockTolerance) {
-        throw new AuthError('invalid_id_token', 502, 'The ID token failed validation (its iat is in the future beyond clockTolerance)');
-      }
-      // openid-client compares azp only when aud names several audiences.
-      if (claims.azp !== undefined && claims.azp !== this.#options.clientId) {
-        throw new AuthError('invalid_id_token', 502, 'The ID token failed validation (its azp is not this client_id, OpenID Connect Core 1.0 §3.1.3.7 item 5)');
-      }
-      if (claims.at_hash !== undefined && claims.at_hash !== tokenHash(response.access_token, this.#options.idTokenSigningAlg)) {
-        throw new AuthError('invalid_id_token', 502, 'The ID token failed validation (its at_hash does not match the access token, OpenID Connect Core 1.0 §3.1.3.8)');
-      }
-    }
-    return {
-      ...(response.id_token !== undefined && claims !== undefined && { idToken: response.id_token, claims }),
-      ...tokenSetOf({
-        accessToken: response.access_token,
-        tokenType: response.token_type,
-        refreshToken: response.refresh_token,
-        expiresIn: response.expiresIn(),
-        scope: response.scope,
-        refreshExpiresIn: response.refresh_expires_in,
-      }, now),
-    };
   }
 
   /**
