@@ -1,5 +1,6 @@
 /**
- * The one error class this middleware passes to `next()`.
+ * The one error class this middleware passes to `next()`, its codes, and the start-up
+ * {@link ConfigurationError}.
  *
  * Every error carries an HTTP `status`, a stable machine-readable `code` and `expose`
  * (the `http-errors` convention: `true` for 4xx, so an error handler may show `message`
@@ -13,85 +14,101 @@
 import { types } from 'node:util';
 
 /**
- * Stable error codes. Switch on `err.code`, never on `err.message`.
- *
- * Codes that come from the provider's own `error` are passed through as they are: from the
- * authorization response (RFC 6749 §4.1.2.1, e.g. `access_denied`, `login_required`: 400) and
- * from the token endpoint (RFC 6749 §5.2: `invalid_grant` is 400, e.g. `invalid_client` is 502).
- * So the union is open-ended: `(string & {})` keeps editor completion for the known ones.
+ * Every code this package gives an {@link AuthError} itself, as named, documented constants:
+ * switch on `err.code`, never on `err.message`. The HTTP status of each is in its description.
  */
-export type AuthErrorCode =
+export const AuthErrorCodes = {
   /** `express-session` is not mounted before `authCallback()` (500). */
-  | 'session_not_mounted'
+  SESSION_NOT_MOUNTED: 'session_not_mounted',
   /** `requireAuth()` is used on a request that did not pass through `authCallback()` (500). */
-  | 'middleware_not_mounted'
+  MIDDLEWARE_NOT_MOUNTED: 'middleware_not_mounted',
   /** The callback carries no authorization code, RFC 6749 §4.1.2 (400). */
-  | 'missing_code'
+  MISSING_CODE: 'missing_code',
   /** No pending login transaction for this callback: no login, or a replayed callback (400). */
-  | 'missing_transaction'
+  MISSING_TRANSACTION: 'missing_transaction',
   /** The callback's `state` matches no pending transaction, RFC 6749 §10.12 (400). */
-  | 'state_mismatch'
+  STATE_MISMATCH: 'state_mismatch',
   /** The callback's `iss` is not the issuer the login started with, RFC 9207 §2.4 (400). */
-  | 'issuer_mismatch'
+  ISSUER_MISMATCH: 'issuer_mismatch',
   /** With `tenants`: the request names no issuer this app signs in with (400). */
-  | 'unknown_issuer'
+  UNKNOWN_ISSUER: 'unknown_issuer',
   /** A callback parameter is repeated or malformed, RFC 6749 §3.1 (400). */
-  | 'invalid_request'
+  INVALID_REQUEST: 'invalid_request',
   /** The authorization code was refused by the token endpoint, RFC 6749 §5.2 (400). */
-  | 'invalid_grant'
+  INVALID_GRANT: 'invalid_grant',
   /** The pending login transaction is older than its lifetime (400). */
-  | 'transaction_expired'
+  TRANSACTION_EXPIRED: 'transaction_expired',
   /** No valid session on a route guarded by `requireAuth()` (401). */
-  | 'unauthorized'
+  UNAUTHORIZED: 'unauthorized',
   /** The signed-in user does not meet the `claims` requirement of a `requireAuth()` route, RFC 9110 §15.5.4 (403). */
-  | 'forbidden'
+  FORBIDDEN: 'forbidden',
   /** The provider could not be reached (502). */
-  | 'provider_unreachable'
+  PROVIDER_UNREACHABLE: 'provider_unreachable',
   /** The provider did not answer within `httpTimeout` seconds (504). */
-  | 'provider_timeout'
+  PROVIDER_TIMEOUT: 'provider_timeout',
   /** The provider answered with something that is not a valid response (502). */
-  | 'invalid_provider_response'
+  INVALID_PROVIDER_RESPONSE: 'invalid_provider_response',
   /** The ID token failed validation, OpenID Connect Core 1.0 §3.1.3.7 (502). */
-  | 'invalid_id_token'
+  INVALID_ID_TOKEN: 'invalid_id_token',
   /** The UserInfo response failed validation, e.g. its `sub` is not the ID token's, OpenID Connect Core 1.0 §5.3.4 (502). */
-  | 'invalid_userinfo'
+  INVALID_USERINFO: 'invalid_userinfo',
   /** The sealed session is too large for a request's headers to carry back (500). */
-  | 'session_too_large'
+  SESSION_TOO_LARGE: 'session_too_large',
   /**
    * The provider refused the session's refresh token (`invalid_grant`), or the refreshed ID token
    * names another user, OpenID Connect Core 1.0 §12.2 (401): the session is over.
    */
-  | 'session_ended'
+  SESSION_ENDED: 'session_ended',
   /** A refresh failed because the provider did (unreachable, timeout, a bad answer); the session is kept (503). */
-  | 'refresh_failed'
+  REFRESH_FAILED: 'refresh_failed',
   /** `req.oidc.refresh()` on a session without a refresh token (400). */
-  | 'refresh_unavailable'
+  REFRESH_UNAVAILABLE: 'refresh_unavailable',
   /**
    * The ID token's `auth_time` is older than the `max_age` the login sent, OpenID Connect Core 1.0
    * §3.1.3.7 item 13 (401): the provider did not re-authenticate the user.
    */
-  | 'max_age_exceeded'
+  MAX_AGE_EXCEEDED: 'max_age_exceeded',
   /** The ID token's `acr` is not one of the values the login asked for, OpenID Connect Core 1.0 §3.1.2.1, §5.5.1.1 (401). */
-  | 'acr_mismatch'
+  ACR_MISMATCH: 'acr_mismatch',
   /** The token names another organization than the one `authorizationParams` fixes (403). */
-  | 'organization_mismatch'
+  ORGANIZATION_MISMATCH: 'organization_mismatch',
   /**
    * The session does not meet a route's `requireAuth({ acr, maxAge })` and no new login can be
    * asked for it (an API request, or the login route cannot send it), RFC 9470 §3 (401).
    */
-  | 'insufficient_user_authentication'
+  INSUFFICIENT_USER_AUTHENTICATION: 'insufficient_user_authentication',
   /**
    * With `tenants`: the issuer neither sends `iss` (RFC 9207) nor has a `redirect_uri` of its own,
    * so its responses could not be told from another issuer's, RFC 9700 §4.4.2 (500).
    */
-  | 'mix_up_unprotected'
+  MIX_UP_UNPROTECTED: 'mix_up_unprotected',
   /** `dpop: 'required'` and the provider does not advertise DPoP or did not bind the tokens, RFC 9449 (502). */
-  | 'dpop_unsupported'
+  DPOP_UNSUPPORTED: 'dpop_unsupported',
   /** The express-session store failed, or did not answer within `storeTimeout` seconds (503). */
-  | 'store_unavailable'
+  STORE_UNAVAILABLE: 'store_unavailable',
   /** An unexpected failure inside the middleware (500); `cause` has the details. */
-  | 'internal_error'
-  | (string & {});
+  INTERNAL_ERROR: 'internal_error',
+} as const;
+
+/**
+ * A code this package gives an {@link AuthError}: one of {@link AuthErrorCodes}. The union is
+ * closed, so a code thrown but not listed there does not compile.
+ */
+export type AuthErrorCode = (typeof AuthErrorCodes)[keyof typeof AuthErrorCodes];
+
+/** Brands {@link ProviderErrorCode}: no plain string is one. */
+declare const providerErrorCode: unique symbol;
+
+/**
+ * An OAuth `error` the provider sent, passed through as the {@link AuthError}'s code: from the
+ * authorization response (RFC 6749 §4.1.2.1, e.g. `access_denied`, `login_required`: 400) or the
+ * token endpoint (RFC 6749 §5.2, e.g. `invalid_client`: 502). Made only by `oauthErrorCode()`,
+ * so it is letters, digits, `_`, `.` and `-`, and never one of this package's own codes.
+ */
+export type ProviderErrorCode = string & {
+  /** The brand: only `oauthErrorCode()` makes a value of this type. */
+  readonly [providerErrorCode]: true;
+};
 
 /** Options of {@link AuthError}. */
 export interface AuthErrorOptions {
@@ -118,8 +135,8 @@ export class AuthError extends Error {
   readonly status: number;
   /** Alias of `status`, as `http-errors` and Express's final handler read it. */
   readonly statusCode: number;
-  /** Stable, machine-readable code. */
-  readonly code: AuthErrorCode;
+  /** Stable, machine-readable code: this package's ({@link AuthErrorCode}), or the provider's OAuth `error` ({@link ProviderErrorCode}). */
+  readonly code: AuthErrorCode | ProviderErrorCode;
   /** `true` when `message` is safe to show to the user (every 4xx). */
   readonly expose: boolean;
 
@@ -129,7 +146,7 @@ export class AuthError extends Error {
    * @param message - human-readable text; never contains tokens or secrets
    * @param options - `cause`: the underlying error
    */
-  constructor(code: AuthErrorCode, status: number, message: string, options?: AuthErrorOptions) {
+  constructor(code: AuthErrorCode | ProviderErrorCode, status: number, message: string, options?: AuthErrorOptions) {
     // An exposed message may be shown in a page: it never carries markup.
     super(status < 500 ? message.replace(/[<>]/g, ' ') : message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = this.constructor.name;
@@ -147,12 +164,18 @@ export class AuthError extends Error {
  */
 const OAUTH_ERROR = /^[A-Za-z0-9_.-]{1,64}$/;
 
+/** This package's own codes that are not OAuth's: a provider's `error` of one of these would pass for ours. */
+const OWN_CODES: ReadonlySet<string> = new Set(Object.values(AuthErrorCodes).filter((code) => code !== 'invalid_request' && code !== 'invalid_grant'));
+
 /**
  * An OAuth `error` value fit to be an {@link AuthError} `code`: `value` when it is letters,
- * digits, `_`, `.` and `-` only (at most 64), else `fallback`: a `code` never carries markup.
+ * digits, `_`, `.` and `-` only (at most 64), and not one of this package's own codes (a
+ * provider's `store_unavailable` must not pass for ours); else `fallback`. A `code` never carries
+ * markup.
  */
-export function oauthErrorCode(value: unknown, fallback: AuthErrorCode): AuthErrorCode {
-  return typeof value === 'string' && OAUTH_ERROR.test(value) ? value : fallback;
+export function oauthErrorCode(value: unknown, fallback: AuthErrorCode): AuthErrorCode | ProviderErrorCode {
+  if (typeof value !== 'string' || !OAUTH_ERROR.test(value) || OWN_CODES.has(value)) return fallback;
+  return value === fallback ? fallback : value as ProviderErrorCode;
 }
 
 /** Characters kept by {@link plainText}: printable ASCII without markup (`<`, `>`, `&`, quotes, backquote) or backslash. */

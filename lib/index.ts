@@ -13,7 +13,9 @@
 export { authCallback } from './auth-callback.js';
 export { requireAuth, type RequireAuthOptions } from './guard/require-auth.js';
 export type { ClaimValue, ClaimsRequirement } from './guard/claims-requirement.js';
-export { AuthError, ConfigurationError, ERR_INVALID_OPTION, type AuthErrorCode, type AuthErrorOptions } from './errors.js';
+export {
+  AuthError, AuthErrorCodes, ConfigurationError, ERR_INVALID_OPTION, type AuthErrorCode, type AuthErrorOptions, type ProviderErrorCode,
+} from './errors.js';
 export type { AuthCallbackConfig } from './config/options.js';
 export type { ClientOptions, ClientAuthMethod, ClientCertificate } from './config/client-options.js';
 export type { LoginOptions, RoutesConfig } from './config/login-options.js';

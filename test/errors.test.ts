@@ -13,8 +13,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { authCallback } from '../lib/index.js';
-import { AuthError, oauthErrorCode, plainText } from '../lib/errors.js';
+import { AuthError, AuthErrorCodes, ConfigurationError, ERR_INVALID_OPTION, oauthErrorCode, plainText } from '../lib/errors.js';
+import { authCallback, requireAuth } from '../lib/index.js';
 import { Browser, type Page } from './support/browser.js';
 import { startHostileProvider, type HostileProvider } from './support/hostile-provider.js';
 
@@ -147,7 +147,7 @@ describe('oauthErrorCode(value, fallback): an OAuth error token fit to be a code
 
 describe('AuthError: an exposed (4xx) message never carries < or >', () => {
   test.each([400, 401, 403, 404, 413, 499])('status %i: < and > removed from the message, its text kept', (status) => {
-    const err = new AuthError('access_denied', status, 'Denied: <img src=x onerror=alert(1)> <b>bold</b>');
+    const err = new AuthError(oauthErrorCode('access_denied', 'invalid_request'), status, 'Denied: <img src=x onerror=alert(1)> <b>bold</b>');
     expect(err.message).not.toMatch(/[<>]/);
     expect(err.message).toContain('Denied:');
     expect(err.message).toContain('img src=x onerror=alert(1)');
@@ -274,5 +274,41 @@ describe('end to end: a provider\'s error_description with markup, sent by res.s
     expect(res.body).toContain('invalid_request');
     expect(res.body).not.toMatch(/[<>&']/);
     expect(res.body).not.toContain('<script');
+  });
+});
+
+describe('the codes: a closed union of this package\'s, and the provider\'s typed apart', () => {
+  test('AuthErrorCodes lists every code by a constant named after it', () => {
+    for (const [name, code] of Object.entries(AuthErrorCodes)) expect(name).toBe(code.toUpperCase());
+    expect(Object.values(AuthErrorCodes)).toEqual(expect.arrayContaining(['store_unavailable', 'acr_mismatch', 'mix_up_unprotected']));
+  });
+
+  test('a code that is not listed does not compile (checked by npm run typecheck)', () => {
+    // @ts-expect-error 'not_a_listed_code' is neither an AuthErrorCode nor a ProviderErrorCode
+    const err = new AuthError('not_a_listed_code', 400, 'x');
+    expect(err.code).toBe('not_a_listed_code');
+  });
+
+  test.each(['store_unavailable', 'unauthorized', 'forbidden', 'session_ended', 'acr_mismatch', 'internal_error'])(
+    'a provider\'s error %s is not passed through: it would pass for this package\'s own code', (value) => {
+      expect(oauthErrorCode(value, 'invalid_request')).toBe('invalid_request');
+    },
+  );
+
+  test.each(['invalid_grant', 'invalid_request', 'access_denied', 'login_required', 'invalid_client'])('the OAuth error %s is passed through', (value) => {
+    expect(oauthErrorCode(value, 'invalid_provider_response')).toBe(value);
+  });
+
+  test('a start-up misconfiguration is a ConfigurationError: a TypeError with code ERR_INVALID_OPTION naming the option', () => {
+    let thrown: unknown;
+    try {
+      authCallback({ issuer: 'https://op.example', clientId: 'app', baseURL: 'https://app.example', secret: 'short' });
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(TypeError);
+    expect(thrown).toBeInstanceOf(ConfigurationError);
+    expect(thrown).toMatchObject({ code: ERR_INVALID_OPTION, option: 'secret', name: 'ConfigurationError' });
+    expect(() => requireAuth({ redirect: 'no' as unknown as boolean })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION', option: 'redirect' }));
   });
 });

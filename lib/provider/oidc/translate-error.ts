@@ -6,7 +6,7 @@
  */
 import { types } from 'node:util';
 import * as client from 'openid-client';
-import { AuthError, oauthErrorCode, redacted } from '../../errors.js';
+import { AuthError, oauthErrorCode, redacted, type AuthErrorCode, type ProviderErrorCode } from '../../errors.js';
 
 /** `openid-client` (oauth4webapi) error codes that mean the ID token itself failed validation. */
 const ID_TOKEN_CODES = new Set([
@@ -55,8 +55,9 @@ function isTypeError(value: unknown): value is TypeError {
   return value instanceof TypeError || (types.isNativeError(value) && value.name === 'TypeError');
 }
 
-function oauthErrorOfChallenge(err: client.WWWAuthenticateChallengeError): string {
-  return oauthErrorCode(err.cause[0]?.parameters.error, 'invalid_client');
+/** The OAuth `error` of a token endpoint's 401 challenge; `invalid_client` when it names none (RFC 6749 §5.2). */
+function oauthErrorOfChallenge(err: client.WWWAuthenticateChallengeError): AuthErrorCode | ProviderErrorCode {
+  return oauthErrorCode(err.cause[0]?.parameters.error ?? 'invalid_client', 'invalid_provider_response');
 }
 
 /**
