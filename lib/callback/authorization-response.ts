@@ -10,7 +10,7 @@ import type { Request } from 'express';
 import { AuthError } from '../errors.js';
 
 /** Largest form-post body read, in bytes. */
-export const MAX_FORM_POST_BYTES = 64 * 1024;
+const MAX_FORM_POST_BYTES = 64 * 1024;
 
 /** Parameters of an authorization response (RFC 6749 §4.1.2, RFC 9207 §2, OIDC Session Management §3). */
 const RESPONSE_PARAMS = ['code', 'state', 'iss', 'error', 'error_description', 'error_uri', 'session_state'];

@@ -8,7 +8,7 @@
 import { fail } from './checks.js';
 
 /** Parameters the login route sets itself; `authorizationParams` may not override them. */
-export const PROTOCOL_PARAMS: ReadonlySet<string> = new Set([
+const PROTOCOL_PARAMS: ReadonlySet<string> = new Set([
   'response_type', 'client_id', 'redirect_uri', 'scope', 'state', 'nonce',
   'code_challenge', 'code_challenge_method', 'response_mode', 'request', 'request_uri',
 ]);
@@ -18,7 +18,7 @@ export const PROTOCOL_PARAMS: ReadonlySet<string> = new Set([
  * user authenticates (`organization`, `connection`, …): with those, a link from any site could
  * send a user to a connection an attacker runs, and sign them in as the attacker's user.
  */
-export const DEFAULT_LOGIN_PARAMS: readonly string[] = ['prompt', 'login_hint', 'max_age', 'acr_values', 'ui_locales'];
+const DEFAULT_LOGIN_PARAMS: readonly string[] = ['prompt', 'login_hint', 'max_age', 'acr_values', 'ui_locales'];
 
 /**
  * The app's `authorizationParams`, checked: strings, none of the protocol's own.

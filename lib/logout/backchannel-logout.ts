@@ -23,7 +23,7 @@ import { LogoutMarks } from './logout-marks.js';
 const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 
 /** Oldest `iat` accepted, in seconds before now (plus `clockTolerance`): logout tokens are sent at once. */
-export const LOGOUT_TOKEN_MAX_AGE = 120;
+const LOGOUT_TOKEN_MAX_AGE = 120;
 
 type KeySet = ReturnType<typeof createRemoteJWKSet>;
 const keySets = new WeakMap<Provider, { jwksUri: string; keys: KeySet }>();

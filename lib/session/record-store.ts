@@ -16,7 +16,7 @@ import type { Request } from 'express';
 import { AuthError } from '../errors.js';
 
 /** The part of an express-session `Store` used here (typed structurally, like req-session.ts). */
-export interface SessionStore {
+interface SessionStore {
   get(id: string, callback: (err: unknown, data?: unknown) => void): void;
   set(id: string, data: unknown, callback?: (err?: unknown) => void): void;
   destroy(id: string, callback?: (err?: unknown) => void): void;
@@ -34,7 +34,7 @@ export function recordKey(kind: string, ...parts: string[]): string {
 }
 
 /** The 503 of a store that failed (`cause`) or did not answer within `timeout` seconds. */
-export function storeUnavailable(cause: unknown, timeout?: number): AuthError {
+function storeUnavailable(cause: unknown, timeout?: number): AuthError {
   return new AuthError('store_unavailable', 503,
     cause === undefined
       ? `The session store did not answer within ${timeout} s (storeTimeout): try again shortly`

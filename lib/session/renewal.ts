@@ -60,7 +60,7 @@ export function renewalOf(options: ResolvedOptions, session: AuthSession, now: n
  *   expired access token: the session is left as it was (a failed early refresh, within
  *   `refreshMargin`, keeps the still-valid session quietly); `store_unavailable` (503)
  */
-export async function renewSession(context: RenewalDeps, req: Request, res: Response, session: AuthSession, renewal: Renewal): Promise<AuthSession | undefined> {
+async function renewSession(context: RenewalDeps, req: Request, res: Response, session: AuthSession, renewal: Renewal): Promise<AuthSession | undefined> {
   if (renewal === 'reseal') return context.sessions.write(req, res, session.tokens, session.claims, session.createdAt, session.ref);
   try {
     const refreshed = await refreshSession(context, session);

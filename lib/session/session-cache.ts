@@ -14,7 +14,7 @@ import type { AuthSession, SessionReference } from './session.js';
 import type { UserClaims } from '../provider/provider.js';
 
 /** How many opened cookies one `authCallback()` keeps (about 3 KB each with a typical ID token). */
-export const SESSION_CACHE_LIMIT = 256;
+const SESSION_CACHE_LIMIT = 256;
 
 interface Entry {
   /** The whole sealed value: a hit must equal it, not only its key. */

@@ -12,7 +12,7 @@ import { callStore } from '../session/record-store.js';
  * The part of an express-session `Session` used here, typed structurally so that this package
  * neither needs `@types/express-session` nor adds anything to its `SessionData`.
  */
-export interface ExpressSession {
+interface ExpressSession {
   regenerate(callback: (err?: unknown) => void): unknown;
   save(callback: (err?: unknown) => void): unknown;
   destroy(callback: (err?: unknown) => void): unknown;
