@@ -4,7 +4,8 @@
  *
  * @packageDocumentation
  */
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Request, Response } from 'express';
+import { requestPath, type HttpRequest, type HttpResponse, type Middleware } from './http.js';
 import { handleCallback } from './callback/callback-route.js';
 import type { AuthCallbackConfig } from './config/options.js';
 import { resolveOptions } from './config/resolve-options.js';
@@ -24,7 +25,7 @@ import { Sessions } from './session/sessions.js';
 import { RefreshFlights } from './session/token-refresh.js';
 import { TransactionCookie } from './transaction/transaction-cookie.js';
 
-type RouteHandler = (context: Context, req: Request, res: Response) => Promise<void>;
+type RouteHandler = (context: Context, req: HttpRequest, res: HttpResponse) => Promise<void>;
 
 /**
  * Creates the OpenID Connect middleware. Mount it after express-session and before the routes
@@ -64,7 +65,7 @@ type RouteHandler = (context: Context, req: Request, res: Response) => Promise<v
  *
  * Errors passed to `next()` are {@link AuthError}s: see each route's documentation.
  */
-export function authCallback(config: AuthCallbackConfig): RequestHandler {
+export function authCallback(config: AuthCallbackConfig): Middleware {
   const options = resolveOptions(config);
   const context: Context = Object.freeze({
     options,
@@ -80,7 +81,7 @@ export function authCallback(config: AuthCallbackConfig): RequestHandler {
    */
   const checksEach = options.routes.backchannelLogout !== false || context.providers.perRequest;
   /** The request's session for the app (renewed when due) or for a route (as it is). */
-  function prepare(req: Request, res: Response, opened: AuthSession | SessionReference | undefined, renew: boolean): Promise<AuthSession | undefined> {
+  function prepare(req: HttpRequest, res: HttpResponse, opened: AuthSession | SessionReference | undefined, renew: boolean): Promise<AuthSession | undefined> {
     return opened === undefined ? Promise.resolve(undefined) : resolveSession(context, req, res, opened, renew);
   }
   const routes = new Map<string, RouteHandler>();
@@ -103,18 +104,18 @@ export function authCallback(config: AuthCallbackConfig): RequestHandler {
    * response arrived at its login's.
    */
   const ownCallbacks = context.providers.perRequest ? `${options.routes.callback}/` : undefined;
-  function ownCallbackRoute(req: Request): RouteHandler | undefined {
-    return ownCallbacks !== undefined && (req.method === 'GET' || req.method === 'POST') && req.path.startsWith(ownCallbacks) ? handleCallback : undefined;
+  function ownCallbackRoute(req: HttpRequest): RouteHandler | undefined {
+    return ownCallbacks !== undefined && (req.method === 'GET' || req.method === 'POST') && requestPath(req).startsWith(ownCallbacks) ? handleCallback : undefined;
   }
 
   /** Whether requests need the express-session store: server-side sessions, or back-channel logout marks. */
   const usesStore = options.sessionStorage === 'store' || options.routes.backchannelLogout !== false;
   const sessionMiddleware = options.session;
 
-  return function authCallbackMiddleware(req: Request, res: Response, next: NextFunction): void {
+  return function authCallbackMiddleware(req: HttpRequest, res: HttpResponse, next: (err?: unknown) => void): void {
     const opened = context.sessions.read(req);
-    req.oidc = new RequestAuth(context, req, res);
-    const handler = routes.get(`${req.method} ${req.path}`) ?? ownCallbackRoute(req);
+    (req as Request).oidc = new RequestAuth(context, req, res);
+    const handler = routes.get(`${req.method} ${requestPath(req)}`) ?? ownCallbackRoute(req);
     // Fast path: no session, or a cookie session with nothing due, and no store to ask.
     if (handler === undefined && (opened === undefined || (!isReference(opened) && !checksEach && renewalOf(options, opened, Date.now() / 1000) === undefined))) {
       attach(req, context, opened);
@@ -140,7 +141,7 @@ export function authCallback(config: AuthCallbackConfig): RequestHandler {
     // or no answer within storeTimeout, is a 503 like every other store fault.
     // (A login starting without a session needs no store: its pending login is a cookie.)
     if (sessionMiddleware !== undefined && usesStore && (opened !== undefined || handler !== handleLogin)) {
-      callStore(options.storeTimeout, (done) => sessionMiddleware(req, res, done)).then(run, fail);
+      callStore(options.storeTimeout, (done) => sessionMiddleware(req as Request, res as Response, done)).then(run, fail);
     } else {
       run();
     }

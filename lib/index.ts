@@ -11,6 +11,7 @@
  * @packageDocumentation
  */
 export { authCallback } from './auth-callback.js';
+export type { Middleware } from './http.js';
 export { requireAuth, type RequireAuthOptions } from './guard/require-auth.js';
 export type { ClaimValue, ClaimsRequirement } from './guard/claims-requirement.js';
 export {

@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-import type { Request } from 'express';
+import type { HttpRequest } from './http.js';
 import type { Challenge } from './guard/challenge.js';
 import type { ProviderRegistry } from './provider/provider-registry.js';
 import type { RenewalDeps } from './session/renewal.js';
@@ -33,20 +33,20 @@ interface Attached {
  * Each request's {@link Attached}, beside the request rather than on it: Express's request
  * objects have a swapped prototype, and every property added to one costs a slow store.
  */
-const attached = new WeakMap<Request, Attached>();
+const attached = new WeakMap<HttpRequest, Attached>();
 
 /** Attaches `context` and the request's session (if any) to `req`, and sets `req.user` to the session's claims. */
-export function attach(req: Request, context: Context, session: AuthSession | undefined): void {
+export function attach(req: HttpRequest, context: Context, session: AuthSession | undefined): void {
   attached.set(req, { context, session });
-  req.user = session?.claims;
+  (req as { user?: unknown }).user = session?.claims;
 }
 
 /** The `authCallback()` context of this request, or `undefined` when it did not run. */
-export function contextOf(req: Request): Context | undefined {
+export function contextOf(req: HttpRequest): Context | undefined {
   return attached.get(req)?.context;
 }
 
 /** The request's valid session, or `undefined`. */
-export function authSessionOf(req: Request): AuthSession | undefined {
+export function authSessionOf(req: HttpRequest): AuthSession | undefined {
   return attached.get(req)?.session;
 }

@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-import type { Request } from 'express';
+import { isFormBody, originalUrl, type HttpRequest } from '../http.js';
 import { AuthError } from '../errors.js';
 
 /** Largest form-post body read, in bytes. */
@@ -21,7 +21,7 @@ const RESPONSE_PARAMS = ['code', 'state', 'iss', 'error', 'error_description', '
  * @throws AuthError `invalid_request` (400) for a form post that is not
  *   `application/x-www-form-urlencoded`; 413 above {@link MAX_FORM_POST_BYTES}
  */
-export async function readAuthorizationResponse(req: Request): Promise<URLSearchParams> {
+export async function readAuthorizationResponse(req: HttpRequest): Promise<URLSearchParams> {
   return req.method === 'POST' ? readFormPost(req) : rawQuery(req);
 }
 
@@ -46,14 +46,14 @@ export function checkAuthorizationResponse(params: URLSearchParams): void {
   }
 }
 
-function rawQuery(req: Request): URLSearchParams {
-  const url = req.originalUrl ?? req.url;
+function rawQuery(req: HttpRequest): URLSearchParams {
+  const url = originalUrl(req);
   const q = url.indexOf('?');
   return new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
 }
 
 /** The raw `application/x-www-form-urlencoded` body of a `POST` (the login route's form-posted initiation, too). */
-export async function readFormPost(req: Request): Promise<URLSearchParams> {
+export async function readFormPost(req: HttpRequest): Promise<URLSearchParams> {
   const parsed: unknown = (req as { body?: unknown }).body;
   if (parsed !== undefined && parsed !== null && typeof parsed === 'object' && !Buffer.isBuffer(parsed) && Object.keys(parsed).length > 0) {
     // An application body parser ran first: rebuild the form from its result.
@@ -66,7 +66,7 @@ export async function readFormPost(req: Request): Promise<URLSearchParams> {
     return params;
   }
   if (req.readableEnded) return new URLSearchParams();
-  if (req.headers['content-type'] !== undefined && !req.is('application/x-www-form-urlencoded')) {
+  if (req.headers['content-type'] !== undefined && !isFormBody(req)) {
     throw new AuthError('invalid_request', 400, 'A posted form must be application/x-www-form-urlencoded');
   }
   const chunks: Buffer[] = [];

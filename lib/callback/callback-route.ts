@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import type { Request, Response } from 'express';
+import { redirect, requestPath, setHeaders, type HttpRequest, type HttpResponse } from '../http.js';
 import { checkAuthentication } from './authentication-checks.js';
 import { checkAuthorizationResponse, readAuthorizationResponse } from './authorization-response.js';
 import { authSessionOf, type Context } from '../runtime.js';
@@ -37,7 +37,7 @@ function authorizationError(error: string, description: string | null): AuthErro
  * The transaction is checked before `error` and `code`: an answer that does not belong to this
  * browser's login is refused as such, so an attacker's `error_description` is never shown.
  */
-function transactionFor(context: Context, req: Request, res: Response, params: URLSearchParams): Transaction & { signedOut?: true } {
+function transactionFor(context: Context, req: HttpRequest, res: HttpResponse, params: URLSearchParams): Transaction & { signedOut?: true } {
   const taken = context.transactionCookie.take(req, res, params.get('state') ?? undefined, Math.floor(Date.now() / 1000));
   switch (taken.kind) {
     case 'found':
@@ -129,9 +129,9 @@ function basePathOf(redirectUri: string, context: Context): string {
  * `dpop_unsupported` (502); other provider faults (502/504); `session_too_large` (500) when the
  * token set cannot fit in the cookie; `store_unavailable` (503).
  */
-export async function handleCallback(context: Context, req: Request, res: Response): Promise<void> {
+export async function handleCallback(context: Context, req: HttpRequest, res: HttpResponse): Promise<void> {
   // RFC 9700 §4.2.4: the authorization response must not leak through the Referer header.
-  res.set({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' });
+  setHeaders(res, { 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' });
   const params = await readAuthorizationResponse(req);
   try {
     checkAuthorizationResponse(params);
@@ -144,16 +144,16 @@ export async function handleCallback(context: Context, req: Request, res: Respon
   }
   const restart = idpInitiatedLogin(context, params);
   if (restart !== undefined) {
-    res.redirect(302, restart);
+    redirect(res, restart);
     return;
   }
   const transaction = transactionFor(context, req, res, params);
   if (transaction.signedOut === true) {
-    res.redirect(302, context.options.basePath + transaction.returnTo);
+    redirect(res, context.options.basePath + transaction.returnTo);
     return;
   }
   // RFC 9700 §4.4.2: a login whose issuer has a redirect_uri of its own is answered there, and only there.
-  if (basePathOf(transaction.redirectUri, context) !== req.path) {
+  if (basePathOf(transaction.redirectUri, context) !== requestPath(req)) {
     throw new AuthError('issuer_mismatch', 400, 'The response arrived at another redirect_uri than the one this login sent: start again from the login page');
   }
   // RFC 9700 §4.4.2: the code goes back to the issuer the login started at, whatever the request says.
@@ -184,5 +184,5 @@ export async function handleCallback(context: Context, req: Request, res: Respon
   await renewExpressSession(req, context.options.storeTimeout);
   const tokens = { ...tokenSet, ...(userinfo !== undefined && { userinfo }), ...(dpopKey !== undefined && { dpopKey }) };
   await context.sessions.write(req, res, tokens, tokenSet.claims, Date.now() / 1000);
-  res.redirect(302, context.options.basePath + transaction.returnTo);
+  redirect(res, context.options.basePath + transaction.returnTo);
 }

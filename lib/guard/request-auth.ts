@@ -3,7 +3,7 @@
  *
  * @packageDocumentation
  */
-import type { Request, Response } from 'express';
+import type { HttpRequest, HttpResponse } from '../http.js';
 import { attach, authSessionOf, type Context } from '../runtime.js';
 import { boundKey } from '../provider/dpop-key.js';
 import { AuthError } from '../errors.js';
@@ -27,10 +27,10 @@ import { refreshSession } from '../session/token-refresh.js';
  */
 export class RequestAuth {
   readonly #context: Context;
-  readonly #req: Request;
-  readonly #res: Response;
+  readonly #req: HttpRequest;
+  readonly #res: HttpResponse;
 
-  constructor(context: Context, req: Request, res: Response) {
+  constructor(context: Context, req: HttpRequest, res: HttpResponse) {
     this.#context = context;
     this.#req = req;
     this.#res = res;

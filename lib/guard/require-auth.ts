@@ -4,12 +4,25 @@
  *
  * @packageDocumentation
  */
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { originalUrl, prefersHtml, redirect as redirectTo, type HttpRequest, type HttpResponse, type Middleware } from '../http.js';
 import { contextOf, authSessionOf } from '../runtime.js';
 import { AuthError } from '../errors.js';
 import { claimsCheck, type ClaimsRequirement } from './claims-requirement.js';
 import { fail, isPlainObject } from './guard-options.js';
 import { ACR_VALUE, stepUpOf } from './step-up.js';
+
+/**
+ * The guarded page as a `returnTo`, which is relative to `baseURL`'s path (the login and callback
+ * routes add that path back): the request's whole URL, less `baseURL`'s path where the app is
+ * mounted under it (`app.use('/auth', ...)` with `baseURL` = `https://app.example/auth`). Behind a
+ * proxy that strips that path, the URL is already relative to it.
+ */
+function returnToOf(req: HttpRequest, basePath: string): string {
+  const url = originalUrl(req);
+  return basePath !== '' && (url.startsWith(`${basePath}/`) || url.startsWith(`${basePath}?`) || url === basePath)
+    ? `/${url.slice(basePath.length).replace(/^\//, '')}`
+    : url;
+}
 
 /**
  * Options of {@link requireAuth}, one set per guarded route. Checked when `requireAuth()` is
@@ -152,25 +165,25 @@ const FORBIDDEN_MESSAGE = 'Access denied: the signed-in account is not allowed t
  * app.post('/transfer', requireAuth({ acr: 'urn:example:mfa', maxAge: 300 }), transfer);
  * ```
  */
-export function requireAuth(options?: RequireAuthOptions): RequestHandler {
+export function requireAuth(options?: RequireAuthOptions): Middleware {
   const { redirect = true, claims, acr, maxAge } = checkOptions(options);
   const check = claimsCheck(claims);
   const stepUp = acr === undefined && maxAge === undefined ? undefined : stepUpOf(typeof acr === 'string' ? [acr] : acr, maxAge);
-  return function requireAuthMiddleware(req: Request, res: Response, next: NextFunction): void {
+  return function requireAuthMiddleware(req: HttpRequest, res: HttpResponse, next: (err?: unknown) => void): void {
     const context = contextOf(req);
     if (context === undefined) {
       next(new AuthError('middleware_not_mounted', 500, 'requireAuth() needs authCallback() mounted before it: app.use(authCallback({ ... })) before the guarded routes'));
       return;
     }
     const session = authSessionOf(req);
-    const browser = redirect && context.challenge.loginPath !== undefined && (req.method === 'GET' || req.method === 'HEAD') && req.accepts(['html', 'json']) === 'html';
+    const browser = redirect && context.challenge.loginPath !== undefined && (req.method === 'GET' || req.method === 'HEAD') && prefersHtml(req);
     if (session !== undefined && stepUp !== undefined && !stepUp.isMetBy(session.claims, context.options.clockTolerance)) {
       const login = stepUp.loginQuery(context.options.loginParams);
       if (browser && login !== undefined) {
-        res.redirect(302, `${context.challenge.loginPath}?returnTo=${encodeURIComponent(req.originalUrl)}&${login}`);
+        redirectTo(res, `${context.challenge.loginPath}?returnTo=${encodeURIComponent(returnToOf(req, context.options.basePath))}&${login}`);
         return;
       }
-      res.set('WWW-Authenticate', stepUp.challenge);
+      res.setHeader('WWW-Authenticate', stepUp.challenge);
       next(new AuthError('insufficient_user_authentication', 401,
         login === undefined
           ? 'This page needs a stronger or more recent sign-in than this session has, and no new login can ask for it (acr_values or max_age is fixed in authorizationParams, or not in loginParams)'
@@ -190,10 +203,10 @@ export function requireAuth(options?: RequireAuthOptions): RequestHandler {
     const { loginPath, wwwAuthenticate } = context.challenge;
     if (browser) {
       const login = stepUp?.loginQuery(context.options.loginParams);
-      res.redirect(302, `${loginPath}?returnTo=${encodeURIComponent(req.originalUrl)}${login === undefined ? '' : `&${login}`}`);
+      redirectTo(res, `${loginPath}?returnTo=${encodeURIComponent(returnToOf(req, context.options.basePath))}${login === undefined ? '' : `&${login}`}`);
       return;
     }
-    res.set('WWW-Authenticate', wwwAuthenticate);
+    res.setHeader('WWW-Authenticate', wwwAuthenticate);
     next(new AuthError('unauthorized', 401, 'Authentication required: sign in first'));
   };
 }

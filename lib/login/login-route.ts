@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import type { Request, Response } from 'express';
+import { originalUrl, redirect, type HttpRequest, type HttpResponse } from '../http.js';
 import type { Context } from '../runtime.js';
 import { AuthError } from '../errors.js';
 import { randomChecks } from '../provider/oidc/checks.js';
@@ -53,14 +53,14 @@ async function checkMixUpDefense(context: Context, provider: Provider): Promise<
  * `dpop_unsupported` (502) with `dpop: 'required'` and a
  * provider that does not advertise DPoP; discovery failures (502/504).
  */
-export async function handleLogin(context: Context, req: Request, res: Response): Promise<void> {
+export async function handleLogin(context: Context, req: HttpRequest, res: HttpResponse): Promise<void> {
   // A login is a page load. An <img> or fetch() of /login from another site would plant pending
   // logins in the user's browser (Fetch Metadata: a navigation's Sec-Fetch-Dest is a document or a frame).
   const dest = req.headers['sec-fetch-dest'];
   if (dest !== undefined && !NAVIGATION_DESTINATIONS.has(dest as string)) {
     throw new AuthError('invalid_request', 400, 'A login starts with a page load (a link, a redirect or a form), not with fetch() or an embedded resource');
   }
-  const raw = req.method === 'POST' ? `?${(await readFormPost(req)).toString()}` : req.originalUrl;
+  const raw = req.method === 'POST' ? `?${(await readFormPost(req)).toString()}` : originalUrl(req);
   const login = readLoginRequest(raw, context.options);
   const provider = login.iss === undefined ? await context.providers.forRequest(req) : await context.providers.forNamedIssuer(login.iss, req);
   if (provider === undefined) throw new AuthError('issuer_mismatch', 400, 'The login names an issuer this app does not sign in with');
@@ -87,6 +87,6 @@ export async function handleLogin(context: Context, req: Request, res: Response)
     ...(dpopKey !== undefined && { dpopKey }),
   };
   context.transactionCookie.write(req, res, checks.state, transaction);
-  res.set('Cache-Control', 'no-store');
-  res.redirect(302, authorizationUrl.href);
+  res.setHeader('Cache-Control', 'no-store');
+  redirect(res, authorizationUrl.href);
 }

@@ -10,7 +10,7 @@
  *
  * @packageDocumentation
  */
-import type { Request, Response } from 'express';
+import { sendJson, sendStatus, type HttpRequest, type HttpResponse } from '../http.js';
 import { createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { checkAuthorizationResponse, readAuthorizationResponse } from '../callback/authorization-response.js';
 import type { Context } from '../runtime.js';
@@ -39,8 +39,9 @@ async function keysOf(context: Context, provider: Provider): Promise<KeySet> {
 }
 
 /** The §2.8 error answer: 400 with an OAuth-style body, never cached. */
-function refuse(res: Response, description: string): void {
-  res.status(400).set('Cache-Control', 'no-store').json({ error: 'invalid_request', error_description: description });
+function refuse(res: HttpResponse, description: string): void {
+  res.setHeader('Cache-Control', 'no-store');
+  sendJson(res, 400, { error: 'invalid_request', error_description: description });
 }
 
 /**
@@ -56,7 +57,7 @@ function refuse(res: Response, description: string): void {
  *
  * @returns the token's claims, or a description of what is wrong
  */
-async function validateLogoutToken(context: Context, req: Request, token: string): Promise<JWTPayload | string> {
+async function validateLogoutToken(context: Context, req: HttpRequest, token: string): Promise<JWTPayload | string> {
   const o = context.options;
   let named: unknown;
   try {
@@ -104,7 +105,7 @@ async function validateLogoutToken(context: Context, req: Request, token: string
  * Errors (passed to `next()`): `store_unavailable` (503); `provider_unreachable`,
  * `provider_timeout` (502/504) when the provider's metadata or keys cannot be fetched.
  */
-export async function handleBackchannelLogout(context: Context, req: Request, res: Response): Promise<void> {
+export async function handleBackchannelLogout(context: Context, req: HttpRequest, res: HttpResponse): Promise<void> {
   const store = storeOf(req, context.options.storeTimeout);
   let params: URLSearchParams;
   try {
@@ -136,5 +137,6 @@ export async function handleBackchannelLogout(context: Context, req: Request, re
   await marks.mark(iss, sid === undefined ? { sub: sub! } : { sid });
   // The jti is kept once the mark is written, so that a delivery the store failed can be retried.
   await marks.remember(iss, jti, LOGOUT_TOKEN_MAX_AGE + 2 * context.options.clockTolerance);
-  res.status(200).set('Cache-Control', 'no-store').end();
+  res.setHeader('Cache-Control', 'no-store');
+  sendStatus(res, 200);
 }

@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import type { Request, Response } from 'express';
+import { originalUrl, redirect, type HttpRequest, type HttpResponse } from '../http.js';
 import { AuthError } from '../errors.js';
 import { authSessionOf, type Context } from '../runtime.js';
 import { destroyExpressSession } from '../transaction/express-session.js';
@@ -16,7 +16,7 @@ import { requestedReturnTo } from '../login/return-to.js';
  * `origin`; or, without either, `Sec-Fetch-Site` says `same-origin`. A request that shows none of
  * them is refused.
  */
-function isSameOrigin(req: Request, origin: string): boolean {
+function isSameOrigin(req: HttpRequest, origin: string): boolean {
   const header = req.headers.origin;
   if (header !== undefined) return header === origin;
   const referer = req.headers.referer;
@@ -50,7 +50,7 @@ function isSameOrigin(req: Request, origin: string): boolean {
  * Errors (passed to `next()`): `forbidden` (403) for a cross-site POST; `store_unavailable`
  * (503); the express-session store's, when it fails to destroy the session.
  */
-export async function handleLogout(context: Context, req: Request, res: Response): Promise<void> {
+export async function handleLogout(context: Context, req: HttpRequest, res: HttpResponse): Promise<void> {
   if (req.method === 'POST' && !isSameOrigin(req, context.options.baseURL.origin)) {
     throw new AuthError('forbidden', 403, 'A logout must be posted from this app\'s own pages');
   }
@@ -58,12 +58,12 @@ export async function handleLogout(context: Context, req: Request, res: Response
   await context.sessions.end(req, res, session); // with sessionStorage 'store', a copied cookie dies here too
   await destroyExpressSession(req, context.options.storeTimeout);
   const { options } = context;
-  const returnTo = requestedReturnTo(req.originalUrl);
+  const returnTo = requestedReturnTo(originalUrl(req));
   const postLogoutRedirectUri = returnTo === '/'
     ? options.postLogoutRedirectUri
     : new URL(options.basePath + returnTo, options.baseURL.origin).href;
   const provider = await context.providers.forIssuer(session?.claims.iss ?? await context.providers.issuerOf(req));
   const endSessionUrl = await provider?.endSessionUrl(session && { idToken: session.tokens.idToken, claims: session.claims }, postLogoutRedirectUri);
-  res.set('Cache-Control', 'no-store');
-  res.redirect(302, endSessionUrl?.href ?? postLogoutRedirectUri);
+  res.setHeader('Cache-Control', 'no-store');
+  redirect(res, endSessionUrl?.href ?? postLogoutRedirectUri);
 }

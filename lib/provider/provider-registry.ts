@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 import type { Request } from 'express';
+import type { HttpRequest } from '../http.js';
 import { AuthError } from '../errors.js';
 import { OpenIdProvider } from './oidc/openid-provider.js';
 import { tenantOptions } from '../config/tenant-options.js';
@@ -56,12 +57,13 @@ export class ProviderRegistry {
    *
    * @throws AuthError `internal_error` (500) when `tenants.issuer()` throws
    */
-  async issuerOf(req: Request): Promise<string | undefined> {
+  async issuerOf(req: HttpRequest): Promise<string | undefined> {
     const tenants = this.#options.tenants;
     if (tenants === undefined) return undefined;
     let issuer: string | undefined | null;
     try {
-      issuer = await tenants.issuer(req);
+      // Under Connect or Node's http, the request is Node's, without Express's additions.
+      issuer = await tenants.issuer(req as Request);
     } catch (err) {
       throw new AuthError('internal_error', 500, 'tenants.issuer() failed', { cause: err });
     }
@@ -79,7 +81,7 @@ export class ProviderRegistry {
    * @throws AuthError `unknown_issuer` (400) when the request names no issuer this app signs in
    *   with; `internal_error` (500) when the tenant configuration is wrong
    */
-  async forRequest(req: Request): Promise<Provider> {
+  async forRequest(req: HttpRequest): Promise<Provider> {
     if (this.#single !== undefined) return this.#single;
     const issuer = await this.issuerOf(req);
     const provider = issuer === undefined ? undefined : await this.forIssuer(issuer);
@@ -93,7 +95,7 @@ export class ProviderRegistry {
    * issuer; `undefined` for any other. Without `tenants`, the configured provider when `issuer`
    * is its identifier.
    */
-  async forNamedIssuer(issuer: string, req: Request): Promise<Provider | undefined> {
+  async forNamedIssuer(issuer: string, req: HttpRequest): Promise<Provider | undefined> {
     if (this.#single !== undefined) return issuer === await this.#single.identifier() ? this.#single : undefined;
     if (this.#options.tenants?.client === undefined && issuer !== await this.issuerOf(req)) return undefined;
     return this.forIssuer(issuer);

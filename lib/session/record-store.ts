@@ -12,7 +12,7 @@
  * @packageDocumentation
  */
 import { createHash } from 'node:crypto';
-import type { Request } from 'express';
+import type { HttpRequest } from '../http.js';
 import { AuthError } from '../errors.js';
 
 /** The part of an express-session `Store` used here (typed structurally, like req-session.ts). */
@@ -84,7 +84,7 @@ export interface RecordStore {
  * @param timeout - `storeTimeout`, in seconds
  * @throws AuthError `session_not_mounted` (500) when express-session did not run first
  */
-export function storeOf(req: Request, timeout: number): RecordStore {
+export function storeOf(req: HttpRequest, timeout: number): RecordStore {
   const store = (req as unknown as { sessionStore?: SessionStore }).sessionStore;
   if (store === undefined || typeof store.get !== 'function') {
     throw new AuthError('session_not_mounted', 500,

@@ -7,7 +7,7 @@
  *
  * @packageDocumentation
  */
-import type { Request, Response } from 'express';
+import type { HttpRequest, HttpResponse } from '../http.js';
 import type { ResolvedOptions } from '../config/resolved-options.js';
 import { debug } from '../debug.js';
 import { AuthError } from '../errors.js';
@@ -60,7 +60,7 @@ export function renewalOf(options: ResolvedOptions, session: AuthSession, now: n
  *   expired access token: the session is left as it was (a failed early refresh, within
  *   `refreshMargin`, keeps the still-valid session quietly); `store_unavailable` (503)
  */
-async function renewSession(context: RenewalDeps, req: Request, res: Response, session: AuthSession, renewal: Renewal): Promise<AuthSession | undefined> {
+async function renewSession(context: RenewalDeps, req: HttpRequest, res: HttpResponse, session: AuthSession, renewal: Renewal): Promise<AuthSession | undefined> {
   if (renewal === 'reseal') return context.sessions.write(req, res, session.tokens, session.claims, session.createdAt, session.ref);
   try {
     const refreshed = await refreshSession(context, session);
@@ -91,7 +91,7 @@ async function renewSession(context: RenewalDeps, req: Request, res: Response, s
  * @throws AuthError `refresh_failed`, `store_unavailable` (503)
  */
 export async function resolveSession(
-  context: RenewalDeps, req: Request, res: Response, opened: AuthSession | SessionReference, renew: boolean,
+  context: RenewalDeps, req: HttpRequest, res: HttpResponse, opened: AuthSession | SessionReference, renew: boolean,
 ): Promise<AuthSession | undefined> {
   const { options, sessions } = context;
   const session = await sessions.load(req, opened);

@@ -7,6 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse, serialize, type SerializeOptions } from 'cookie';
+import { appendSetCookie } from '../http.js';
 
 /**
  * Upper bound of one serialised `Set-Cookie` value (name, value and attributes), in bytes.
@@ -130,12 +131,4 @@ export class SessionCookie {
   #expired(name: string): string {
     return serialize(name, '', { ...this.#attributes, expires: new Date(0), maxAge: 0 });
   }
-}
-
-/** Adds `headers` to the response's `Set-Cookie`, after those already there. */
-export function appendSetCookie(res: ServerResponse, headers: readonly string[]): void {
-  if (headers.length === 0) return;
-  const previous = res.getHeader('Set-Cookie');
-  const list = previous === undefined ? [] : Array.isArray(previous) ? previous : [String(previous)];
-  res.setHeader('Set-Cookie', [...list, ...headers]);
 }

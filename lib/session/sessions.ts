@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import type { Request, Response } from 'express';
+import type { HttpRequest, HttpResponse } from '../http.js';
 import type { ResolvedOptions } from '../config/resolved-options.js';
 import { debug } from '../debug.js';
 import type { UserClaims } from '../provider/provider.js';
@@ -48,7 +48,7 @@ export class Sessions {
    * to {@link Sessions.load}. A missing, tampered, truncated, foreign or expired cookie is "no
    * session" (a debug line, never an error).
    */
-  read(req: Request): AuthSession | SessionReference | undefined {
+  read(req: HttpRequest): AuthSession | SessionReference | undefined {
     const sealed = this.#cookie.read(req);
     if (sealed === undefined) return undefined;
     const cached = this.#cache.get(sealed, Date.now() / 1000);
@@ -73,7 +73,7 @@ export class Sessions {
    *
    * @throws AuthError `store_unavailable` (503)
    */
-  async load(req: Request, opened: AuthSession | SessionReference): Promise<AuthSession | undefined> {
+  async load(req: HttpRequest, opened: AuthSession | SessionReference): Promise<AuthSession | undefined> {
     return isReference(opened) ? this.#storage.load(req, opened) : opened;
   }
 
@@ -87,7 +87,7 @@ export class Sessions {
    * @returns the session as later requests will read it
    * @throws AuthError `session_too_large` (500), `store_unavailable` (503)
    */
-  async write(req: Request, res: Response, tokens: SealedTokens, claims: UserClaims, createdAt: number, ref?: string): Promise<AuthSession> {
+  async write(req: HttpRequest, res: HttpResponse, tokens: SealedTokens, claims: UserClaims, createdAt: number, ref?: string): Promise<AuthSession> {
     const now = Math.floor(Date.now() / 1000);
     const sealedTokens = pickTokens(tokens.idToken === undefined ? { ...tokens, claims } : tokens);
     const expiresAt = sessionExpiry(this.#options, createdAt, now, sealedTokens.providerSessionExpiresAt);
@@ -110,7 +110,7 @@ export class Sessions {
    *
    * @throws AuthError `store_unavailable` (503)
    */
-  async end(req: Request, res: Response, session: { ref?: string } | undefined): Promise<void> {
+  async end(req: HttpRequest, res: HttpResponse, session: { ref?: string } | undefined): Promise<void> {
     await this.#storage.remove(req, session);
     this.#cookie.clear(req, res);
   }
@@ -121,12 +121,12 @@ export class Sessions {
    *
    * @throws AuthError `store_unavailable` (503)
    */
-  forget(req: Request, session: { ref?: string } | undefined): Promise<void> {
+  forget(req: HttpRequest, session: { ref?: string } | undefined): Promise<void> {
     return this.#storage.remove(req, session);
   }
 
   /** Clears the session cookie (every chunk) the request carries. */
-  clearCookie(req: Request, res: Response): void {
+  clearCookie(req: HttpRequest, res: HttpResponse): void {
     this.#cookie.clear(req, res);
   }
 }

@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import type { Request } from 'express';
+import type { HttpRequest } from '../http.js';
 import type { AuthSession, SealedReference, SealedSession, SealedTokens, SessionReference } from './session.js';
 
 /** The times every opened session cookie carries, in seconds since the epoch. */
@@ -23,7 +23,7 @@ export interface SessionStorage {
    *
    * @throws AuthError `store_unavailable` (503)
    */
-  load(req: Request, reference: SessionReference): Promise<AuthSession | undefined>;
+  load(req: HttpRequest, reference: SessionReference): Promise<AuthSession | undefined>;
   /**
    * Keeps `tokens` until `expiresAt` (seconds since the epoch): the session cookie's new value,
    * and the record's id when there is one (`ref`, rewritten in place when given).
@@ -31,12 +31,12 @@ export interface SessionStorage {
    * @throws AuthError `session_too_large` (500) for a cookie that would not fit in a request's
    *   headers; `store_unavailable` (503)
    */
-  save(req: Request, tokens: SealedTokens, createdAt: number, expiresAt: number, ref: string | undefined): Promise<{ value: string; ref?: string }>;
+  save(req: HttpRequest, tokens: SealedTokens, createdAt: number, expiresAt: number, ref: string | undefined): Promise<{ value: string; ref?: string }>;
   /**
    * Forgets the session's record on the server, if it has one, so that a copy of its cookie no
    * longer works anywhere.
    *
    * @throws AuthError `store_unavailable` (503)
    */
-  remove(req: Request, session: { ref?: string } | undefined): Promise<void>;
+  remove(req: HttpRequest, session: { ref?: string } | undefined): Promise<void>;
 }

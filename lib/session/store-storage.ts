@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import { randomBytes } from 'node:crypto';
-import type { Request } from 'express';
+import type { HttpRequest } from '../http.js';
 import { debug } from '../debug.js';
 import { recordKey, storeOf } from './record-store.js';
 import type { Sealer } from './seal.js';
@@ -45,7 +45,7 @@ export class StoreStorage implements SessionStorage {
     return typeof payload.ref === 'string' ? { ref: payload.ref, ...times } : undefined; // else: a cookie of the other mode
   }
 
-  async load(req: Request, reference: SessionReference): Promise<AuthSession | undefined> {
+  async load(req: HttpRequest, reference: SessionReference): Promise<AuthSession | undefined> {
     const record = await storeOf(req, this.#timeout).get<StoredSession>(sessionKey(reference.ref));
     const opened = typeof record?.sealed === 'string' ? this.#recordSealer.unseal<SealedTokens>(record.sealed) : undefined;
     if (opened === undefined) {
@@ -57,14 +57,14 @@ export class StoreStorage implements SessionStorage {
     return session && { ...session, ref };
   }
 
-  async save(req: Request, tokens: SealedTokens, createdAt: number, expiresAt: number, ref: string | undefined): Promise<{ value: string; ref: string }> {
+  async save(req: HttpRequest, tokens: SealedTokens, createdAt: number, expiresAt: number, ref: string | undefined): Promise<{ value: string; ref: string }> {
     const storedRef = ref ?? randomBytes(32).toString('base64url');
     const record: StoredSession = { sealed: this.#recordSealer.seal(tokens, expiresAt) };
     await storeOf(req, this.#timeout).set(sessionKey(storedRef), record, expiresAt);
     return { value: this.#cookieSealer.seal({ ref: storedRef, createdAt } satisfies SealedReference, expiresAt), ref: storedRef };
   }
 
-  async remove(req: Request, session: { ref?: string } | undefined): Promise<void> {
+  async remove(req: HttpRequest, session: { ref?: string } | undefined): Promise<void> {
     if (session?.ref !== undefined) await storeOf(req, this.#timeout).destroy(sessionKey(session.ref));
   }
 }

@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import type { Request } from 'express';
+import type { HttpRequest } from '../http.js';
 import { callStore } from '../session/record-store.js';
 
 /**
@@ -23,7 +23,7 @@ interface ExpressSession {
 const LEGACY_TRANSACTIONS_KEY = 'oidcTransactions';
 
 /** The request's express-session, or `undefined` when express-session did not run on it. */
-function expressSessionOf(req: Request): ExpressSession | undefined {
+function expressSessionOf(req: HttpRequest): ExpressSession | undefined {
   const session = (req as unknown as { session?: ExpressSession | null }).session;
   return session !== null && typeof session?.regenerate === 'function' ? session : undefined;
 }
@@ -36,7 +36,7 @@ function expressSessionOf(req: Request): ExpressSession | undefined {
  * @param timeout - `storeTimeout`, in seconds
  * @throws AuthError `store_unavailable` (503) when the store fails or does not answer in time
  */
-export async function renewExpressSession(req: Request, timeout: number): Promise<void> {
+export async function renewExpressSession(req: HttpRequest, timeout: number): Promise<void> {
   const session = expressSessionOf(req);
   if (session === undefined) return;
   const keep: Record<string, unknown> = {};
@@ -65,7 +65,7 @@ export async function renewExpressSession(req: Request, timeout: number): Promis
  *
  * @throws AuthError `store_unavailable` (503)
  */
-export async function destroyExpressSession(req: Request, timeout: number): Promise<void> {
+export async function destroyExpressSession(req: HttpRequest, timeout: number): Promise<void> {
   const session = expressSessionOf(req);
   if (session !== undefined) await callStore(timeout, (done) => session.destroy(done));
 }

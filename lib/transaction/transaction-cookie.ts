@@ -22,7 +22,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse, serialize, type SerializeOptions } from 'cookie';
 import type { ResolvedOptions } from '../config/resolved-options.js';
 import type { Sealer } from '../session/seal.js';
-import { appendSetCookie } from '../session/session-cookie.js';
+import { appendSetCookie } from '../http.js';
 import { AuthError } from '../errors.js';
 import { MAX_PENDING_TRANSACTIONS, MAX_TRANSACTION_COOKIE_BYTES, type TakenTransaction, type Transaction } from './transaction.js';
 

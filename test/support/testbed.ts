@@ -45,6 +45,8 @@ export interface TestbedOptions {
    * TLS-terminating proxy: the provider redirects to https, and tests request the http URL.
    */
   behindTlsProxy?: boolean;
+  /** A path the app's `baseURL` ends with, e.g. `/auth` when the package is mounted there. */
+  basePath?: string;
   /** Builds the app instead of the example app (whose pages the tests use by default). */
   build?: (auth: AuthCallbackConfig) => Express;
 }
@@ -61,7 +63,7 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
   const port = await listen(server);
   const baseURL = `http://localhost:${port}`;
   const callbackPath = options.auth?.routes?.callback ?? '/callback';
-  const publicURL = options.behindTlsProxy ? baseURL.replace(/^http:/, 'https:') : baseURL;
+  const publicURL = (options.behindTlsProxy ? baseURL.replace(/^http:/, 'https:') : baseURL) + (options.basePath ?? '');
   const provider = await startDevProvider({
     clients: [{
       client_id: CLIENT_ID,
