@@ -69,13 +69,14 @@ export function createApp({ auth, sessionSecret, store }) {
 
   app.get('/profile', requireAuth(), (req, res) => {
     const body = `<p>Signed in as <strong>${escapeHtml(req.user?.name ?? req.user?.sub)}</strong>. These are your ID token's claims:</p>
-<pre id="claims">${escapeHtml(JSON.stringify(req.user, null, 2))}</pre>
+<pre id="claims">${escapeHtml(JSON.stringify(req.oidc.claims, null, 2))}</pre>
 <p><a href="/">Home</a> · ${signOut}</p>`;
     res.type('html').send(page('Profile', body));
   });
 
   app.get('/api/me', requireAuth(), (req, res) => {
-    res.json(req.user);
+    // req.oidc.claims: every claim of the ID token, iss and aud included (req.user leaves those out).
+    res.json(req.oidc.claims);
   });
 
   // Errors: status and a safe message, escaped; never a stack trace.

@@ -9,14 +9,14 @@ import { requestPath, type HttpRequest, type HttpResponse, type Middleware } fro
 import { handleCallback } from './callback/callback-route.js';
 import type { AuthCallbackConfig } from './config/options.js';
 import { resolveOptions } from './config/resolve-options.js';
-import { asAuthError } from './errors.js';
+import { asAuthError, AuthError } from './errors.js';
 import { challengeOf } from './guard/challenge.js';
 import { RequestAuth } from './guard/request-auth.js';
 import { handleLogin } from './login/login-route.js';
 import { handleBackchannelLogout } from './logout/backchannel-logout.js';
 import { handleLogout } from './logout/logout-route.js';
 import { ProviderRegistry } from './provider/provider-registry.js';
-import { attach, type Context } from './runtime.js';
+import { attach, contextOf, type Context } from './runtime.js';
 import { callStore } from './session/record-store.js';
 import { renewalOf, resolveSession } from './session/renewal.js';
 import { Sealer } from './session/seal.js';
@@ -113,6 +113,10 @@ export function authCallback(config: AuthCallbackConfig): Middleware {
   const sessionMiddleware = options.session;
 
   return function authCallbackMiddleware(req: HttpRequest, res: HttpResponse, next: (err?: unknown) => void): void {
+    if (contextOf(req) !== undefined) {
+      next(new AuthError('middleware_mounted_twice', 500, 'authCallback() ran twice on this request: mount it once, before the routes it serves and guards (look for a second app.use(authCallback(...)), or one on a router as well as on the app)'));
+      return;
+    }
     const opened = context.sessions.read(req);
     (req as Request).oidc = new RequestAuth(context, req, res);
     const handler = routes.get(`${req.method} ${requestPath(req)}`) ?? ownCallbackRoute(req);

@@ -22,6 +22,11 @@ export const AuthErrorCodes = {
   SESSION_NOT_MOUNTED: 'session_not_mounted',
   /** `requireAuth()` is used on a request that did not pass through `authCallback()` (500). */
   MIDDLEWARE_NOT_MOUNTED: 'middleware_not_mounted',
+  /**
+   * `authCallback()` ran twice on one request (two `app.use(authCallback(...))`, or one on the app
+   * and one on a router): the second would replace the first's `req.user` (500).
+   */
+  MIDDLEWARE_MOUNTED_TWICE: 'middleware_mounted_twice',
   /** The callback carries no authorization code, RFC 6749 §4.1.2 (400). */
   MISSING_CODE: 'missing_code',
   /** No pending login transaction for this callback: no login, or a replayed callback (400). */
@@ -84,6 +89,15 @@ export const AuthErrorCodes = {
   MIX_UP_UNPROTECTED: 'mix_up_unprotected',
   /** `dpop: 'required'` and the provider does not advertise DPoP or did not bind the tokens, RFC 9449 (502). */
   DPOP_UNSUPPORTED: 'dpop_unsupported',
+  /** The app's `afterCallback` refused the login by returning `false` (403). */
+  LOGIN_REFUSED: 'login_refused',
+  /** An app hook (`loginState`, `afterCallback`) threw, or returned what it may not; `cause` has the details (500). */
+  HOOK_FAILED: 'hook_failed',
+  /**
+   * The ID token's `session_expiry` (IPSIE SL1) has passed: the provider's session is over before
+   * this one could start (401).
+   */
+  SESSION_EXPIRED: 'session_expired',
   /** The express-session store failed, or did not answer within `storeTimeout` seconds (503). */
   STORE_UNAVAILABLE: 'store_unavailable',
   /** An unexpected failure inside the middleware (500); `cause` has the details. */

@@ -11,6 +11,8 @@ import type { Challenge } from './guard/challenge.js';
 import type { ProviderRegistry } from './provider/provider-registry.js';
 import type { RenewalDeps } from './session/renewal.js';
 import type { AuthSession } from './session/session.js';
+import { userOf } from './session/user-claims.js';
+import type { UserClaims } from './provider/provider.js';
 import type { TransactionCookie } from './transaction/transaction-cookie.js';
 
 /** Everything built once per `authCallback()`: the options, the providers, the sessions, … */
@@ -27,6 +29,8 @@ export interface Context extends RenewalDeps {
 interface Attached {
   context: Context;
   session: AuthSession | undefined;
+  /** `req.user` as set (the app may replace `req.user`, not this). */
+  user: UserClaims | undefined;
 }
 
 /**
@@ -35,15 +39,21 @@ interface Attached {
  */
 const attached = new WeakMap<HttpRequest, Attached>();
 
-/** Attaches `context` and the request's session (if any) to `req`, and sets `req.user` to the session's claims. */
+/** Attaches `context` and the request's session (if any) to `req`, and sets `req.user` (see `userOf()`). */
 export function attach(req: HttpRequest, context: Context, session: AuthSession | undefined): void {
-  attached.set(req, { context, session });
-  (req as { user?: unknown }).user = session?.claims;
+  const user = session === undefined ? undefined : userOf(session.claims, session.tokens.appClaims, context.options.identityClaimFilter);
+  attached.set(req, { context, session, user });
+  (req as { user?: unknown }).user = user;
 }
 
 /** The `authCallback()` context of this request, or `undefined` when it did not run. */
 export function contextOf(req: HttpRequest): Context | undefined {
   return attached.get(req)?.context;
+}
+
+/** `req.user` as `authCallback()` set it, or `undefined` without a session. */
+export function userOfRequest(req: HttpRequest): UserClaims | undefined {
+  return attached.get(req)?.user;
 }
 
 /** The request's valid session, or `undefined`. */

@@ -367,7 +367,7 @@ describe('requireAuth(options)', () => {
 });
 
 describe('claimsMatcher(): the object form of the claims option', () => {
-  const user = { sub: 'u1', email_verified: true, age: 42, nickname: null, groups: ['staff', 'admin'], roles: [] as string[], scope: 'read write' };
+  const user = { sub: 'u1', email_verified: true, age: 42, nickname: null, groups: ['staff', 'admin'], roles: [] as string[], scope: 'read write', team: 'red blue', name: 'admin user' };
 
   test.each<[string, Record<string, unknown>, boolean]>([
     ['a matching primitive', { sub: 'u1' }, true],
@@ -384,8 +384,17 @@ describe('claimsMatcher(): the object form of the claims option', () => {
     ['every value of a list, all included', { groups: ['admin', 'staff'] }, true],
     ['every value of a list, one missing', { groups: ['admin', 'billing'] }, false],
     ['a value against an empty array claim', { roles: 'admin' }, false],
-    ['a list against a string claim (no splitting)', { scope: ['read'] }, false],
-    ['a list against a primitive claim equal to its only value', { sub: ['u1'] }, false],
+    ['a list against a space-separated string claim that includes it', { scope: ['read'] }, true],
+    ['a list against a space-separated string claim, all included', { scope: ['write', 'read'] }, true],
+    ['a list against a space-separated string claim, one missing', { scope: ['read', 'admin'] }, false],
+    ['a list against a string claim, whole tokens only', { scope: ['rea'] }, false],
+    ['a list against any space-separated string claim', { team: ['blue'] }, true],
+    ['a single value against scope, split', { scope: 'write' }, true],
+    ['a single value against scope, whole tokens only', { scope: 'writ' }, false],
+    ['a single value against another string claim, never split', { name: 'admin' }, false],
+    ['a single value against another string claim, equal', { team: 'red blue' }, true],
+    ['a one-value list against a string claim equal to it (one space-separated value)', { sub: ['u1'] }, true],
+    ['a list against a number claim', { age: [42] }, false],
     ['an inherited name (constructor)', { constructor: 'Object' }, false],
     ['an inherited name (toString)', { toString: 'x' }, false],
   ])('%s → %s', (_name, requirement, expected) => {

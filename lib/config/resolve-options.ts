@@ -5,6 +5,8 @@
  *
  * @packageDocumentation
  */
+import { checkOptionNames } from './option-names.js';
+import { PROTOCOL_CLAIMS } from '../session/user-claims.js';
 import { ConfigurationError } from '../errors.js';
 import type { ProviderAdapter } from '../provider/adapters/adapter.js';
 import { certificateFetch } from '../provider/oidc/client-certificate.js';
@@ -128,6 +130,16 @@ function resolveLogin(config: AuthCallbackConfig, baseURL: URL) {
   } as const;
 }
 
+/** The `identityClaimFilter` option as a set. */
+function identityClaimFilterOf(given: unknown): ReadonlySet<string> {
+  if (given === undefined) return new Set(PROTOCOL_CLAIMS);
+  if (!Array.isArray(given) || !given.every((name) => typeof name === 'string' && name.length > 0)) {
+    fail('identityClaimFilter', 'must be an array of claim names, e.g. [\'iss\', \'aud\', \'exp\']');
+  }
+  if (given.includes('sub')) fail('identityClaimFilter', 'must not contain "sub": req.user always names its user');
+  return new Set(given as string[]);
+}
+
 /** The session: its secrets, cookie, lifetimes, storage and refresh. */
 function resolveSession(config: AuthCallbackConfig, baseURL: URL) {
   const secrets = Array.isArray(config.secret) ? config.secret : [config.secret];
@@ -158,7 +170,9 @@ function resolveSession(config: AuthCallbackConfig, baseURL: URL) {
   }
   const sessionStorage = config.sessionStorage ?? 'cookie';
   if (sessionStorage !== 'cookie' && sessionStorage !== 'store') fail('sessionStorage', 'must be "cookie" or "store"');
-  if (config.session !== undefined && typeof config.session !== 'function') fail('session', 'must be the express-session middleware, session({ ... })');
+  if (config.session !== undefined && typeof config.session !== 'function') {
+    fail('session', 'must be the express-session middleware, session({ ... }); the session\'s own settings are sessionDuration, sessionIdleDuration, sessionStorage and cookie (express-openid-connect\'s session.absoluteDuration, rollingDuration and cookie)');
+  }
   return {
     secrets: Object.freeze([...secrets]),
     cookie: Object.freeze({ name: cookieName, domain: cookieIn.domain, sameSite, secure }),
@@ -170,6 +184,7 @@ function resolveSession(config: AuthCallbackConfig, baseURL: URL) {
     storeTimeout: assertSeconds(config.storeTimeout, 'storeTimeout', 5, 0.001),
     autoRefresh: assertBoolean(config.autoRefresh, 'autoRefresh', true),
     refreshMargin: assertSeconds(config.refreshMargin, 'refreshMargin', 60),
+    identityClaimFilter: identityClaimFilterOf(config.identityClaimFilter),
   } as const;
 }
 
@@ -185,6 +200,7 @@ export function resolveOptions(config: AuthCallbackConfig): ResolvedOptions {
   if (config === null || typeof config !== 'object') {
     throw new ConfigurationError('authCallback(): expected an options object: authCallback({ issuer, clientId, baseURL, secret })', '');
   }
+  checkOptionNames(config);
   const provider = resolveProvider(config);
   assertString(config.baseURL, 'baseURL');
   const baseURL = parseAbsoluteUrl(config.baseURL, 'baseURL');

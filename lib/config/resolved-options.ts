@@ -66,6 +66,8 @@ export interface ResolvedOptions {
   readonly loginParams: readonly string[];
   readonly autoRefresh: boolean;
   readonly refreshMargin: number;
+  /** Claims left out of `req.user` (`identityClaimFilter`). */
+  readonly identityClaimFilter: ReadonlySet<string>;
   readonly cookie: {
     readonly name: string;
     readonly domain: string | undefined;

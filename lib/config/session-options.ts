@@ -80,4 +80,12 @@ export interface SessionOptions {
   refreshMargin?: number;
   /** Session cookie attributes. */
   cookie?: CookieConfig;
+  /**
+   * Claims left out of `req.user` (they stay in `req.oidc.claims`): those that describe the ID
+   * token and the provider's session rather than the user (OpenID Connect Core 1.0 §2). `sub`
+   * cannot be left out. `[]` keeps every claim in `req.user`.
+   *
+   * @defaultValue `['iss', 'aud', 'exp', 'iat', 'nbf', 'nonce', 'azp', 'at_hash', 'c_hash', 's_hash', 'auth_time', 'sid', 'session_expiry']`
+   */
+  identityClaimFilter?: string[];
 }

@@ -32,16 +32,27 @@ interface ClaimRequirement {
   readonly all: boolean;
 }
 
-/** `true` when `actual` is `expected`, or an array that includes it. */
-function matchesOne(actual: unknown, expected: ClaimValue): boolean {
-  return actual === expected || (Array.isArray(actual) && actual.includes(expected));
+/** Claims whose string value is a space-separated list by definition: `scope` (RFC 6749 §3.3, RFC 8693 §4.2). */
+const SPACE_SEPARATED: ReadonlySet<string> = new Set(['scope']);
+
+/** The values of a space-separated string claim, e.g. `"openid read:orders"` → `['openid', 'read:orders']`. */
+function spaceSeparated(value: string): string[] {
+  return value.split(' ').filter((token) => token.length > 0);
 }
 
-/** `true` when `actual` is an array that includes every one of `expected`. */
+/** `true` when `actual` is `expected`, an array that includes it, or (`scope`) a space-separated string that does. */
+function matchesOne(name: string, actual: unknown, expected: ClaimValue): boolean {
+  if (actual === expected) return true;
+  if (Array.isArray(actual)) return actual.includes(expected);
+  return SPACE_SEPARATED.has(name) && typeof actual === 'string' && spaceSeparated(actual).includes(expected as string);
+}
+
+/** `true` when `actual` is an array, or a space-separated string, that includes every one of `expected`. */
 function matchesAll(actual: unknown, expected: readonly ClaimValue[]): boolean {
-  if (!Array.isArray(actual)) return false;
+  const values: readonly unknown[] | undefined = Array.isArray(actual) ? actual : typeof actual === 'string' ? spaceSeparated(actual) : undefined;
+  if (values === undefined) return false;
   for (const value of expected) {
-    if (!actual.includes(value)) return false;
+    if (!values.includes(value)) return false;
   }
   return true;
 }
@@ -54,7 +65,7 @@ function matchesAll(actual: unknown, expected: readonly ClaimValue[]): boolean {
  * @returns a function that is `true` when `claims` meets every entry
  * @throws TypeError naming the bad entry, e.g. `requireAuth(): option "claims.groups" must be …`
  */
-export function claimsMatcher(requirement: Readonly<Record<string, unknown>>): (claims: Readonly<Record<string, unknown>>) => boolean {
+export function claimsMatcher(requirement: Readonly<Record<string, unknown>>): (claims: Readonly<Record<string, unknown>>, appClaims?: Readonly<Record<string, unknown>>) => boolean {
   const entries: ClaimRequirement[] = [];
   for (const name of Object.keys(requirement)) {
     const expected = requirement[name];
@@ -71,12 +82,12 @@ export function claimsMatcher(requirement: Readonly<Record<string, unknown>>): (
     }
   }
   Object.freeze(entries);
-  return function matchClaims(claims: Readonly<Record<string, unknown>>): boolean {
+  return function matchClaims(claims: Readonly<Record<string, unknown>>, appClaims?: Readonly<Record<string, unknown>>): boolean {
     for (const { name, expected, all } of entries) {
       // An inherited property ("constructor", "__proto__") is a function or an object: never
       // `===` an expected primitive, never an array, so it cannot match.
-      const actual = claims[name];
-      if (all ? !matchesAll(actual, expected as readonly ClaimValue[]) : !matchesOne(actual, expected as ClaimValue)) return false;
+      const actual = appClaims !== undefined && Object.hasOwn(appClaims, name) ? appClaims[name] : claims[name];
+      if (all ? !matchesAll(actual, expected as readonly ClaimValue[]) : !matchesOne(name, actual, expected as ClaimValue)) return false;
     }
     return true;
   };
@@ -85,18 +96,28 @@ export function claimsMatcher(requirement: Readonly<Record<string, unknown>>): (
 /** The outcome of one claims check: let through, refused, or an error for `next()`. */
 export type Verdict = true | false | AuthError;
 
+/**
+ * The claims a requirement is checked against: the session's (`req.oidc.claims`, protocol
+ * claims included), the app's `afterCallback` claims over them, and `req.user` for a function.
+ */
+export interface CheckedClaims {
+  readonly claims: UserClaims;
+  readonly appClaims: Readonly<Record<string, unknown>> | undefined;
+  readonly user: UserClaims;
+}
+
 /** Builds the per-request claims check of `requireAuth()`'s `claims` option, once. */
-export function claimsCheck(option: ClaimsRequirement | undefined): ((claims: UserClaims) => Verdict) | undefined {
+export function claimsCheck(option: ClaimsRequirement | undefined): ((checked: CheckedClaims) => Verdict) | undefined {
   if (option === undefined) return undefined;
   if (typeof option === 'function') {
     if (option.constructor.name === 'AsyncFunction') {
       fail('claims', 'must return a boolean synchronously: an async function returns a Promise');
     }
     const predicate = option;
-    return function checkPredicate(claims: UserClaims): Verdict {
+    return function checkPredicate({ user }: CheckedClaims): Verdict {
       let result: unknown;
       try {
-        result = predicate(claims);
+        result = predicate(user);
       } catch (err) {
         return new AuthError('internal_error', 500, 'requireAuth(): the claims function threw an error (see cause)', { cause: err });
       }
@@ -110,6 +131,7 @@ export function claimsCheck(option: ClaimsRequirement | undefined): ((claims: Us
     };
   }
   if (!isPlainObject(option)) fail('claims', 'must be an object or a function');
-  return claimsMatcher(option);
+  const matches = claimsMatcher(option);
+  return ({ claims, appClaims }: CheckedClaims): Verdict => matches(claims, appClaims);
 }
 

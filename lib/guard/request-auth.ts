@@ -10,6 +10,9 @@ import { AuthError } from '../errors.js';
 import type { UserClaims, UserInfoClaims } from '../provider/provider.js';
 import { refreshSession } from '../session/token-refresh.js';
 
+/** Token types as their RFCs spell them, by their lowercase name (the scheme is case-insensitive, RFC 9110 §11.1). */
+const TOKEN_TYPES: Readonly<Record<string, string>> = { bearer: 'Bearer', dpop: 'DPoP' };
+
 /**
  * The authentication state of one request, as `req.oidc`. Set by `authCallback()` on every
  * request. Times are in seconds since the epoch.
@@ -41,8 +44,12 @@ export class RequestAuth {
     return authSessionOf(this.#req) !== undefined;
   }
 
-  /** The user's claims (the same object as `req.user`): the ID token's, over UserInfo's when fetched. */
-  get claims(): UserClaims | undefined {
+  /**
+   * The session's claims: the ID token's, over UserInfo's when fetched, protocol claims (`iss`,
+   * `aud`, `exp`, `sid`, …) included; frozen, shared by the session's requests. `req.user` is the
+   * app's copy, without the `identityClaimFilter` claims and with `afterCallback`'s.
+   */
+  get claims(): Readonly<UserClaims> | undefined {
     return authSessionOf(this.#req)?.claims;
   }
 
@@ -64,9 +71,13 @@ export class RequestAuth {
     return authSessionOf(this.#req)?.tokens.accessToken;
   }
 
-  /** The access token's type (RFC 6749 §7.1), lowercased as openid-client gives it: `bearer`, `dpop`. */
+  /**
+   * The access token's type (RFC 6749 §7.1), spelt as an `Authorization` header writes it:
+   * `Bearer` (RFC 6750) or `DPoP` (RFC 9449); another type as the provider named it.
+   */
   get tokenType(): string | undefined {
-    return authSessionOf(this.#req)?.tokens.tokenType;
+    const type = authSessionOf(this.#req)?.tokens.tokenType;
+    return type === undefined ? undefined : TOKEN_TYPES[type.toLowerCase()] ?? type;
   }
 
   /** The refresh token, when the provider issued one. */

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import { originalUrl, prefersHtml, redirect as redirectTo, type HttpRequest, type HttpResponse, type Middleware } from '../http.js';
-import { contextOf, authSessionOf } from '../runtime.js';
+import { contextOf, authSessionOf, userOfRequest } from '../runtime.js';
 import { AuthError } from '../errors.js';
 import { claimsCheck, type ClaimsRequirement } from './claims-requirement.js';
 import { fail, isPlainObject } from './guard-options.js';
@@ -43,8 +43,9 @@ export interface RequireAuthOptions {
    */
   redirect?: boolean;
   /**
-   * A requirement on the signed-in user's claims (`req.user`: the ID token's, over UserInfo's
-   * when `fetchUserInfo` is on). A user who does not meet it gets an {@link AuthError}
+   * A requirement on the signed-in user's claims: the ID token's (over UserInfo's when
+   * `fetchUserInfo` is on, protocol claims such as `iss` included, as `req.oidc.claims`), with
+   * those the app's `afterCallback` added over them. A user who does not meet it gets an {@link AuthError}
    * `forbidden` (403, RFC 9110 §15.5.4) passed to `next()`; its message names neither the claims
    * checked nor their values. A request without a valid session is answered as without this
    * option (login redirect or 401) before the requirement is looked at.
@@ -53,10 +54,12 @@ export interface RequireAuthOptions {
    *   a finite number, a boolean or `null`, compared with `===` (so `"18"` does not match `18`);
    *   when the user's claim is an array (e.g. `groups`, `roles`), it matches when the array
    *   includes `expected`. `expected` may also be a non-empty array of such values: the user's
-   *   claim must then be an array that includes every one of them. A missing claim never
-   *   matches. The object is copied when `requireAuth()` is called; changing it later has no
+   *   claim must then be an array that includes every one of them, or a string of
+   *   space-separated values that includes every one (as `scope` is written, RFC 6749 §3.3,
+   *   RFC 8693 §4.2). A `scope` claim is read that way for a single `expected` too. A missing
+   *   claim never matches. The object is copied when `requireAuth()` is called; changing it later has no
    *   effect. `{}` requires nothing beyond a session.
-   * - A function `(claims) => boolean`, called synchronously with `req.user` on each request:
+   * - A function `(user) => boolean`, called synchronously with `req.user` on each request:
    *   the user is let through only when it returns `true`; any other result is a 403. An error
    *   it throws is passed to `next()` as an {@link AuthError} `internal_error` (500) with the
    *   error as `cause`; so is a returned Promise (the function must not be `async`: the guard
@@ -67,6 +70,7 @@ export interface RequireAuthOptions {
    * ```ts
    * requireAuth({ claims: { email_verified: true, groups: 'admin' } })
    * requireAuth({ claims: { roles: ['billing', 'write'] } })
+   * requireAuth({ claims: { scope: ['read:orders', 'write:orders'] } }) // "openid read:orders write:orders"
    * requireAuth({ claims: (c) => typeof c.email === 'string' && c.email.endsWith('@example.com') })
    * ```
    */
@@ -195,7 +199,7 @@ export function requireAuth(options?: RequireAuthOptions): Middleware {
         next();
         return;
       }
-      const verdict = check(session.claims);
+      const verdict = check({ claims: session.claims, appClaims: session.tokens.appClaims, user: userOfRequest(req) ?? session.claims });
       if (verdict === true) next();
       else next(verdict === false ? new AuthError('forbidden', 403, FORBIDDEN_MESSAGE) : verdict);
       return;

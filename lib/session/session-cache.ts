@@ -1,17 +1,16 @@
 /**
  * Session cookies already opened, by their sealed value, so that the requests of a signed-in
- * user cost a map lookup and a copy of the claims instead of an AES-GCM decryption and two JSON
- * parses each.
+ * user cost a map lookup instead of an AES-GCM decryption and two JSON parses each.
  *
  * Only values the sealer opened get in (a forged or tampered cookie never does); at most `limit`
  * are kept, the oldest dropped first, so memory does not grow with the number of sessions; an
- * entry is used only until its seal's `exp`. Each hit gets its own copy of the claims (handlers
- * may change `req.user`); the tokens are frozen and shared.
+ * entry is used only until its seal's `exp`. The session is frozen and shared (its claims are
+ * frozen from the start); each request gets its own `req.user`, a copy (see `userOf()`).
  *
  * @packageDocumentation
  */
 import type { AuthSession, SessionReference } from './session.js';
-import type { UserClaims } from '../provider/provider.js';
+import { deepFreeze } from './user-claims.js';
 
 /** How many opened cookies one `authCallback()` keeps (about 3 KB each with a typical ID token). */
 const SESSION_CACHE_LIMIT = 256;
@@ -20,25 +19,6 @@ interface Entry {
   /** The whole sealed value: a hit must equal it, not only its key. */
   sealed: string;
   session: AuthSession | SessionReference;
-  /** The session's claims, copied for each hit: every request gets its own `req.user`. */
-  claims: UserClaims | undefined;
-}
-
-/** A deep copy of JSON data (claims come from `JSON.parse`): faster than another parse. */
-function copyJson<T>(value: T): T {
-  if (value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map(copyJson) as T;
-  const copy: Record<string, unknown> = {};
-  for (const key of Object.keys(value)) copy[key] = copyJson((value as Record<string, unknown>)[key]);
-  return copy as T;
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const member of Object.values(value)) deepFreeze(member);
-  }
-  return value;
 }
 
 /**
@@ -71,7 +51,7 @@ export class SessionCache {
       this.#entries.delete(keyOf(sealed));
       return undefined;
     }
-    return entry.claims === undefined ? entry.session : { ...(entry.session as AuthSession), claims: copyJson(entry.claims) };
+    return entry.session;
   }
 
   /** Keeps what `sealed` opened to; its tokens are frozen from now on. */
@@ -80,11 +60,7 @@ export class SessionCache {
       const oldest = this.#entries.keys().next();
       if (oldest.done !== true) this.#entries.delete(oldest.value);
     }
-    if ('tokens' in session) {
-      deepFreeze(session.tokens);
-      this.#entries.set(keyOf(sealed), { sealed, session: Object.freeze({ ...session }), claims: copyJson(session.claims) });
-    } else {
-      this.#entries.set(keyOf(sealed), { sealed, session: Object.freeze({ ...session }), claims: undefined });
-    }
+    if ('tokens' in session) deepFreeze(session.tokens); // its claims are frozen already (userClaims())
+    this.#entries.set(keyOf(sealed), { sealed, session: Object.freeze({ ...session }) });
   }
 }

@@ -15,6 +15,10 @@ import type { Sealer, Unsealed } from './seal.js';
 import type { AuthSession, SealedReference, SealedSession, SealedTokens } from './session.js';
 import { loginClaimsOf, userClaims } from './user-claims.js';
 
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
 /** Copies exactly the sealed fields, so no other property of `source` reaches the cookie. */
 export function pickTokens(source: SealedTokens): SealedTokens {
   return {
@@ -29,13 +33,26 @@ export function pickTokens(source: SealedTokens): SealedTokens {
     ...(isDPoPKey(source.dpopKey) && { dpopKey: source.dpopKey }),
     ...(source.extra !== undefined && { extra: source.extra }),
     ...(source.loginClaims !== null && typeof source.loginClaims === 'object' && { loginClaims: loginClaimsOf(source.loginClaims as Record<string, unknown>) }),
+    ...(isPlainObject(source.appClaims) && { appClaims: source.appClaims }),
   };
 }
 
 /**
+ * When the provider's session ends, as far as it said, in seconds since the epoch: its refresh
+ * token's lifetime (`refresh_expires_in`) or the ID token's `session_expiry` (IPSIE SL1),
+ * whichever comes first; `undefined` when it said neither.
+ */
+export function providerSessionEnd(tokens: SealedTokens, claims: Readonly<Record<string, unknown>>): number | undefined {
+  const sessionExpiry = claims.session_expiry;
+  const ends = [tokens.providerSessionExpiresAt, typeof sessionExpiry === 'number' && Number.isFinite(sessionExpiry) ? sessionExpiry : undefined];
+  const known = ends.filter((end): end is number => end !== undefined);
+  return known.length === 0 ? undefined : Math.min(...known);
+}
+
+/**
  * When a session sealed at `now` ends: `sessionDuration` after login, `sessionIdleDuration` after
- * `now`, or when the provider said its own session ends, whichever comes first (seconds since
- * the epoch).
+ * `now`, or when the provider said its own session ends ({@link providerSessionEnd}), whichever
+ * comes first (seconds since the epoch).
  */
 export function sessionExpiry(options: ResolvedOptions, createdAt: number, now: number, providerSessionExpiresAt?: number): number {
   let expiry = Math.floor(createdAt) + options.sessionDuration;

@@ -35,6 +35,8 @@ export interface SealedTokens {
    * they describe the session's authentication, over the new token's (OpenID Connect Core 1.0 §12.2).
    */
   loginClaims?: LoginClaims;
+  /** Claims the app's `afterCallback` added (`req.user`'s, over the ID token's). */
+  appClaims?: Record<string, unknown>;
 }
 
 /** The claims that describe how and in which provider session the user logged in. */
@@ -43,14 +45,8 @@ export interface LoginClaims {
   auth_time?: number;
   acr?: string;
   amr?: string[];
-}
-
-/** The claims that describe how and in which provider session the user logged in. */
-export interface LoginClaims {
-  sid?: string;
-  auth_time?: number;
-  acr?: string;
-  amr?: string[];
+  /** When the provider's session ends, in seconds since the epoch (IPSIE SL1 `session_expiry`): it caps this session. */
+  session_expiry?: number;
 }
 
 /** What the cookie's seal holds with `sessionStorage: 'cookie'`: the tokens, and when the user logged in. */
@@ -80,7 +76,10 @@ export interface SessionReference {
 /** A valid session, as read from the request's cookie. Times are in seconds since the epoch. */
 export interface AuthSession {
   tokens: SealedTokens;
-  /** The ID token's claims, over the UserInfo claims when they were fetched (a provider adapter's claims without an ID token). */
+  /**
+   * The ID token's claims, over the UserInfo claims when they were fetched (a provider adapter's
+   * claims without an ID token): `req.oidc.claims`. `req.user` is built from them (see `userOf()`).
+   */
   claims: UserClaims;
   /** When the user logged in, in seconds since the epoch with a millisecond fraction (logout marks are compared with it). */
   createdAt: number;

@@ -10,8 +10,9 @@ import type { LoginClaims, SealedTokens } from './session.js';
 
 /** The {@link LoginClaims} of `claims` (only those present with the right type). */
 export function loginClaimsOf(claims: Readonly<Record<string, unknown>>): LoginClaims {
-  const { sid, auth_time: authTime, acr, amr } = claims;
+  const { sid, auth_time: authTime, acr, amr, session_expiry: sessionExpiry } = claims;
   return {
+    ...(typeof sessionExpiry === 'number' && Number.isFinite(sessionExpiry) && { session_expiry: sessionExpiry }),
     ...(typeof sid === 'string' && { sid }),
     ...(typeof authTime === 'number' && { auth_time: authTime }),
     ...(typeof acr === 'string' && { acr }),
@@ -39,16 +40,59 @@ function withoutProto<T>(value: T): T {
  * own. UserInfo is not signed (OpenID Connect Core 1.0 §5.3.2), so its values of these are never
  * used: `requireAuth({ acr, maxAge })` and back-channel logout judge the ID token's alone.
  */
-const ID_TOKEN_ONLY = new Set(['iss', 'aud', 'exp', 'iat', 'nbf', 'nonce', 'azp', 'at_hash', 'c_hash', 'auth_time', 'acr', 'amr', 'sid']);
+const ID_TOKEN_ONLY = new Set(['iss', 'aud', 'exp', 'iat', 'nbf', 'nonce', 'azp', 'at_hash', 'c_hash', 's_hash', 'auth_time', 'acr', 'amr', 'sid', 'session_expiry']);
+
+/** Freezes JSON data at every depth: the session's claims are shared by every request that reads the session. */
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const member of Object.values(value)) deepFreeze(member);
+  }
+  return value;
+}
 
 /**
- * The user's claims: the ID token's, over UserInfo's (the ID token's are signed; UserInfo's
- * authentication claims are ignored), with the login's {@link LoginClaims} over a refreshed ID
- * token's; no `__proto__` member.
+ * The session's claims (`req.oidc.claims`): the ID token's, over UserInfo's (the ID token's are
+ * signed; UserInfo's authentication claims are ignored), with the login's {@link LoginClaims}
+ * over a refreshed ID token's; no `__proto__` member; frozen.
  */
 export function userClaims(idTokenClaims: UserClaims, userinfo: UserInfoClaims | undefined, loginClaims?: LoginClaims): UserClaims {
   const profile = userinfo === undefined ? undefined : Object.fromEntries(Object.entries(userinfo).filter(([name]) => !ID_TOKEN_ONLY.has(name)));
-  return withoutProto({ ...profile, ...idTokenClaims, ...loginClaims });
+  return deepFreeze(withoutProto({ ...profile, ...idTokenClaims, ...loginClaims }));
+}
+
+/**
+ * Claims that describe the ID token and the provider's session rather than the user (OpenID
+ * Connect Core 1.0 §2, §3.3.2.11; Front-/Back-Channel Logout `sid`; IPSIE `session_expiry`):
+ * left out of `req.user` by default (option `identityClaimFilter`), kept in `req.oidc.claims`.
+ */
+export const PROTOCOL_CLAIMS: readonly string[] = Object.freeze(['iss', 'aud', 'exp', 'iat', 'nbf', 'nonce', 'azp', 'at_hash', 'c_hash', 's_hash', 'auth_time', 'sid', 'session_expiry']);
+
+/** A deep copy of JSON data (claims come from `JSON.parse`). */
+function copyJson<T>(value: T): T {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(copyJson) as T;
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) copy[key] = copyJson((value as Record<string, unknown>)[key]);
+  return copy as T;
+}
+
+/**
+ * `req.user`: the session's claims without those in `filter` (option `identityClaimFilter`),
+ * with the claims the app's `afterCallback` added over them. A fresh copy for each request: a
+ * handler may change it without changing the session or another request's.
+ */
+export function userOf(claims: UserClaims, appClaims: Readonly<Record<string, unknown>> | undefined, filter: ReadonlySet<string>): UserClaims {
+  const user: Record<string, unknown> = {};
+  for (const name of Object.keys(claims)) {
+    if (!filter.has(name)) user[name] = copyJson(claims[name]);
+  }
+  if (appClaims !== undefined) {
+    for (const name of Object.keys(appClaims)) {
+      if (name !== '__proto__') user[name] = copyJson(appClaims[name]);
+    }
+  }
+  return user as UserClaims;
 }
 
 /**
