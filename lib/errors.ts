@@ -39,6 +39,12 @@ export const AuthErrorCodes = {
   UNKNOWN_ISSUER: 'unknown_issuer',
   /** A callback parameter is repeated or malformed, RFC 6749 §3.1 (400). */
   INVALID_REQUEST: 'invalid_request',
+  /**
+   * Scalekit's IdP-initiated login token (`idp_initiated_login`) failed verification: not a JWS
+   * signed with an asymmetric algorithm by a key of the issuer's JWKS, expired, or its `iss`,
+   * `aud` or claims wrong (400). No login was started.
+   */
+  INVALID_IDP_INITIATED_LOGIN: 'invalid_idp_initiated_login',
   /** The authorization code was refused by the token endpoint, RFC 6749 §5.2 (400). */
   INVALID_GRANT: 'invalid_grant',
   /** The pending login transaction is older than its lifetime (400). */
@@ -75,7 +81,11 @@ export const AuthErrorCodes = {
   MAX_AGE_EXCEEDED: 'max_age_exceeded',
   /** The ID token's `acr` is not one of the values the login asked for, OpenID Connect Core 1.0 §3.1.2.1, §5.5.1.1 (401). */
   ACR_MISMATCH: 'acr_mismatch',
-  /** The token names another organization than the one `authorizationParams` fixes (403). */
+  /**
+   * The ID token names another organization than the one `authorizationParams` fixes; or
+   * Scalekit's IdP-initiated login token names another organization or connection than the one
+   * it fixes, or a connection without the fixed organization (403).
+   */
   ORGANIZATION_MISMATCH: 'organization_mismatch',
   /**
    * The session does not meet a route's `requireAuth({ acr, maxAge })` and no new login can be

@@ -482,7 +482,7 @@ describe('IdP-initiated login at the redirect_uri (Scalekit: idp_initiated_login
 
   test('is never a login: the callback starts a fresh one at the named connection, returning to a same-origin relay_state', async () => {
     const browser = new Browser();
-    const res = await browser.request(`${scalekitBed.baseURL}/callback?idp_initiated_login=eyJhbGciOi.x.y&connection_id=conn_123&organization_id=org_9&relay_state=%2Fprofile`, { headers: JSON_ACCEPT });
+    const res = await browser.request(`${scalekitBed.baseURL}/callback?idp_initiated_login=success&connection_id=conn_123&organization_id=org_9&relay_state=%2Fprofile`, { headers: JSON_ACCEPT });
     expect(res.status).toBe(302);
     const login = new URL(res.headers.get('location')!, scalekitBed.baseURL);
     expect(login.pathname).toBe('/login');

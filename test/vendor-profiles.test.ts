@@ -402,23 +402,24 @@ describe('Scalekit', () => {
     expect(op.tokenRequests.map((r) => r.params.grant_type)).toEqual(['authorization_code']);
   });
 
-  test('Scalekit: an IdP-initiated login (idp_initiated_login, connection_id, organization_id, relay_state at the redirect URI, no code) starts a fresh login at that connection and organization, which completes and returns to relay_state', async () => {
-    const bed = await startBed(scalekit, { token_endpoint_auth_method: 'client_secret_post' }, { clientAuthMethod: 'client_secret_post', loginParams: SCALEKIT_LOGIN_PARAMS });
+  test('Scalekit: an IdP-initiated login (idp_initiated_login, a JWT the environment signed naming connection_id, organization_id, login_hint and relay_state, at the redirect URI, no code) starts a fresh login at that connection and organization, which completes and returns to relay_state', async () => {
+    // The default loginParams: /login's query could not choose the connection, the signed token may.
+    const bed = await startBed(scalekit, { token_endpoint_auth_method: 'client_secret_post' }, { clientAuthMethod: 'client_secret_post' });
     const { op } = bed;
     const browser = new Browser();
     const initiated = new URL(`${bed.baseURL}/callback`);
-    initiated.search = new URLSearchParams({
-      idp_initiated_login: 'eyJhbGciOiJSUzI1NiIsImtpZCI6InNua18xIn0.eyJjb25uZWN0aW9uX2lkIjoiY29ubl8xIn0.c2ln',
-      connection_id: 'conn_59615193913', organization_id: 'org_59615193906282635', relay_state: '/api/me',
-    }).toString();
+    initiated.searchParams.set('idp_initiated_login', await op.sign({
+      iss: op.issuer, connection_id: 'conn_59615193913', organization_id: 'org_59615193906282635', login_hint: 'alice@example.com',
+      relay_state: `${bed.baseURL}/api/me`, iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 300,
+    }));
     const restart = await browser.request(initiated.href);
     expect(restart.status).toBe(302);
     expect(op.tokenRequests).toEqual([]); // nothing was accepted as a login
-    const login = new URL(restart.headers.get('location')!, bed.baseURL);
-    expect(login.pathname).toBe('/login');
-    expect(Object.fromEntries(login.searchParams)).toEqual({ connection_id: 'conn_59615193913', organization_id: 'org_59615193906282635', returnTo: '/api/me' });
+    const authorize = new URL(restart.headers.get('location')!);
+    expect(authorize.origin + authorize.pathname).toBe(`${op.origin}/oauth/authorize`);
+    expect(authorize.searchParams.get('login_hint')).toBe('alice@example.com');
 
-    const landed = await signIn(browser, login.href, 'alice');
+    const landed = await signIn(browser, authorize.href, 'alice');
     expect({ url: landed.url, status: landed.status }).toEqual({ url: `${bed.baseURL}/api/me`, status: 200 });
     expect(JSON.parse(landed.body)).toMatchObject({ sub: 'alice', iss: op.issuer });
     expect(op.authorizations).toEqual([expect.objectContaining({ connection_id: 'conn_59615193913', organization_id: 'org_59615193906282635' })]);

@@ -11,7 +11,7 @@ import { authSessionOf, type Context } from '../runtime.js';
 import { boundKey } from '../provider/dpop-key.js';
 import { AuthError, oauthErrorCode, plainText } from '../errors.js';
 import { renewExpressSession } from '../transaction/express-session.js';
-import { safeReturnTo } from '../login/return-to.js';
+import { handleIdpInitiatedLogin } from './idp-initiated-login.js';
 import type { Provider } from '../provider/provider.js';
 import type { Transaction } from '../transaction/transaction.js';
 
@@ -59,28 +59,6 @@ function transactionFor(context: Context, req: HttpRequest, res: HttpResponse, p
   return taken.transaction;
 }
 
-/** Parameters of an IdP-initiated login (Scalekit) carried into the fresh login it starts. */
-const IDP_INITIATED_PARAMS = ['connection_id', 'organization_id', 'login_hint'];
-
-/**
- * An IdP-initiated login (Scalekit sends `idp_initiated_login`, `connection_id`, `relay_state`
- * to the `redirect_uri`, without a code): never accepted as a login, it starts a fresh one at the
- * login route, with the named connection and organization, returning to `relay_state` only when
- * it is a same-origin path (RFC 9700 §4.11). The login route URL, or `undefined` for an ordinary
- * callback.
- */
-function idpInitiatedLogin(context: Context, params: URLSearchParams): string | undefined {
-  const { routes, basePath } = context.options;
-  if (!params.has('idp_initiated_login') || params.has('code') || routes.login === false) return undefined;
-  const query = new URLSearchParams();
-  for (const name of IDP_INITIATED_PARAMS) {
-    const value = params.get(name);
-    if (value !== null && value.length > 0 && value.length <= 1024 && context.options.loginParams.includes(name)) query.set(name, value);
-  }
-  query.set('returnTo', safeReturnTo(params.get('relay_state') ?? undefined));
-  return `${basePath}${routes.login}?${query.toString()}`;
-}
-
 /**
  * RFC 9207 §2.4: `iss`, when sent, must be the issuer the login started at; when that provider
  * promises it, it must be sent.
@@ -114,9 +92,10 @@ function basePathOf(redirectUri: string, context: Context): string {
  * with the app's data kept (no session fixation), the tokens are sealed into the session cookie,
  * and the answer is 302 to the transaction's `returnTo`.
  *
- * An IdP-initiated login (`idp_initiated_login` without a code) is never accepted: it answers 302
- * to the login route, which starts a fresh login at the named `connection_id` /
- * `organization_id`, returning to `relay_state` when it is a same-origin path.
+ * An IdP-initiated login (Scalekit's `idp_initiated_login` without a code) is never accepted as a
+ * login: its token is verified with the issuer's keys and a fresh login starts at the
+ * `connection_id` / `organization_id` it names, returning to `relay_state` when it is this app's
+ * (see `handleIdpInitiatedLogin()`).
  *
  * A login started with `prompt=none` that the provider answers `login_required`,
  * `consent_required`, `interaction_required` or `account_selection_required` is "not signed in":
@@ -124,7 +103,7 @@ function basePathOf(redirectUri: string, context: Context): string {
  *
  * With `fetchUserInfo`, the UserInfo claims are fetched next and must carry the ID token's `sub`.
  *
- * Errors (passed to `next()`): the 400s above; `invalid_grant` (400); `max_age_exceeded`,
+ * Errors (passed to `next()`): the 400s above; `invalid_idp_initiated_login` (400); `invalid_grant` (400); `max_age_exceeded`,
  * `acr_mismatch` (401); `organization_mismatch` (403); `invalid_id_token`, `invalid_userinfo` and
  * `dpop_unsupported` (502); other provider faults (502/504); `session_too_large` (500) when the
  * token set cannot fit in the cookie; `store_unavailable` (503).
@@ -142,11 +121,7 @@ export async function handleCallback(context: Context, req: HttpRequest, res: Ht
     for (const state of new Set(params.getAll('state'))) context.transactionCookie.take(req, res, state, now);
     throw err;
   }
-  const restart = idpInitiatedLogin(context, params);
-  if (restart !== undefined) {
-    redirect(res, restart);
-    return;
-  }
+  if (await handleIdpInitiatedLogin(context, req, res, params)) return;
   const transaction = transactionFor(context, req, res, params);
   if (transaction.signedOut === true) {
     redirect(res, context.options.basePath + transaction.returnTo);

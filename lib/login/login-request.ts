@@ -98,7 +98,34 @@ export function readLoginRequest(originalUrl: string, options: ResolvedOptions):
   if (asked.max_age !== undefined && !/^\d{1,10}$/.test(asked.max_age)) {
     throw new AuthError('invalid_request', 400, 'The login parameter "max_age" must be a whole number of seconds');
   }
-  // The app's policy wins: a login may only shorten its max_age (OpenID Connect Core 1.0 §3.1.2.1).
+  return heldToPolicy(asked, returnTo, iss, options);
+}
+
+/**
+ * A login whose parameters come from the issuer itself, signed, rather than from a query (Scalekit's
+ * IdP-initiated login token, see `callback/idp-initiated-login.ts`): `asked` may name parameters
+ * `loginParams` leaves out (`connection_id`, `organization_id`), as the issuer vouches for them;
+ * the app's `authorizationParams` still win over each of them.
+ *
+ * @param asked - the signed parameters, each a non-empty string the caller checked
+ * @param returnTo - a path that passed `returnToOf()`
+ * @throws AuthError `invalid_request` (400) when the app's `acr_values` and `claims` disagree
+ */
+export function signedLoginRequest(asked: Readonly<Record<string, string>>, returnTo: string, options: ResolvedOptions): LoginRequest {
+  return heldToPolicy(asked, returnTo, undefined, options);
+}
+
+/**
+ * Where to return after a login a third party started (`target_link_uri`, Scalekit's
+ * `relay_state`): a URL on this app's origin and under `baseURL`, as a path, or a same-origin
+ * path; `'/'` for anything else (RFC 9700 §4.11, see `safeReturnTo()`).
+ */
+export function returnToOf(value: string | undefined, options: ResolvedOptions): string {
+  return safeReturnTo(targetPath(value, options) ?? value);
+}
+
+/** The login `asked` for, under the app's policy: `authorizationParams` win, and `max_age` may only be shortened (OpenID Connect Core 1.0 §3.1.2.1). */
+function heldToPolicy(asked: Readonly<Record<string, string>>, returnTo: string, iss: string | undefined, options: ResolvedOptions): LoginRequest {
   const params: Record<string, string> = { ...asked, ...options.authorizationParams };
   const maxAge = minimum(options.maxAge, asked.max_age === undefined ? undefined : Number(asked.max_age));
   if (maxAge !== undefined) params.max_age = String(maxAge);

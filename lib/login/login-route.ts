@@ -10,7 +10,7 @@ import { AuthError } from '../errors.js';
 import { randomChecks } from '../provider/oidc/checks.js';
 import { readFormPost } from '../callback/authorization-response.js';
 import { dpopThumbprint, generateDPoPKey } from '../provider/dpop-key.js';
-import { readLoginRequest } from './login-request.js';
+import { readLoginRequest, type LoginRequest } from './login-request.js';
 import type { Provider } from '../provider/provider.js';
 import type { Transaction } from '../transaction/transaction.js';
 
@@ -35,6 +35,20 @@ async function checkMixUpDefense(context: Context, provider: Provider): Promise<
 }
 
 /**
+ * Refuses to start a login from a request that is not a page load: an `<img>` or `fetch()` of the
+ * route from another site would plant pending logins in the user's browser (Fetch Metadata
+ * Request Headers: a navigation's `Sec-Fetch-Dest` is a document or a frame).
+ *
+ * @throws AuthError `invalid_request` (400)
+ */
+export function checkNavigation(req: HttpRequest): void {
+  const dest = req.headers['sec-fetch-dest'];
+  if (dest !== undefined && !NAVIGATION_DESTINATIONS.has(dest as string)) {
+    throw new AuthError('invalid_request', 400, 'A login starts with a page load (a link, a redirect or a form), not with fetch() or an embedded resource');
+  }
+}
+
+/**
  * `GET {routes.login}[?returnTo=/path]`: creates `state`, `nonce` and a PKCE `code_verifier`,
  * seals them with `returnTo` (kept only when same-origin, else `/`), the issuer and what the
  * login asked for (`max_age`, `acr_values`) into a pending-login cookie (see
@@ -49,21 +63,26 @@ async function checkMixUpDefense(context: Context, provider: Provider): Promise<
  * Errors (passed to `next()`): `invalid_request` (400) for a malformed or too long login
  * parameter, or a request that is not a page load (a `Sec-Fetch-Dest` other than a document or a frame);
  * `issuer_mismatch` (400) for an `iss` this app does not sign in with; `unknown_issuer` (400)
- * when `tenants.issuer()` names none; `mix_up_unprotected` (500, see `checkMixUpDefense()`);
- * `dpop_unsupported` (502) with `dpop: 'required'` and a
- * provider that does not advertise DPoP; discovery failures (502/504).
+ * when `tenants.issuer()` names none; and those of `startLogin()`.
  */
 export async function handleLogin(context: Context, req: HttpRequest, res: HttpResponse): Promise<void> {
-  // A login is a page load. An <img> or fetch() of /login from another site would plant pending
-  // logins in the user's browser (Fetch Metadata: a navigation's Sec-Fetch-Dest is a document or a frame).
-  const dest = req.headers['sec-fetch-dest'];
-  if (dest !== undefined && !NAVIGATION_DESTINATIONS.has(dest as string)) {
-    throw new AuthError('invalid_request', 400, 'A login starts with a page load (a link, a redirect or a form), not with fetch() or an embedded resource');
-  }
+  checkNavigation(req);
   const raw = req.method === 'POST' ? `?${(await readFormPost(req)).toString()}` : originalUrl(req);
   const login = readLoginRequest(raw, context.options);
   const provider = login.iss === undefined ? await context.providers.forRequest(req) : await context.providers.forNamedIssuer(login.iss, req);
   if (provider === undefined) throw new AuthError('issuer_mismatch', 400, 'The login names an issuer this app does not sign in with');
+  await startLogin(context, req, res, provider, login);
+}
+
+/**
+ * Starts `login` at `provider`: the pending-login cookie, and 302 to the authorization request.
+ * The login route's work once it knows what the login asks for; the callback route's too, for an
+ * IdP-initiated login (see `callback/idp-initiated-login.ts`).
+ *
+ * Errors: `mix_up_unprotected` (500, see `checkMixUpDefense()`); `dpop_unsupported` (502) with
+ * `dpop: 'required'` and a provider that does not advertise DPoP; discovery failures (502/504).
+ */
+export async function startLogin(context: Context, req: HttpRequest, res: HttpResponse, provider: Provider, login: LoginRequest): Promise<void> {
   await checkMixUpDefense(context, provider);
   const { dpop } = context.options;
   if (dpop === 'required' && !await provider.supportsDPoP()) {

@@ -11,10 +11,10 @@
  * @packageDocumentation
  */
 import { sendJson, sendStatus, type HttpRequest, type HttpResponse } from '../http.js';
-import { createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { checkAuthorizationResponse, readAuthorizationResponse } from '../callback/authorization-response.js';
 import type { Context } from '../runtime.js';
-import type { Provider } from '../provider/provider.js';
+import { providerKeys } from '../provider/provider-keys.js';
 import { AuthError } from '../errors.js';
 import { storeOf } from '../session/record-store.js';
 import { LogoutMarks } from './logout-marks.js';
@@ -24,19 +24,6 @@ const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-lo
 
 /** Oldest `iat` accepted, in seconds before now (plus `clockTolerance`): logout tokens are sent at once. */
 const LOGOUT_TOKEN_MAX_AGE = 120;
-
-type KeySet = ReturnType<typeof createRemoteJWKSet>;
-const keySets = new WeakMap<Provider, { jwksUri: string; keys: KeySet }>();
-
-/** The provider's JWKS as a jose key set, built once per provider (jose caches it and re-fetches on an unknown `kid`). */
-async function keysOf(context: Context, provider: Provider): Promise<KeySet> {
-  const jwksUri = await provider.jwksUri();
-  const known = keySets.get(provider);
-  if (known?.jwksUri === jwksUri) return known.keys;
-  const keys = createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: context.options.httpTimeout * 1000 });
-  keySets.set(provider, { jwksUri, keys });
-  return keys;
-}
 
 /** The §2.8 error answer: 400 with an OAuth-style body, never cached. */
 function refuse(res: HttpResponse, description: string): void {
@@ -70,7 +57,7 @@ async function validateLogoutToken(context: Context, req: HttpRequest, token: st
   let payload: JWTPayload;
   let typ: string | undefined;
   try {
-    ({ payload, protectedHeader: { typ } } = await jwtVerify(token, await keysOf(context, provider), {
+    ({ payload, protectedHeader: { typ } } = await jwtVerify(token, await providerKeys(provider, o.httpTimeout), {
       algorithms: [o.idTokenSigningAlg],
       issuer: await provider.identifier(),
       audience: provider.clientId,

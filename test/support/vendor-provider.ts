@@ -12,7 +12,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK, type JWTPayload } from 'jose';
 import type Provider from 'oidc-provider';
 import type { ClientMetadata, Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import { withSameRealmClone } from './same-realm-clone.js';
@@ -74,6 +74,11 @@ export interface VendorProvider {
    * know appear only when listed in its `extraParams`.
    */
   readonly authorizations: Record<string, unknown>[];
+  /**
+   * A JWT with `claims`, signed as the provider signs its ID tokens (RS256, its own key, whose
+   * `kid` its JWKS lists): e.g. Scalekit's IdP-initiated login token.
+   */
+  sign(claims: JWTPayload): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -216,6 +221,10 @@ export async function startVendorProvider(options: VendorProviderOptions): Promi
     tokenRequests,
     pushedRequests,
     authorizations,
+    async sign(claims) {
+      const jwk = await providerKey();
+      return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: jwk.kid!, typ: 'JWT' }).sign(await importJWK(jwk, 'RS256'));
+    },
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());
