@@ -12,7 +12,7 @@ import { resolveOptions } from './config/resolve-options.js';
 import { asAuthError, AuthError } from './errors.js';
 import { challengeOf } from './guard/challenge.js';
 import { RequestAuth } from './guard/request-auth.js';
-import { handleLogin } from './login/login-route.js';
+import { handleLogin, startSilentLogin } from './login/login-route.js';
 import { handleBackchannelLogout } from './logout/backchannel-logout.js';
 import { handleLogout } from './logout/logout-route.js';
 import { ProviderRegistry } from './provider/provider-registry.js';
@@ -24,6 +24,9 @@ import { isReference, type AuthSession, type SessionReference } from './session/
 import { Sessions } from './session/sessions.js';
 import { RefreshFlights } from './session/token-refresh.js';
 import { TransactionCookie } from './transaction/transaction-cookie.js';
+import { LogoutStateCookie } from './logout/logout-state.js';
+import { returnFromLogout } from './logout/end-session.js';
+import { SilentLogin } from './login/silent-login.js';
 
 type RouteHandler = (context: Context, req: HttpRequest, res: HttpResponse) => Promise<void>;
 
@@ -74,6 +77,8 @@ export function authCallback(config: AuthCallbackConfig): Middleware {
     refreshes: new RefreshFlights(),
     challenge: challengeOf(options),
     transactionCookie: new TransactionCookie(options, new Sealer(options.secrets, 'transaction')),
+    logoutState: new LogoutStateCookie(options, new Sealer(options.secrets, 'logout')),
+    silentLogin: new SilentLogin(options),
   });
   /**
    * Whether a cookie session must be checked on each request: in the store (back-channel logout
@@ -117,9 +122,19 @@ export function authCallback(config: AuthCallbackConfig): Middleware {
       next(new AuthError('middleware_mounted_twice', 500, 'authCallback() ran twice on this request: mount it once, before the routes it serves and guards (look for a second app.use(authCallback(...)), or one on a router as well as on the app)'));
       return;
     }
+    // The provider's redirect back after logout, at baseURL: its state, checked.
+    if (req.method === 'GET' && requestPath(req) === '/' && context.logoutState.mayBePresent(req) && returnFromLogout(context, req, res)) return;
     const opened = context.sessions.read(req);
     (req as Request).oidc = new RequestAuth(context, req, res);
     const handler = routes.get(`${req.method} ${requestPath(req)}`) ?? ownCallbackRoute(req);
+    if (handler === undefined && opened === undefined && options.attemptSilentLogin && context.silentLogin.isDue(req)) {
+      startSilentLogin(context, req, res).then((started) => {
+        if (started) return;
+        attach(req, context, undefined);
+        next();
+      }, next);
+      return;
+    }
     // Fast path: no session, or a cookie session with nothing due, and no store to ask.
     if (handler === undefined && (opened === undefined || (!isReference(opened) && !checksEach && renewalOf(options, opened, Date.now() / 1000) === undefined))) {
       attach(req, context, opened);

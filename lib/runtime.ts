@@ -14,6 +14,8 @@ import type { AuthSession } from './session/session.js';
 import { userOf } from './session/user-claims.js';
 import type { UserClaims } from './provider/provider.js';
 import type { TransactionCookie } from './transaction/transaction-cookie.js';
+import type { LogoutStateCookie } from './logout/logout-state.js';
+import type { SilentLogin } from './login/silent-login.js';
 
 /** Everything built once per `authCallback()`: the options, the providers, the sessions, … */
 export interface Context extends RenewalDeps {
@@ -23,6 +25,10 @@ export interface Context extends RenewalDeps {
   readonly challenge: Challenge;
   /** The pending logins, in the browser's cookies. */
   readonly transactionCookie: TransactionCookie;
+  /** The pending logout's `state`, in the browser's cookie. */
+  readonly logoutState: LogoutStateCookie;
+  /** `attemptSilentLogin`'s once-per-browser-session mark. */
+  readonly silentLogin: SilentLogin;
 }
 
 /** What `authCallback()` found for a request. */

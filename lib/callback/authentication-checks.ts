@@ -53,3 +53,23 @@ export function checkAuthentication(tokens: TokenSet, acrValues: readonly string
     }
   }
 }
+
+/**
+ * IPSIE SL1 `session_expiry`: when the provider's session ends, in seconds since the epoch. A
+ * login whose provider session is already over cannot start one here; a later value caps the
+ * session (see `providerSessionEnd()`).
+ *
+ * @param now - seconds since the epoch
+ * @param clockTolerance - seconds of clock skew allowed
+ * @throws AuthError `invalid_id_token` (502) when it is not a number; `session_expired` (401) when it has passed
+ */
+export function checkSessionExpiry(claims: Readonly<Record<string, unknown>>, now: number, clockTolerance: number): void {
+  const sessionExpiry = claims.session_expiry;
+  if (sessionExpiry === undefined) return;
+  if (typeof sessionExpiry !== 'number' || !Number.isFinite(sessionExpiry)) {
+    throw new AuthError('invalid_id_token', 502, 'The ID token\'s session_expiry is not a number of seconds (IPSIE SL1)');
+  }
+  if (sessionExpiry + clockTolerance <= now) {
+    throw new AuthError('session_expired', 401, 'The provider says its session for this sign-in has already ended (session_expiry): sign in again');
+  }
+}

@@ -5,7 +5,8 @@
  * @packageDocumentation
  */
 import { redirect, requestPath, setHeaders, type HttpRequest, type HttpResponse } from '../http.js';
-import { checkAuthentication } from './authentication-checks.js';
+import { afterCallback } from './after-callback.js';
+import { checkAuthentication, checkSessionExpiry } from './authentication-checks.js';
 import { checkAuthorizationResponse, readAuthorizationResponse } from './authorization-response.js';
 import { authSessionOf, type Context } from '../runtime.js';
 import { boundKey } from '../provider/dpop-key.js';
@@ -13,6 +14,8 @@ import { AuthError, oauthErrorCode, plainText } from '../errors.js';
 import { renewExpressSession } from '../transaction/express-session.js';
 import { handleIdpInitiatedLogin } from './idp-initiated-login.js';
 import type { Provider } from '../provider/provider.js';
+import { tokenTypeName } from '../provider/token-set.js';
+import { userClaims } from '../session/user-claims.js';
 import type { Transaction } from '../transaction/transaction.js';
 
 /** Errors of a `prompt=none` login that mean "the user is not signed in at the provider" (OpenID Connect Core 1.0 §3.1.2.6). */
@@ -37,8 +40,11 @@ function authorizationError(error: string, description: string | null): AuthErro
  * The transaction is checked before `error` and `code`: an answer that does not belong to this
  * browser's login is refused as such, so an attacker's `error_description` is never shown.
  */
-function transactionFor(context: Context, req: HttpRequest, res: HttpResponse, params: URLSearchParams): Transaction & { signedOut?: true } {
+function transactionFor(context: Context, req: HttpRequest, res: HttpResponse, params: URLSearchParams): Transaction & { signedOut?: true } | 'stale' {
   const taken = context.transactionCookie.take(req, res, params.get('state') ?? undefined, Math.floor(Date.now() / 1000));
+  // A callback already used, or of a login given up on (the back button after signing in), in
+  // a browser that is signed in: nothing to exchange, and nothing to report either.
+  if (taken.kind !== 'found' && authSessionOf(req) !== undefined && req.method === 'GET') return 'stale';
   switch (taken.kind) {
     case 'found':
       break;
@@ -123,6 +129,10 @@ export async function handleCallback(context: Context, req: HttpRequest, res: Ht
   }
   if (await handleIdpInitiatedLogin(context, req, res, params)) return;
   const transaction = transactionFor(context, req, res, params);
+  if (transaction === 'stale') {
+    redirect(res, `${context.options.basePath}/`);
+    return;
+  }
   if (transaction.signedOut === true) {
     redirect(res, context.options.basePath + transaction.returnTo);
     return;
@@ -150,14 +160,35 @@ export async function handleCallback(context: Context, req: HttpRequest, res: Ht
     throw new AuthError('dpop_unsupported', 502,
       `dpop is 'required' but the provider did not bind the tokens (token_type ${plainText(tokenSet.tokenType, 20)}, not DPoP; RFC 9449 §5)`);
   }
-  checkAuthentication(tokenSet, transaction.acrValues, context.options.authorizationParams);
-  const userinfo = context.options.fetchUserInfo
+  const { options } = context;
+  checkAuthentication(tokenSet, transaction.acrValues, options.authorizationParams);
+  checkSessionExpiry(tokenSet.claims, Date.now() / 1000, options.clockTolerance);
+  const userinfo = options.fetchUserInfo
     ? await provider.fetchUserInfo(tokenSet.accessToken, tokenSet.claims.sub, dpopKey)
     : undefined;
+  const decision = await afterCallback(options.afterCallback, req, res, {
+    issuer: transaction.issuer,
+    claims: userClaims(tokenSet.claims, userinfo),
+    idToken: tokenSet.idToken,
+    accessToken: tokenSet.accessToken,
+    tokenType: tokenTypeName(tokenSet.tokenType),
+    refreshToken: tokenSet.refreshToken,
+    expiresAt: tokenSet.expiresAt,
+    loginState: transaction.loginState,
+  }, options.identityClaimFilter);
+  if (!decision.signIn) {
+    if (res.headersSent) return; // the hook answered the request itself
+    throw new AuthError('login_refused', 403, 'This app did not accept the sign-in');
+  }
 
   await context.sessions.forget(req, authSessionOf(req)); // a session this browser had is replaced
-  await renewExpressSession(req, context.options.storeTimeout);
-  const tokens = { ...tokenSet, ...(userinfo !== undefined && { userinfo }), ...(dpopKey !== undefined && { dpopKey }) };
+  await renewExpressSession(req, options.storeTimeout);
+  const tokens = {
+    ...tokenSet,
+    ...(userinfo !== undefined && { userinfo }),
+    ...(dpopKey !== undefined && { dpopKey }),
+    ...(decision.appClaims !== undefined && { appClaims: decision.appClaims }),
+  };
   await context.sessions.write(req, res, tokens, tokenSet.claims, Date.now() / 1000);
-  redirect(res, context.options.basePath + transaction.returnTo);
+  redirect(res, options.basePath + transaction.returnTo);
 }

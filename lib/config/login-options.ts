@@ -78,4 +78,18 @@ export interface LoginOptions {
   responseMode?: 'query' | 'form_post';
   /** Lifetime of a pending login (from `/login` to the callback), in seconds. Default `3600`. */
   transactionDuration?: number;
+  /**
+   * Sign in, without a click, a user already signed in at the provider: a browser's first page
+   * load without a session (a `GET` whose `Sec-Fetch-Dest` is `document`, or that prefers HTML)
+   * is sent on a login with `prompt=none` (OpenID Connect Core 1.0 §3.1.2.1) and comes back
+   * signed in, or anonymous when the provider answers `login_required` (or another §3.1.2.6
+   * error), with no error shown. Tried once per browser session (a session cookie marks it,
+   * logout sets it too, so a user who signs out stays out); a provider that cannot be reached
+   * leaves the page anonymous. Costs the first page load two redirects; crawlers, which keep no
+   * cookies, get them on every page. Not with a `prompt` fixed in `authorizationParams`, nor
+   * with an `adapter`.
+   *
+   * @defaultValue `false`
+   */
+  attemptSilentLogin?: boolean;
 }

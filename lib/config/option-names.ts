@@ -25,6 +25,7 @@ const TOP_LEVEL: Names<AuthCallbackConfig> = {
   scope: true, routes: true, authorizationParams: true, loginParams: true, responseMode: true, transactionDuration: true,
   sessionDuration: true, sessionIdleDuration: true, sessionTouchInterval: true, sessionStorage: true, session: true,
   storeTimeout: true, autoRefresh: true, refreshMargin: true, cookie: true, identityClaimFilter: true,
+  loginState: true, afterCallback: true, idpLogout: true, logoutParams: true, attemptSilentLogin: true,
 };
 const ROUTES: Names<RoutesConfig> = { login: true, callback: true, logout: true, backchannelLogout: true };
 const COOKIE: Names<CookieConfig> = { name: true, domain: true, sameSite: true };
@@ -37,7 +38,7 @@ const CLIENT_CERTIFICATE: Names<ClientCertificate> = { cert: true, key: true, pa
  */
 const INSTEAD: Readonly<Record<string, string>> = {
   authRequired: 'is express-openid-connect\'s: here nothing is protected by default; put requireAuth() on the routes to protect (app.use(\'/admin\', requireAuth()), or app.use(requireAuth()) for every route after it)',
-  auth0Logout: 'is express-openid-connect\'s: logout goes to the provider\'s end_session_endpoint whenever it has one; Auth0 publishes one when RP-Initiated Logout is enabled for the tenant',
+  auth0Logout: 'is express-openid-connect\'s: logout goes to the provider\'s end_session_endpoint whenever it has one (idpLogout, default true); Auth0 publishes one when RP-Initiated Logout is enabled for the tenant',
   clientID: 'is spelt "clientId" here',
   issuerBaseURL: 'is spelt "issuer" here: the issuer identifier, e.g. https://tenant.example.com/',
   errorOnRequiredAuth: 'is express-openid-connect\'s: use requireAuth({ redirect: false }) for a 401 instead of the login redirect',

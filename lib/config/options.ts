@@ -6,6 +6,8 @@
  */
 import type { ProviderAdapter } from '../provider/adapters/adapter.js';
 import type { ClientOptions } from './client-options.js';
+import type { HookOptions } from './hook-options.js';
+import type { LogoutOptions } from './logout-options.js';
 import type { LoginOptions } from './login-options.js';
 import type { SessionOptions } from './session-options.js';
 import type { TenantsConfig } from './tenants.js';
@@ -13,11 +15,12 @@ import type { TenantsConfig } from './tenants.js';
 /**
  * Options of {@link authCallback}. Required: `baseURL`, `secret`, and either `issuer` and
  * `clientId`, or `tenants`, or `adapter` and `clientId`. The others are grouped by what they are
- * about: {@link ClientOptions}, {@link LoginOptions}, {@link SessionOptions}.
+ * about: {@link ClientOptions}, {@link LoginOptions}, {@link LogoutOptions}, {@link SessionOptions},
+ * {@link HookOptions}.
  *
  * Every duration is in **seconds**, as OAuth's own `expires_in` (RFC 6749 §5.1).
  */
-export interface AuthCallbackConfig extends ClientOptions, LoginOptions, SessionOptions {
+export interface AuthCallbackConfig extends ClientOptions, LoginOptions, LogoutOptions, SessionOptions, HookOptions {
   /**
    * Issuer identifier of the OpenID Provider, an absolute URL. Its metadata is discovered at
    * `issuer + '/.well-known/openid-configuration'` (OpenID Connect Discovery 1.0 §4) and its

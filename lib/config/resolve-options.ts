@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 import { checkOptionNames } from './option-names.js';
+import { checkLogoutParams } from './logout-options.js';
 import { PROTOCOL_CLAIMS } from '../session/user-claims.js';
 import { ConfigurationError } from '../errors.js';
 import type { ProviderAdapter } from '../provider/adapters/adapter.js';
@@ -29,7 +30,7 @@ const DPOP_ALGS: ReadonlySet<string> = new Set(['ES256', 'ES384', 'ES512', 'Ed25
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** Options only an OpenID Provider serves: refused with an `adapter`. */
-const OPENID_ONLY_OPTIONS = ['fetchUserInfo', 'dpop', 'pushedAuthorizationRequests', 'clientAuthMethod', 'clientPrivateKey', 'idTokenSigningAlg'] as const;
+const OPENID_ONLY_OPTIONS = ['fetchUserInfo', 'dpop', 'pushedAuthorizationRequests', 'clientAuthMethod', 'clientPrivateKey', 'idTokenSigningAlg', 'attemptSilentLogin'] as const;
 
 /** The provider and the client at it: issuer, tenants or adapter, credentials, how it is called. */
 function resolveProvider(config: AuthCallbackConfig) {
@@ -127,6 +128,7 @@ function resolveLogin(config: AuthCallbackConfig, baseURL: URL) {
     loginParams: loginParamsOf(config.loginParams, authorizationParams),
     responseMode,
     transactionDuration: assertSeconds(config.transactionDuration, 'transactionDuration', 3600, 1),
+    attemptSilentLogin: silentLoginOf(config.attemptSilentLogin, authorizationParams),
   } as const;
 }
 
@@ -204,7 +206,29 @@ export function resolveOptions(config: AuthCallbackConfig): ResolvedOptions {
   const provider = resolveProvider(config);
   assertString(config.baseURL, 'baseURL');
   const baseURL = parseAbsoluteUrl(config.baseURL, 'baseURL');
-  return Object.freeze({ ...provider, ...resolveLogin(config, baseURL), ...resolveSession(config, baseURL) });
+  return Object.freeze({ ...provider, ...resolveLogin(config, baseURL), ...resolveSession(config, baseURL), ...resolveHooks(config) });
+}
+
+/** `attemptSilentLogin`, which sends `prompt=none`: not with another `prompt` the app fixed. */
+function silentLoginOf(given: unknown, authorizationParams: Readonly<Record<string, string>>): boolean {
+  const on = assertBoolean(given, 'attemptSilentLogin', false);
+  if (on && authorizationParams.prompt !== undefined && authorizationParams.prompt !== 'none') {
+    fail('attemptSilentLogin', `cannot send prompt=none while authorizationParams fixes prompt to "${authorizationParams.prompt}": remove one of them`);
+  }
+  return on;
+}
+
+/** The app's hooks (functions, when set) and the logout options. */
+function resolveHooks(config: AuthCallbackConfig) {
+  for (const key of ['loginState', 'afterCallback'] as const) {
+    if (config[key] !== undefined && typeof config[key] !== 'function') fail(key, 'must be a function');
+  }
+  return {
+    loginState: config.loginState,
+    afterCallback: config.afterCallback,
+    idpLogout: assertBoolean(config.idpLogout, 'idpLogout', true),
+    logoutParams: checkLogoutParams(config.logoutParams, 'logoutParams', fail),
+  } as const;
 }
 
 /** Checks an `adapter` and the options that cannot go with it. */

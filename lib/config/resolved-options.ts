@@ -7,6 +7,7 @@ import type { RequestHandler } from 'express';
 import type { JWK } from 'jose';
 import type { ProviderAdapter } from '../provider/adapters/adapter.js';
 import type { ClientAuthMethod } from './client-options.js';
+import type { HookOptions } from './hook-options.js';
 import type { TenantsConfig } from './tenants.js';
 
 /** The validated configuration every module reads; built once by {@link resolveOptions}. */
@@ -68,6 +69,11 @@ export interface ResolvedOptions {
   readonly refreshMargin: number;
   /** Claims left out of `req.user` (`identityClaimFilter`). */
   readonly identityClaimFilter: ReadonlySet<string>;
+  readonly loginState: HookOptions['loginState'];
+  readonly idpLogout: boolean;
+  readonly attemptSilentLogin: boolean;
+  readonly logoutParams: Readonly<Record<string, string>>;
+  readonly afterCallback: HookOptions['afterCallback'];
   readonly cookie: {
     readonly name: string;
     readonly domain: string | undefined;

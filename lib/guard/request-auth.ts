@@ -9,9 +9,10 @@ import { boundKey } from '../provider/dpop-key.js';
 import { AuthError } from '../errors.js';
 import type { UserClaims, UserInfoClaims } from '../provider/provider.js';
 import { refreshSession } from '../session/token-refresh.js';
-
-/** Token types as their RFCs spell them, by their lowercase name (the scheme is case-insensitive, RFC 9110 §11.1). */
-const TOKEN_TYPES: Readonly<Record<string, string>> = { bearer: 'Bearer', dpop: 'DPoP' };
+import { tokenTypeName } from '../provider/token-set.js';
+import { checkLogoutParams } from '../config/logout-options.js';
+import { safeReturnTo } from '../login/return-to.js';
+import { endSession } from '../logout/end-session.js';
 
 /**
  * The authentication state of one request, as `req.oidc`. Set by `authCallback()` on every
@@ -77,7 +78,7 @@ export class RequestAuth {
    */
   get tokenType(): string | undefined {
     const type = authSessionOf(this.#req)?.tokens.tokenType;
-    return type === undefined ? undefined : TOKEN_TYPES[type.toLowerCase()] ?? type;
+    return type === undefined ? undefined : tokenTypeName(type);
   }
 
   /** The refresh token, when the provider issued one. */
@@ -164,5 +165,30 @@ export class RequestAuth {
     if (session === undefined) throw new AuthError('unauthorized', 401, 'Authentication required: sign in first');
     const provider = await this.#context.providers.forSession(session.claims);
     return provider.fetchResource(session.tokens.accessToken, new URL(url), init, boundKey(session.tokens));
+  }
+
+  /**
+   * Logs the user out from a handler of the app's own (e.g. after deleting the account): ends
+   * the local session, then, unless `idpLogout` is `false`, sends the browser to the provider's
+   * `end_session_endpoint`, which returns it to `returnTo`; answers the request with that 302.
+   * The same as `GET {routes.logout}`, without its cross-site check (the app decides).
+   *
+   * @param options - `returnTo`: same-origin path (relative to `baseURL`'s path) to land on,
+   *   default `'/'`; `idpLogout`: default the option's (`true`); `logoutParams`: extra parameters
+   *   for the provider, over the option's
+   * @throws TypeError for a `returnTo` that is not a same-origin path, or a `logoutParams` the
+   *   option would refuse; AuthError `store_unavailable` (503)
+   */
+  async logout(options: { returnTo?: string; idpLogout?: boolean; logoutParams?: Record<string, string> } = {}): Promise<void> {
+    const { returnTo = '/', idpLogout = this.#context.options.idpLogout } = options;
+    if (safeReturnTo(returnTo, '') !== returnTo) {
+      throw new TypeError(`req.oidc.logout(): returnTo must be a path on this app's origin, e.g. '/goodbye' (got ${JSON.stringify(returnTo).slice(0, 80)})`);
+    }
+    if (typeof idpLogout !== 'boolean') throw new TypeError('req.oidc.logout(): idpLogout must be a boolean');
+    const logoutParams = checkLogoutParams(options.logoutParams, 'logoutParams', (key, problem) => {
+      throw new TypeError(`req.oidc.logout(): ${key} ${problem}`);
+    });
+    await endSession(this.#context, this.#req, this.#res, { returnTo, idpLogout, logoutParams: { ...this.#context.options.logoutParams, ...logoutParams } });
+    attach(this.#req, this.#context, undefined);
   }
 }

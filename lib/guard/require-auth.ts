@@ -4,25 +4,13 @@
  *
  * @packageDocumentation
  */
-import { originalUrl, prefersHtml, redirect as redirectTo, type HttpRequest, type HttpResponse, type Middleware } from '../http.js';
+import { prefersHtml, redirect as redirectTo, type HttpRequest, type HttpResponse, type Middleware } from '../http.js';
 import { contextOf, authSessionOf, userOfRequest } from '../runtime.js';
+import { pageReturnTo } from '../login/return-to.js';
 import { AuthError } from '../errors.js';
 import { claimsCheck, type ClaimsRequirement } from './claims-requirement.js';
 import { fail, isPlainObject } from './guard-options.js';
 import { ACR_VALUE, stepUpOf } from './step-up.js';
-
-/**
- * The guarded page as a `returnTo`, which is relative to `baseURL`'s path (the login and callback
- * routes add that path back): the request's whole URL, less `baseURL`'s path where the app is
- * mounted under it (`app.use('/auth', ...)` with `baseURL` = `https://app.example/auth`). Behind a
- * proxy that strips that path, the URL is already relative to it.
- */
-function returnToOf(req: HttpRequest, basePath: string): string {
-  const url = originalUrl(req);
-  return basePath !== '' && (url.startsWith(`${basePath}/`) || url.startsWith(`${basePath}?`) || url === basePath)
-    ? `/${url.slice(basePath.length).replace(/^\//, '')}`
-    : url;
-}
 
 /**
  * Options of {@link requireAuth}, one set per guarded route. Checked when `requireAuth()` is
@@ -184,7 +172,7 @@ export function requireAuth(options?: RequireAuthOptions): Middleware {
     if (session !== undefined && stepUp !== undefined && !stepUp.isMetBy(session.claims, context.options.clockTolerance)) {
       const login = stepUp.loginQuery(context.options.loginParams);
       if (browser && login !== undefined) {
-        redirectTo(res, `${context.challenge.loginPath}?returnTo=${encodeURIComponent(returnToOf(req, context.options.basePath))}&${login}`);
+        redirectTo(res, `${context.challenge.loginPath}?returnTo=${encodeURIComponent(pageReturnTo(req, context.options.basePath))}&${login}`);
         return;
       }
       res.setHeader('WWW-Authenticate', stepUp.challenge);
@@ -207,7 +195,7 @@ export function requireAuth(options?: RequireAuthOptions): Middleware {
     const { loginPath, wwwAuthenticate } = context.challenge;
     if (browser) {
       const login = stepUp?.loginQuery(context.options.loginParams);
-      redirectTo(res, `${loginPath}?returnTo=${encodeURIComponent(returnToOf(req, context.options.basePath))}${login === undefined ? '' : `&${login}`}`);
+      redirectTo(res, `${loginPath}?returnTo=${encodeURIComponent(pageReturnTo(req, context.options.basePath))}${login === undefined ? '' : `&${login}`}`);
       return;
     }
     res.setHeader('WWW-Authenticate', wwwAuthenticate);

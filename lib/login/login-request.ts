@@ -116,6 +116,16 @@ export function signedLoginRequest(asked: Readonly<Record<string, string>>, retu
 }
 
 /**
+ * The login `attemptSilentLogin` starts on a page load: `prompt=none` (OpenID Connect Core 1.0
+ * §3.1.2.1), under the app's policy otherwise (start-up refuses a fixed `prompt` with it).
+ *
+ * @param returnTo - the page, a path that passed `safeReturnTo()`
+ */
+export function silentLoginRequest(returnTo: string, options: ResolvedOptions): LoginRequest {
+  return heldToPolicy({ prompt: 'none' }, returnTo, undefined, options);
+}
+
+/**
  * Where to return after a login a third party started (`target_link_uri`, Scalekit's
  * `relay_state`): a URL on this app's origin and under `baseURL`, as a path, or a same-origin
  * path; `'/'` for anything else (RFC 9700 §4.11, see `safeReturnTo()`).

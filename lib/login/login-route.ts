@@ -10,9 +10,12 @@ import { AuthError } from '../errors.js';
 import { randomChecks } from '../provider/oidc/checks.js';
 import { readFormPost } from '../callback/authorization-response.js';
 import { dpopThumbprint, generateDPoPKey } from '../provider/dpop-key.js';
-import { readLoginRequest, type LoginRequest } from './login-request.js';
+import { readLoginRequest, silentLoginRequest, type LoginRequest } from './login-request.js';
+import { pageReturnTo } from './return-to.js';
+import { debug } from '../debug.js';
 import type { Provider } from '../provider/provider.js';
 import type { Transaction } from '../transaction/transaction.js';
+import { loginStateOf } from './login-state.js';
 
 /** `Sec-Fetch-Dest` values of a navigation (Fetch Metadata Request Headers): a page or a frame's. */
 const NAVIGATION_DESTINATIONS: ReadonlySet<string> = new Set(['document', 'iframe', 'frame', 'fencedframe']);
@@ -79,7 +82,10 @@ export async function handleLogin(context: Context, req: HttpRequest, res: HttpR
  * The login route's work once it knows what the login asks for; the callback route's too, for an
  * IdP-initiated login (see `callback/idp-initiated-login.ts`).
  *
- * Errors: `mix_up_unprotected` (500, see `checkMixUpDefense()`); `dpop_unsupported` (502) with
+ * The app's `loginState(req)`, when set, is sealed with the login.
+ *
+ * Errors: `mix_up_unprotected` (500, see `checkMixUpDefense()`); `hook_failed` (500) from
+ * `loginState`; `dpop_unsupported` (502) with
  * `dpop: 'required'` and a provider that does not advertise DPoP; discovery failures (502/504).
  */
 export async function startLogin(context: Context, req: HttpRequest, res: HttpResponse, provider: Provider, login: LoginRequest): Promise<void> {
@@ -91,6 +97,7 @@ export async function startLogin(context: Context, req: HttpRequest, res: HttpRe
   }
   const dpopKey = dpop === false ? undefined : await generateDPoPKey(context.options.dpopAlg);
   const params = dpopKey === undefined ? login.params : { ...login.params, dpop_jkt: await dpopThumbprint(dpopKey) };
+  const loginState = await loginStateOf(context.options.loginState, req);
   const checks = randomChecks();
   const authorizationUrl = await provider.authorizationUrl(checks, params);
   const transaction: Transaction = {
@@ -104,8 +111,29 @@ export async function startLogin(context: Context, req: HttpRequest, res: HttpRe
     ...(login.acrValues !== undefined && { acrValues: login.acrValues }),
     ...(login.silent && { silent: true }),
     ...(dpopKey !== undefined && { dpopKey }),
+    ...(loginState !== undefined && { loginState }),
   };
   context.transactionCookie.write(req, res, checks.state, transaction);
   res.setHeader('Cache-Control', 'no-store');
   redirect(res, authorizationUrl.href);
+}
+
+/**
+ * Starts `attemptSilentLogin`'s login from this page load, back to it afterwards, and marks the
+ * browser as having tried.
+ *
+ * @returns `false` when it could not start (no issuer for the request, the provider
+ *   unreachable): the page is served anonymous, as it would be without the option
+ */
+export async function startSilentLogin(context: Context, req: HttpRequest, res: HttpResponse): Promise<boolean> {
+  context.silentLogin.markTried(res);
+  try {
+    const provider = await context.providers.forRequest(req);
+    if (provider === undefined) return false;
+    await startLogin(context, req, res, provider, silentLoginRequest(pageReturnTo(req, context.options.basePath), context.options));
+    return true;
+  } catch (err) {
+    debug('silent login not started: %s', (err as Error).message);
+    return false;
+  }
 }

@@ -6,6 +6,7 @@
  *
  * @packageDocumentation
  */
+import { originalUrl, type HttpRequest } from '../http.js';
 
 /**
  * Longest `returnTo` kept, in characters, as given and once normalised (percent-encoding may
@@ -59,4 +60,19 @@ export function requestedReturnTo(originalUrl: string): string {
   const query = originalUrl.indexOf('?');
   const requested = query === -1 ? [] : new URLSearchParams(originalUrl.slice(query + 1)).getAll('returnTo');
   return safeReturnTo(requested.length === 1 ? requested[0] : undefined);
+}
+
+/**
+ * The requested page as a `returnTo`, which is relative to `baseURL`'s path (the login and
+ * callback routes add that path back): the request's whole URL, less `baseURL`'s path where the
+ * app is mounted under it (`app.use('/auth', ...)` with `baseURL` = `https://app.example/auth`).
+ * Behind a proxy that strips that path, the URL is already relative to it. Held to
+ * {@link safeReturnTo}.
+ */
+export function pageReturnTo(req: HttpRequest, basePath: string): string {
+  const url = originalUrl(req);
+  const relative = basePath !== '' && (url.startsWith(`${basePath}/`) || url.startsWith(`${basePath}?`) || url === basePath)
+    ? `/${url.slice(basePath.length).replace(/^\//, '')}`
+    : url;
+  return safeReturnTo(relative);
 }

@@ -156,8 +156,11 @@ export interface Provider {
   fetchUserInfo(accessToken: string, expectedSubject: string, dpop?: DPoPKey): Promise<UserInfoClaims>;
   /** Calls a resource server with the access token; the response is returned whatever its status. */
   fetchResource(accessToken: string, url: URL, init: ResourceRequest, dpop?: DPoPKey): Promise<Response>;
-  /** Where to send the browser to end the provider's session too; `undefined` when it has no such endpoint. */
-  endSessionUrl(session: EndingSession | undefined, postLogoutRedirectUri: string): Promise<URL | undefined>;
+  /**
+   * Where to send the browser to end the provider's session too; `undefined` when it has no such
+   * endpoint. `params` (the app's `logoutParams`, the logout's `state`) are added to the request.
+   */
+  endSessionUrl(session: EndingSession | undefined, postLogoutRedirectUri: string, params?: Readonly<Record<string, string>>): Promise<URL | undefined>;
   /** The JWKS URL that signs logout tokens (OpenID Connect Back-Channel Logout 1.0 §2.6). */
   jwksUri(): Promise<string>;
 }

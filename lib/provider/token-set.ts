@@ -62,3 +62,14 @@ export function tokenHash(token: string, alg: string): string {
   const digest = createHash(hash).update(token, 'ascii').digest();
   return digest.subarray(0, digest.length / 2).toString('base64url');
 }
+
+/** Token types as their RFCs spell them, by their lowercase name (the scheme is case-insensitive, RFC 9110 §11.1). */
+const TOKEN_TYPES: Readonly<Record<string, string>> = { bearer: 'Bearer', dpop: 'DPoP' };
+
+/**
+ * A token type (kept lowercase) spelt as an `Authorization` header writes it: `Bearer`
+ * (RFC 6750 §2.1), `DPoP` (RFC 9449 §7.1); another type as given.
+ */
+export function tokenTypeName(type: string): string {
+  return TOKEN_TYPES[type.toLowerCase()] ?? type;
+}

@@ -14,6 +14,7 @@ import { AuthError } from '../errors.js';
 import { LogoutMarks } from '../logout/logout-marks.js';
 import type { ProviderRegistry } from '../provider/provider-registry.js';
 import { storeOf } from './record-store.js';
+import { providerSessionEnd } from './session-codec.js';
 import type { AuthSession, SessionReference } from './session.js';
 import type { Sessions } from './sessions.js';
 import { refreshSession, type RefreshDeps } from './token-refresh.js';
@@ -44,7 +45,7 @@ export function renewalOf(options: ResolvedOptions, session: AuthSession, now: n
   if (session.staleKey) return 'reseal';
   if (o.sessionIdleDuration !== undefined
     && now - session.touchedAt >= o.sessionTouchInterval
-    && session.expiresAt < Math.min(Math.floor(session.createdAt) + o.sessionDuration, tokens.providerSessionExpiresAt ?? Infinity)) {
+    && session.expiresAt < Math.min(Math.floor(session.createdAt) + o.sessionDuration, providerSessionEnd(tokens, session.claims) ?? Infinity)) {
     return 'reseal';
   }
   return undefined;

@@ -25,7 +25,7 @@ export const SEAL_VERSION = 1;
  * for one purpose never opens as another (a pending login is not a session cookie, a store record
  * is not either). `'session-cookie'` keeps the label of 0.1.x, whose cookies still open.
  */
-export type SealPurpose = 'session-cookie' | 'session-record' | 'transaction';
+export type SealPurpose = 'session-cookie' | 'session-record' | 'transaction' | 'logout';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 

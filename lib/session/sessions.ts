@@ -12,7 +12,7 @@ import type { UserClaims } from '../provider/provider.js';
 import { CookieStorage } from './cookie-storage.js';
 import { Sealer } from './seal.js';
 import { SessionCache } from './session-cache.js';
-import { pickTokens, sessionExpiry, unsealCookiePayload } from './session-codec.js';
+import { pickTokens, providerSessionEnd, sessionExpiry, unsealCookiePayload } from './session-codec.js';
 import { SessionCookie } from './session-cookie.js';
 import { isReference, type AuthSession, type SealedTokens, type SessionReference } from './session.js';
 import type { SessionStorage } from './storage.js';
@@ -90,7 +90,7 @@ export class Sessions {
   async write(req: HttpRequest, res: HttpResponse, tokens: SealedTokens, claims: UserClaims, createdAt: number, ref?: string): Promise<AuthSession> {
     const now = Math.floor(Date.now() / 1000);
     const sealedTokens = pickTokens(tokens.idToken === undefined ? { ...tokens, claims } : tokens);
-    const expiresAt = sessionExpiry(this.#options, createdAt, now, sealedTokens.providerSessionExpiresAt);
+    const expiresAt = sessionExpiry(this.#options, createdAt, now, providerSessionEnd(sealedTokens, claims));
     const saved = await this.#storage.save(req, sealedTokens, createdAt, expiresAt, ref);
     this.#cookie.write(req, res, saved.value, expiresAt);
     return {

@@ -117,6 +117,7 @@ export function refreshSession(context: RefreshDeps, session: AuthSession): Prom
       ...(session.tokens.userinfo !== undefined && { userinfo: session.tokens.userinfo }),
       ...(dpopKey !== undefined && { dpopKey }),
       ...(loginClaims !== undefined && Object.keys(loginClaims).length > 0 && { loginClaims }),
+      ...(session.tokens.appClaims !== undefined && { appClaims: session.tokens.appClaims }),
       // A refresh may extend the provider's session (its idle timeout): its new answer counts.
       ...((refreshed.providerSessionExpiresAt ?? session.tokens.providerSessionExpiresAt) !== undefined
         && { providerSessionExpiresAt: refreshed.providerSessionExpiresAt ?? session.tokens.providerSessionExpiresAt }),

@@ -6,6 +6,7 @@
  *
  * @packageDocumentation
  */
+import type { JsonValue } from '../config/hook-options.js';
 import type { DPoPKey } from '../provider/dpop-key.js';
 
 /** Logins pending at once per browser, at most (tabs); the oldest is dropped first. */
@@ -41,6 +42,8 @@ export interface Transaction {
   silent?: boolean;
   /** The login's DPoP key pair (option `dpop`), whose thumbprint was sent as `dpop_jkt`. */
   dpopKey?: DPoPKey;
+  /** What the app's `loginState(req)` returned, for its `afterCallback`. */
+  loginState?: JsonValue;
 }
 
 /** What the callback finds for its `state`. */

@@ -316,7 +316,7 @@ export class OpenIdProvider implements Provider {
    * @param session - the session being ended, if any: its ID token is sent as `id_token_hint`
    * @param postLogoutRedirectUri - where the provider sends the browser afterwards
    */
-  async endSessionUrl(session: EndingSession | undefined, postLogoutRedirectUri: string): Promise<URL | undefined> {
+  async endSessionUrl(session: EndingSession | undefined, postLogoutRedirectUri: string, extra: Readonly<Record<string, string>> = {}): Promise<URL | undefined> {
     const idTokenHint = session?.idToken;
     let configuration: client.Configuration;
     try {
@@ -325,7 +325,7 @@ export class OpenIdProvider implements Provider {
       return undefined;
     }
     if (configuration.serverMetadata().end_session_endpoint === undefined) return undefined;
-    const params: Record<string, string> = { post_logout_redirect_uri: postLogoutRedirectUri };
+    const params: Record<string, string> = { ...extra, post_logout_redirect_uri: postLogoutRedirectUri };
     if (idTokenHint !== undefined) params.id_token_hint = idTokenHint;
     try {
       return client.buildEndSessionUrl(configuration, params);

@@ -1,0 +1,65 @@
+/**
+ * Ending a session: the local one always, the provider's too unless told not to (OpenID Connect
+ * RP-Initiated Logout 1.0). What `GET`/`POST {routes.logout}` and `req.oidc.logout()` share.
+ *
+ * @packageDocumentation
+ */
+import { redirect, type HttpRequest, type HttpResponse } from '../http.js';
+import { authSessionOf, type Context } from '../runtime.js';
+import { destroyExpressSession } from '../transaction/express-session.js';
+
+/** How one logout goes. */
+export interface LogoutRequest {
+  /** Same-origin path (relative to `baseURL`'s path) to land on afterwards. */
+  returnTo: string;
+  /** End the provider's session too (option `idpLogout`). */
+  idpLogout: boolean;
+  /** Extra parameters for the provider (option `logoutParams`). */
+  logoutParams: Readonly<Record<string, string>>;
+}
+
+/**
+ * Ends the request's session (cookie, store record, express-session), then answers 302 to the
+ * provider's `end_session_endpoint` with `id_token_hint`, `post_logout_redirect_uri` (`baseURL`)
+ * and `state` (see `logout-state.ts`), or straight to `returnTo` when `idpLogout` is off or the
+ * provider has no such endpoint or cannot be reached. The provider is the session's issuer (with
+ * `tenants`; without a session, the request's).
+ *
+ * @throws AuthError `store_unavailable` (503); the express-session store's error when it fails to destroy the session
+ */
+export async function endSession(context: Context, req: HttpRequest, res: HttpResponse, logout: LogoutRequest): Promise<void> {
+  const session = authSessionOf(req);
+  await context.sessions.end(req, res, session); // with sessionStorage 'store', a copied cookie dies here too
+  await destroyExpressSession(req, context.options.storeTimeout);
+  const { options } = context;
+  // A user who signs out is not signed straight back in by attemptSilentLogin.
+  if (options.attemptSilentLogin) context.silentLogin.markTried(res);
+  const local = `${options.basePath}${logout.returnTo}`;
+  let endSessionUrl: URL | undefined;
+  if (logout.idpLogout) {
+    const provider = await context.providers.forIssuer(session?.claims.iss ?? await context.providers.issuerOf(req));
+    const state = context.logoutState.start(res, logout.returnTo);
+    endSessionUrl = await provider?.endSessionUrl(
+      session && { idToken: session.tokens.idToken, claims: session.claims }, options.postLogoutRedirectUri, { ...logout.logoutParams, state },
+    );
+  }
+  res.setHeader('Cache-Control', 'no-store');
+  redirect(res, endSessionUrl?.href ?? local);
+}
+
+/**
+ * The provider's redirect back after logout, at `post_logout_redirect_uri` (`baseURL`): with the
+ * logout's own `state`, 302 to its `returnTo`; otherwise the request goes on to the app (the
+ * page at `baseURL`). The pending-logout cookie is cleared either way.
+ *
+ * @returns `true` when the request was answered
+ */
+export function returnFromLogout(context: Context, req: HttpRequest, res: HttpResponse): boolean {
+  const url = new URL(req.url ?? '/', 'http://return.invalid');
+  const returnTo = context.logoutState.take(req, res, url.searchParams.get('state'));
+  if (returnTo === undefined) return false;
+  res.setHeader('Cache-Control', 'no-store');
+  redirect(res, `${context.options.basePath}${returnTo}`);
+  return true;
+}
+
