@@ -84,9 +84,12 @@ export interface ClientOptions {
    */
   clientCertificate?: ClientCertificate;
   /**
-   * A `fetch` for every request to the provider (discovery, JWKS, token, UserInfo), e.g. one
-   * that goes through a proxy or presents a client certificate. Called as `fetch(url, init)` and
-   * must return a `Response`. Default: the global `fetch`.
+   * A `fetch` for every request to the provider (discovery, JWKS, PAR, token, UserInfo, an
+   * adapter's endpoints, the JWKS of back-channel logout tokens), e.g. one that goes through a
+   * proxy or presents a client certificate. Called as `fetch(url, init)` and must return a
+   * `Response`. `init.headers` already carries this package's `User-Agent`
+   * (`express-oidc-callback/<version>`, then the library's own product token; RFC 9110 §10.1.5),
+   * which it may replace. Default: the global `fetch`.
    */
   customFetch?: (url: string, init: RequestInit) => Promise<Response>;
   /**

@@ -11,12 +11,13 @@
  * @packageDocumentation
  */
 import { sendJson, sendStatus, type HttpRequest, type HttpResponse } from '../http.js';
-import { createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { createRemoteJWKSet, customFetch, decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { checkAuthorizationResponse, readAuthorizationResponse } from '../callback/authorization-response.js';
 import type { Context } from '../runtime.js';
 import type { Provider } from '../provider/provider.js';
 import { AuthError } from '../errors.js';
 import { storeOf } from '../session/record-store.js';
+import { withUserAgent } from '../provider/user-agent.js';
 import { LogoutMarks } from './logout-marks.js';
 
 /** The `events` member that makes a JWT a logout token (§2.4). */
@@ -33,7 +34,10 @@ async function keysOf(context: Context, provider: Provider): Promise<KeySet> {
   const jwksUri = await provider.jwksUri();
   const known = keySets.get(provider);
   if (known?.jwksUri === jwksUri) return known.keys;
-  const keys = createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: context.options.httpTimeout * 1000 });
+  const keys = createRemoteJWKSet(new URL(jwksUri), {
+    timeoutDuration: context.options.httpTimeout * 1000,
+    [customFetch]: withUserAgent(context.options.customFetch), // the app's customFetch (a proxy, a private CA), as for every request
+  });
   keySets.set(provider, { jwksUri, keys });
   return keys;
 }

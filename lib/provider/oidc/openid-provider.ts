@@ -11,6 +11,7 @@ import { chooseAuthMethod, clientAuthentication } from './client-authentication.
 import { capturingFetch, tokenResponseCapture, type TokenResponseCapture } from './token-response-capture.js';
 import { dpopOptions, isUnknownKey, validatedTokenSet, type TokenEndpointResponse } from './token-exchange.js';
 import { translateError } from './translate-error.js';
+import { withUserAgent } from '../user-agent.js';
 import type { DPoPKey } from '../dpop-key.js';
 import { AuthError } from '../../errors.js';
 import type { IssuerOptions } from '../../config/resolved-options.js';
@@ -56,7 +57,7 @@ export class OpenIdProvider implements Provider {
         .discovery(o.issuer, o.clientId, this.#clientMetadata(), client.None(), {
           timeout: o.httpTimeout,
           ...(o.insecureIssuer && { execute: [client.allowInsecureRequests] }),
-          ...(o.customFetch !== undefined && { [client.customFetch]: o.customFetch as client.CustomFetch }),
+          [client.customFetch]: withUserAgent(o.customFetch) as client.CustomFetch,
         })
         .then((discovered) => {
           // openid-client compares normalised URLs; Discovery §4.3 wants the identical string.
@@ -98,7 +99,7 @@ export class OpenIdProvider implements Provider {
     client.enableNonRepudiationChecks(configuration); // the ID token's signature is checked, code flow included
     if (o.insecureIssuer) client.allowInsecureRequests(configuration);
     configuration.timeout = o.httpTimeout;
-    configuration[client.customFetch] = capturingFetch(o.customFetch ?? fetch);
+    configuration[client.customFetch] = capturingFetch(withUserAgent(o.customFetch));
     return configuration;
   }
 
