@@ -142,4 +142,14 @@ export interface ClientOptions {
    * `require_pushed_authorization_requests` gets them pushed whatever this says.
    */
   pushedAuthorizationRequests?: boolean;
+  /**
+   * Extra parameters sent with the authorization code exchange at the token endpoint (RFC 6749
+   * §4.1.3), e.g. `{ resource: 'https://api.example.com' }` (RFC 8707 §2.2) or
+   * `{ audience: 'https://api.example.com' }`. Not sent with refreshes: see `refreshParams`.
+   * Values are strings. The parameters the request sets itself (`grant_type`, `code`,
+   * `code_verifier`, `redirect_uri`, `refresh_token`, `client_id`, `client_secret`,
+   * `client_assertion*`) are a `ConfigurationError` at start-up. Default `{}` (none). Only with
+   * an OpenID Provider (not with `adapter`).
+   */
+  tokenEndpointParams?: Record<string, string>;
 }

@@ -13,6 +13,7 @@ import {
 } from './checks.js';
 import { checkClient, checkClientCertificate } from './client-checks.js';
 import { authorizationParamsOf, essentialAcrOf, loginParamsOf } from './login-policy.js';
+import { tokenParamsOf } from './token-params.js';
 import type { AuthCallbackConfig } from './options.js';
 import type { ResolvedOptions } from './resolved-options.js';
 import type { TenantClient } from './tenants.js';
@@ -27,7 +28,9 @@ const DPOP_ALGS: ReadonlySet<string> = new Set(['ES256', 'ES384', 'ES512', 'Ed25
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** Options only an OpenID Provider serves: refused with an `adapter`. */
-const OPENID_ONLY_OPTIONS = ['fetchUserInfo', 'dpop', 'pushedAuthorizationRequests', 'clientAuthMethod', 'clientPrivateKey', 'idTokenSigningAlg'] as const;
+const OPENID_ONLY_OPTIONS = [
+  'fetchUserInfo', 'dpop', 'pushedAuthorizationRequests', 'clientAuthMethod', 'clientPrivateKey', 'idTokenSigningAlg', 'tokenEndpointParams', 'refreshParams',
+] as const;
 
 /** The provider and the client at it: issuer, tenants or adapter, credentials, how it is called. */
 function resolveProvider(config: AuthCallbackConfig) {
@@ -84,6 +87,8 @@ function resolveProvider(config: AuthCallbackConfig) {
     dpopAlg,
     idTokenSigningAlg,
     pushedAuthorizationRequests: assertBoolean(config.pushedAuthorizationRequests, 'pushedAuthorizationRequests', false),
+    tokenEndpointParams: tokenParamsOf(config.tokenEndpointParams, 'tokenEndpointParams'),
+    refreshParams: tokenParamsOf(config.refreshParams, 'refreshParams'),
     clockTolerance: assertSeconds(config.clockTolerance, 'clockTolerance', 30),
     httpTimeout: assertSeconds(config.httpTimeout, 'httpTimeout', 10, 0.001),
     insecureIssuer: issuer?.protocol === 'http:',

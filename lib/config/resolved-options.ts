@@ -63,6 +63,10 @@ export interface ResolvedOptions {
   /** `session`: the express-session middleware `authCallback()` runs itself, or `undefined`. */
   readonly session: RequestHandler | undefined;
   readonly pushedAuthorizationRequests: boolean;
+  /** Extra parameters of the authorization code exchange (checked: none of the protocol's). */
+  readonly tokenEndpointParams: Readonly<Record<string, string>>;
+  /** Extra parameters of every refresh (checked: none of the protocol's). */
+  readonly refreshParams: Readonly<Record<string, string>>;
   readonly loginParams: readonly string[];
   readonly autoRefresh: boolean;
   readonly refreshMargin: number;

@@ -194,7 +194,8 @@ export class OpenIdProvider implements Provider {
   }
 
   /**
-   * Exchanges the authorization code at the token endpoint (RFC 6749 §4.1.3) and validates the
+   * Exchanges the authorization code at the token endpoint (RFC 6749 §4.1.3), with the
+   * `tokenEndpointParams` option's parameters, and validates the
    * response and its ID token, signature included (OpenID Connect Core 1.0 §3.1.3.5–§3.1.3.7):
    * `iss`, `aud` (and `azp` when several audiences), `exp` and `nbf` within `clockTolerance`
    * seconds, `iat` present and not more than `clockTolerance` seconds in the future, `nonce`, and,
@@ -220,7 +221,9 @@ export class OpenIdProvider implements Provider {
     };
     let response: TokenEndpointResponse;
     try {
-      response = await this.#grant(async (configuration) => client.authorizationCodeGrant(configuration, callbackUrl, grantChecks, undefined, await dpopOptions(configuration, dpop)));
+      response = await this.#grant(async (configuration) => client.authorizationCodeGrant(
+        configuration, callbackUrl, grantChecks, this.#options.tokenEndpointParams, await dpopOptions(configuration, dpop),
+      ));
     } catch (err) {
       throw translateError(err, 'token');
     }
@@ -237,15 +240,17 @@ export class OpenIdProvider implements Provider {
    * `iss` with the session's (OpenID Connect Core 1.0 §12.2).
    *
    * @param refreshToken - the session's refresh token
+   * @param params - parameters over the `refreshParams` option's (checked by the caller)
    * @returns the new tokens; `idToken` and `claims` only when the provider issued a new ID token,
    *   `refreshToken` only when it rotated it
    * @throws AuthError `invalid_grant` (400) when the refresh token is refused (expired, revoked);
    *   `invalid_id_token` (502); 502/504 for other provider faults
    */
-  async refresh(refreshToken: string, dpop?: DPoPKey): Promise<RefreshedTokens> {
+  async refresh(refreshToken: string, dpop?: DPoPKey, params?: Readonly<Record<string, string>>): Promise<RefreshedTokens> {
+    const parameters = { ...this.#options.refreshParams, ...params };
     let response: TokenEndpointResponse;
     try {
-      response = await this.#grant(async (configuration) => client.refreshTokenGrant(configuration, refreshToken, undefined, await dpopOptions(configuration, dpop)));
+      response = await this.#grant(async (configuration) => client.refreshTokenGrant(configuration, refreshToken, parameters, await dpopOptions(configuration, dpop)));
     } catch (err) {
       throw translateError(err, 'token');
     }
