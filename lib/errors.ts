@@ -84,6 +84,12 @@ export const AuthErrorCodes = {
   MIX_UP_UNPROTECTED: 'mix_up_unprotected',
   /** `dpop: 'required'` and the provider does not advertise DPoP or did not bind the tokens, RFC 9449 (502). */
   DPOP_UNSUPPORTED: 'dpop_unsupported',
+  /**
+   * Pushed authorization requests (RFC 9126) are required, by `pushedAuthorizationRequests:
+   * 'required'` or by the provider's `require_pushed_authorization_requests`, and the provider
+   * publishes no `pushed_authorization_request_endpoint`, RFC 9126 §5 (502): no login can start.
+   */
+  PAR_UNSUPPORTED: 'par_unsupported',
   /** The express-session store failed, or did not answer within `storeTimeout` seconds (503). */
   STORE_UNAVAILABLE: 'store_unavailable',
   /** An unexpected failure inside the middleware (500); `cause` has the details. */

@@ -136,12 +136,22 @@ export interface ClientOptions {
    */
   fetchUserInfo?: boolean;
   /**
-   * Send the authorization request's parameters by pushed authorization request (RFC 9126) when
-   * the provider advertises a `pushed_authorization_request_endpoint`: they travel over the back
-   * channel, authenticated, instead of through the browser. Default `false`; a provider that sets
-   * `require_pushed_authorization_requests` gets them pushed whatever this says.
+   * Send the authorization request's parameters by pushed authorization request (RFC 9126): they
+   * travel over the back channel, authenticated, instead of through the browser, and the
+   * authorization URL carries only `client_id` and `request_uri` (§4).
+   *
+   * - `true`: pushed when the provider publishes a `pushed_authorization_request_endpoint`
+   *   (RFC 9126 §5), sent through the browser otherwise;
+   * - `'required'`: always pushed; a provider that publishes no such endpoint refuses every
+   *   login (checked at `/login`, once its metadata is discovered): 502 `par_unsupported`, whose
+   *   message names the cause and the fix;
+   * - `false`: pushed only when the provider requires it.
+   *
+   * Default `false`. A provider whose metadata sets `require_pushed_authorization_requests`
+   * (RFC 9126 §5) gets its requests pushed whatever this says (502 `par_unsupported` when it
+   * publishes no endpoint).
    */
-  pushedAuthorizationRequests?: boolean;
+  pushedAuthorizationRequests?: boolean | 'required';
   /**
    * Extra parameters sent with the authorization code exchange at the token endpoint (RFC 6749
    * §4.1.3), e.g. `{ resource: 'https://api.example.com' }` (RFC 8707 §2.2) or

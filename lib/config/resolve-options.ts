@@ -61,6 +61,10 @@ function resolveProvider(config: AuthCallbackConfig) {
   const dpopAlg = config.dpopAlg ?? 'ES256';
   // An RSA key pair per login costs ~100 ms of CPU: anonymous /login requests would be a cheap DoS.
   if (!DPOP_ALGS.has(dpopAlg)) fail('dpopAlg', `must be one of ${[...DPOP_ALGS].join(', ')} (an elliptic-curve or EdDSA key: one is generated per login)`);
+  const pushedAuthorizationRequests = config.pushedAuthorizationRequests === undefined ? false : config.pushedAuthorizationRequests;
+  if (typeof pushedAuthorizationRequests !== 'boolean' && pushedAuthorizationRequests !== 'required') {
+    fail('pushedAuthorizationRequests', `must be true, false or 'required' (got ${JSON.stringify(pushedAuthorizationRequests)})`);
+  }
   const idTokenSigningAlg = config.idTokenSigningAlg ?? 'RS256';
   if (!ASYMMETRIC_JWS_ALGS.has(idTokenSigningAlg)) {
     fail('idTokenSigningAlg', `must be one of ${[...ASYMMETRIC_JWS_ALGS].join(', ')} (got ${JSON.stringify(idTokenSigningAlg)})`);
@@ -86,7 +90,7 @@ function resolveProvider(config: AuthCallbackConfig) {
     dpop,
     dpopAlg,
     idTokenSigningAlg,
-    pushedAuthorizationRequests: assertBoolean(config.pushedAuthorizationRequests, 'pushedAuthorizationRequests', false),
+    pushedAuthorizationRequests,
     tokenEndpointParams: tokenParamsOf(config.tokenEndpointParams, 'tokenEndpointParams'),
     refreshParams: tokenParamsOf(config.refreshParams, 'refreshParams'),
     clockTolerance: assertSeconds(config.clockTolerance, 'clockTolerance', 30),

@@ -62,7 +62,7 @@ export interface ResolvedOptions {
   readonly sessionStorage: 'cookie' | 'store';
   /** `session`: the express-session middleware `authCallback()` runs itself, or `undefined`. */
   readonly session: RequestHandler | undefined;
-  readonly pushedAuthorizationRequests: boolean;
+  readonly pushedAuthorizationRequests: boolean | 'required';
   /** Extra parameters of the authorization code exchange (checked: none of the protocol's). */
   readonly tokenEndpointParams: Readonly<Record<string, string>>;
   /** Extra parameters of every refresh (checked: none of the protocol's). */

@@ -51,7 +51,8 @@ async function checkMixUpDefense(context: Context, provider: Provider): Promise<
  * `issuer_mismatch` (400) for an `iss` this app does not sign in with; `unknown_issuer` (400)
  * when `tenants.issuer()` names none; `mix_up_unprotected` (500, see `checkMixUpDefense()`);
  * `dpop_unsupported` (502) with `dpop: 'required'` and a
- * provider that does not advertise DPoP; discovery failures (502/504).
+ * provider that does not advertise DPoP; `par_unsupported` (502) when pushed authorization
+ * requests are required and the provider has no PAR endpoint; discovery failures (502/504).
  */
 export async function handleLogin(context: Context, req: HttpRequest, res: HttpResponse): Promise<void> {
   // A login is a page load. An <img> or fetch() of /login from another site would plant pending

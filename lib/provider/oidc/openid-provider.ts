@@ -151,14 +151,15 @@ export class OpenIdProvider implements Provider {
   /**
    * Builds the authorization request URL (RFC 6749 §4.1.1, OpenID Connect Core 1.0 §3.1.2.1,
    * RFC 7636 §4.3 with `S256`). With pushed authorization requests (RFC 9126) — when the
-   * provider requires them (`require_pushed_authorization_requests`), or advertises a
-   * `pushed_authorization_request_endpoint` and `pushedAuthorizationRequests` is on — the
-   * parameters are posted there with client authentication, and the URL carries only
-   * `client_id` and `request_uri`.
+   * provider requires them (`require_pushed_authorization_requests`), or
+   * `pushedAuthorizationRequests` is `'required'`, or `true` and the provider advertises a
+   * `pushed_authorization_request_endpoint` — the parameters are posted there with client
+   * authentication, and the URL carries only `client_id` and `request_uri`.
    *
    * @param checks - `state`, `nonce` and the PKCE `code_verifier` of the new transaction
    * @param params - the other parameters: `authorizationParams` and this login's (see `readLoginRequest()`)
-   * @throws AuthError when discovery fails (502/504); the PAR endpoint's refusal (502) or fault
+   * @throws AuthError when discovery fails (502/504); `par_unsupported` (502) when PAR is
+   *   required but the provider has no PAR endpoint; the PAR endpoint's refusal (502) or fault
    */
   async authorizationUrl(checks: CodeExchangeChecks, params: Readonly<Record<string, string>>): Promise<URL> {
     const o = this.#options;
@@ -176,10 +177,7 @@ export class OpenIdProvider implements Provider {
       // `query` is the code flow's default response mode (OAuth 2.0 Multiple Response Types §2.1).
       ...(o.responseMode === 'form_post' && { response_mode: 'form_post' }),
     };
-    const metadata = configuration.serverMetadata();
-    const pushed = metadata.require_pushed_authorization_requests === true
-      || (o.pushedAuthorizationRequests && metadata.pushed_authorization_request_endpoint !== undefined);
-    if (pushed) {
+    if (this.#pushes(configuration.serverMetadata())) {
       try {
         return await client.buildAuthorizationUrlWithPAR(configuration, parameters);
       } catch (err) {
@@ -191,6 +189,35 @@ export class OpenIdProvider implements Provider {
     } catch (err) {
       throw translateError(err, 'discovery'); // e.g. metadata without an authorization_endpoint
     }
+  }
+
+  /**
+   * `true` when this login's parameters go by pushed authorization request (RFC 9126): the
+   * provider requires it (`require_pushed_authorization_requests`, §5), or
+   * `pushedAuthorizationRequests` is `'required'`, or `true` and the provider publishes an
+   * endpoint.
+   *
+   * @throws AuthError `par_unsupported` (502) when PAR is required (either way) but the provider
+   *   publishes no `pushed_authorization_request_endpoint`: sending the parameters through the
+   *   browser instead would break the requirement without a word
+   */
+  #pushes(metadata: client.ServerMetadata): boolean {
+    const option = this.#options.pushedAuthorizationRequests;
+    const offered = metadata.pushed_authorization_request_endpoint !== undefined;
+    if (metadata.require_pushed_authorization_requests === true) {
+      if (!offered) {
+        throw new AuthError('par_unsupported', 502,
+          'The provider\'s metadata sets require_pushed_authorization_requests but publishes no pushed_authorization_request_endpoint '
+          + '(RFC 9126 §5), so no login can start: fix the provider\'s PAR configuration (publish the endpoint, or stop requiring PAR)');
+      }
+      return true;
+    }
+    if (option === 'required' && !offered) {
+      throw new AuthError('par_unsupported', 502,
+        'pushedAuthorizationRequests is \'required\' but the provider publishes no pushed_authorization_request_endpoint (RFC 9126 §5): '
+        + 'turn pushed authorization requests on at the provider, or set pushedAuthorizationRequests: true to push only where the provider offers it');
+    }
+    return option !== false && offered;
   }
 
   /**
