@@ -153,6 +153,29 @@ export interface ClientOptions {
    */
   pushedAuthorizationRequests?: boolean | 'required';
   /**
+   * Sign the authorization request's parameters into a request object (JAR, RFC 9101) with
+   * `clientPrivateKey`: the provider can then tell that they come from this client, unchanged,
+   * whichever way they travel. The URL carries only `client_id` and `request` (§5.1); with pushed
+   * authorization requests (`pushedAuthorizationRequests`, or a provider that requires them) the
+   * request object is pushed instead (RFC 9126 §3), and the URL carries `client_id` and
+   * `request_uri`.
+   *
+   * - `true`: signed with the algorithm of `clientAssertionAlg` (default: the JWK's `alg`, else
+   *   RS256 for an RSA key, ES256/ES384/ES512 for a P-256/P-384/P-521 key, EdDSA for Ed25519);
+   * - `{ alg }`: with this JWS algorithm (RFC 7518 §3; RS*, PS*, ES*, EdDSA), which the key must
+   *   fit.
+   *
+   * Register the algorithm as the client's `request_object_signing_alg` (OpenID Connect Dynamic
+   * Client Registration 1.0 §2) and the key's public half in its `jwks`. The provider must accept
+   * request objects: it must list the algorithm in `request_object_signing_alg_values_supported`
+   * when it publishes that list, and without PAR publish `request_parameter_supported: true`
+   * (OpenID Connect Discovery 1.0 §3); otherwise each login is refused with 502
+   * `request_object_unsupported`, whose message names what is missing. Without
+   * `clientPrivateKey`, or with an algorithm the key cannot sign with, `authCallback()` throws a
+   * `ConfigurationError`. Default `false`. Only with an OpenID Provider (not with `adapter`).
+   */
+  requestObject?: boolean | { alg?: string };
+  /**
    * Extra parameters sent with the authorization code exchange at the token endpoint (RFC 6749
    * §4.1.3), e.g. `{ resource: 'https://api.example.com' }` (RFC 8707 §2.2) or
    * `{ audience: 'https://api.example.com' }`. Not sent with refreshes: see `refreshParams`.

@@ -30,7 +30,18 @@ const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Options only an OpenID Provider serves: refused with an `adapter`. */
 const OPENID_ONLY_OPTIONS = [
   'fetchUserInfo', 'dpop', 'pushedAuthorizationRequests', 'clientAuthMethod', 'clientPrivateKey', 'idTokenSigningAlg', 'tokenEndpointParams', 'refreshParams',
+  'requestObject',
 ] as const;
+
+/** The `requestObject` option: `undefined` when off, else the configured algorithm (or none). */
+function requestObjectOf(value: unknown): ResolvedOptions['requestObject'] {
+  if (value === undefined || value === false) return undefined;
+  if (value === true) return Object.freeze({ alg: undefined });
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail('requestObject', 'must be true, false or { alg }');
+  const { alg } = value as { alg?: unknown };
+  if (alg !== undefined) assertString(alg, 'requestObject.alg');
+  return Object.freeze({ alg });
+}
 
 /** The provider and the client at it: issuer, tenants or adapter, credentials, how it is called. */
 function resolveProvider(config: AuthCallbackConfig) {
@@ -53,7 +64,8 @@ function resolveProvider(config: AuthCallbackConfig) {
     checkClientCertificate(config.clientCertificate);
   }
   const customFetch = config.clientCertificate !== undefined ? certificateFetch(config.clientCertificate) : config.customFetch;
-  if (tenants?.client === undefined || config.clientId !== undefined) checkClient({ ...config, customFetch } as TenantClient, '');
+  const requestObject = requestObjectOf(config.requestObject);
+  if (tenants?.client === undefined || config.clientId !== undefined) checkClient({ ...config, customFetch } as TenantClient, '', requestObject);
   const allowInsecureRequests = assertBoolean(config.allowInsecureRequests, 'allowInsecureRequests', false);
   const issuer = config.issuer === undefined ? undefined : parseIssuer(config.issuer, 'issuer', allowInsecureRequests);
   const dpop = config.dpop ?? false;
@@ -91,6 +103,7 @@ function resolveProvider(config: AuthCallbackConfig) {
     dpopAlg,
     idTokenSigningAlg,
     pushedAuthorizationRequests,
+    requestObject,
     tokenEndpointParams: tokenParamsOf(config.tokenEndpointParams, 'tokenEndpointParams'),
     refreshParams: tokenParamsOf(config.refreshParams, 'refreshParams'),
     clockTolerance: assertSeconds(config.clockTolerance, 'clockTolerance', 30),

@@ -63,6 +63,11 @@ export interface ResolvedOptions {
   /** `session`: the express-session middleware `authCallback()` runs itself, or `undefined`. */
   readonly session: RequestHandler | undefined;
   readonly pushedAuthorizationRequests: boolean | 'required';
+  /**
+   * Signed request objects (JAR): `undefined` when off; `alg` the configured algorithm, or
+   * `undefined` for the client key's own (`clientAssertionAlg`, else the key's default).
+   */
+  readonly requestObject: { readonly alg: string | undefined } | undefined;
   /** Extra parameters of the authorization code exchange (checked: none of the protocol's). */
   readonly tokenEndpointParams: Readonly<Record<string, string>>;
   /** Extra parameters of every refresh (checked: none of the protocol's). */

@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 import * as client from 'openid-client';
-import { chooseAuthMethod, clientAuthentication } from './client-authentication.js';
+import { chooseAuthMethod, clientAuthentication, importClientKey } from './client-authentication.js';
 import { capturingFetch, tokenResponseCapture, type TokenResponseCapture } from './token-response-capture.js';
 import { dpopOptions, isUnknownKey, validatedTokenSet, type TokenEndpointResponse } from './token-exchange.js';
 import { translateError } from './translate-error.js';
@@ -15,9 +15,39 @@ import { withUserAgent } from '../user-agent.js';
 import type { DPoPKey } from '../dpop-key.js';
 import { AuthError } from '../../errors.js';
 import type { IssuerOptions } from '../../config/resolved-options.js';
+import { defaultKeyAlgorithm } from '../../config/key-algorithms.js';
 import type {
   CodeExchangeChecks, EndingSession, Provider, RefreshedTokens, ResourceRequest, TokenSet, UserInfoClaims,
 } from '../provider.js';
+
+/**
+ * Checks that the provider accepts a request object signed with `alg` (RFC 9101) the way it is
+ * about to be sent: its algorithm in `request_object_signing_alg_values_supported` when the
+ * provider publishes that list; by the `request` parameter (not pushed), only when it publishes
+ * `request_parameter_supported: true` (OpenID Connect Discovery 1.0 §3, whose default is
+ * `false`); pushed (RFC 9126 §3), when it publishes either.
+ *
+ * @throws AuthError `request_object_unsupported` (502) naming what the metadata lacks and the fix
+ */
+function checkRequestObjectSupport(metadata: client.ServerMetadata, alg: string, pushed: boolean): void {
+  const algs = metadata.request_object_signing_alg_values_supported;
+  const listed = Array.isArray(algs);
+  if (listed && !algs.includes(alg)) {
+    throw new AuthError('request_object_unsupported', 502,
+      `requestObject signs with ${alg}, but the provider's request_object_signing_alg_values_supported lists only ${algs.join(', ') || 'nothing'} `
+      + '(RFC 9101, OpenID Connect Discovery 1.0 §3): set requestObject: { alg } to one of them (with a key of that type), or allow the algorithm at the provider');
+  }
+  if (!pushed && metadata.request_parameter_supported !== true) {
+    throw new AuthError('request_object_unsupported', 502,
+      'requestObject is set, but the provider does not publish request_parameter_supported: true (OpenID Connect Discovery 1.0 §3, RFC 9101 §5.1), '
+      + 'so it would ignore or refuse the signed request: turn request objects on at the provider, or push them (pushedAuthorizationRequests, RFC 9126)');
+  }
+  if (pushed && !listed && metadata.request_parameter_supported !== true) {
+    throw new AuthError('request_object_unsupported', 502,
+      'requestObject is set, but the provider publishes neither request_object_signing_alg_values_supported nor request_parameter_supported '
+      + '(OpenID Connect Discovery 1.0 §3, RFC 9101): turn request objects on at the provider, or set requestObject: false');
+  }
+}
 
 /**
  * The OpenID Provider behind one `authCallback()`: discovered once, on first use.
@@ -28,6 +58,7 @@ import type {
 export class OpenIdProvider implements Provider {
   readonly #options: IssuerOptions;
   #configuration: Promise<client.Configuration> | undefined;
+  #requestObjectSigner: Promise<{ alg: string; key: client.PrivateKey }> | undefined;
 
   constructor(options: IssuerOptions) {
     this.#options = options;
@@ -154,12 +185,15 @@ export class OpenIdProvider implements Provider {
    * provider requires them (`require_pushed_authorization_requests`), or
    * `pushedAuthorizationRequests` is `'required'`, or `true` and the provider advertises a
    * `pushed_authorization_request_endpoint` — the parameters are posted there with client
-   * authentication, and the URL carries only `client_id` and `request_uri`.
+   * authentication, and the URL carries only `client_id` and `request_uri`. With `requestObject`,
+   * the parameters are first signed into a request object (RFC 9101), sent as `request` or pushed.
    *
    * @param checks - `state`, `nonce` and the PKCE `code_verifier` of the new transaction
    * @param params - the other parameters: `authorizationParams` and this login's (see `readLoginRequest()`)
    * @throws AuthError when discovery fails (502/504); `par_unsupported` (502) when PAR is
-   *   required but the provider has no PAR endpoint; the PAR endpoint's refusal (502) or fault
+   *   required but the provider has no PAR endpoint; `request_object_unsupported` (502) when the
+   *   provider does not accept the request object as it would be sent; the PAR endpoint's
+   *   refusal (502) or fault
    */
   async authorizationUrl(checks: CodeExchangeChecks, params: Readonly<Record<string, string>>): Promise<URL> {
     const o = this.#options;
@@ -177,18 +211,47 @@ export class OpenIdProvider implements Provider {
       // `query` is the code flow's default response mode (OAuth 2.0 Multiple Response Types §2.1).
       ...(o.responseMode === 'form_post' && { response_mode: 'form_post' }),
     };
-    if (this.#pushes(configuration.serverMetadata())) {
+    const metadata = configuration.serverMetadata();
+    const pushed = this.#pushes(metadata);
+    let request: URLSearchParams | Record<string, string> = parameters;
+    if (o.requestObject !== undefined) {
+      const { alg, key } = await this.#requestObjectKey();
+      checkRequestObjectSupport(metadata, alg, pushed);
       try {
-        return await client.buildAuthorizationUrlWithPAR(configuration, parameters);
+        // The header names the configured alg: oauth4webapi names an Ed25519 key's "Ed25519" (RFC 9864), the same signature as "EdDSA".
+        ({ searchParams: request } = await client.buildAuthorizationUrlWithJAR(configuration, parameters, key, {
+          [client.modifyAssertion]: (header) => { header.alg = alg; },
+        }));
+      } catch (err) {
+        throw translateError(err, 'discovery'); // e.g. metadata without an authorization_endpoint
+      }
+    }
+    if (pushed) {
+      try {
+        return await client.buildAuthorizationUrlWithPAR(configuration, request);
       } catch (err) {
         throw translateError(err, 'par');
       }
     }
     try {
-      return client.buildAuthorizationUrl(configuration, parameters);
+      return client.buildAuthorizationUrl(configuration, request);
     } catch (err) {
       throw translateError(err, 'discovery'); // e.g. metadata without an authorization_endpoint
     }
+  }
+
+  /**
+   * The key request objects are signed with (`clientPrivateKey`), imported once, and its
+   * algorithm: `requestObject.alg`, else `clientAssertionAlg`, else the key's default. The
+   * start-up checks made sure the key can sign with it.
+   */
+  #requestObjectKey(): Promise<{ alg: string; key: client.PrivateKey }> {
+    if (this.#requestObjectSigner === undefined) {
+      const o = this.#options;
+      const alg = o.requestObject?.alg ?? o.clientAssertionAlg ?? defaultKeyAlgorithm(o.clientPrivateKey!);
+      this.#requestObjectSigner = importClientKey(o, alg).then((key) => ({ alg, key }));
+    }
+    return this.#requestObjectSigner;
   }
 
   /**
