@@ -80,7 +80,8 @@ export interface ClientOptions {
    * mutual TLS (RFC 8705 §2: `tls_client_auth`, `self_signed_tls_client_auth`; §3: certificate-
    * bound tokens), with `ca` to trust a provider on a private PKI. Checked at start-up (the key
    * must be the certificate's). Not with `customFetch`: one that presents a certificate itself
-   * replaces it.
+   * replaces it. With it, or a `tls_client_auth` method, the token, UserInfo and PAR requests go
+   * to the provider's `mtls_endpoint_aliases` when it publishes them (RFC 8705 §5).
    */
   clientCertificate?: ClientCertificate;
   /**

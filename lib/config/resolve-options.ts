@@ -98,6 +98,7 @@ function resolveProvider(config: AuthCallbackConfig) {
     clientKeyId: config.clientKeyId,
     clientAssertionAlg: config.clientAssertionAlg,
     customFetch,
+    mutualTls: config.clientCertificate !== undefined,
     fetchUserInfo: assertBoolean(config.fetchUserInfo, 'fetchUserInfo', false),
     dpop,
     dpopAlg,

@@ -25,6 +25,8 @@ export interface ResolvedOptions {
   readonly clientKeyId: string | undefined;
   readonly clientAssertionAlg: string | undefined;
   readonly customFetch: ((url: string, init: RequestInit) => Promise<Response>) | undefined;
+  /** `true` when `clientCertificate` is set: every connection to the provider presents it (RFC 8705). */
+  readonly mutualTls: boolean;
   readonly baseURL: URL;
   /** `baseURL`'s path without a trailing slash: `''` for a root `baseURL`. */
   readonly basePath: string;

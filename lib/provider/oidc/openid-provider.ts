@@ -110,23 +110,32 @@ export class OpenIdProvider implements Provider {
     return this.#configuration;
   }
 
-  #clientMetadata(): Partial<client.ClientMetadata> {
+  /**
+   * The client metadata openid-client checks and sends by. With `mutualTls`, the token, UserInfo,
+   * PAR (and revocation, introspection) requests go to the provider's `mtls_endpoint_aliases`
+   * when it publishes them (RFC 8705 §5): a provider may ask for client certificates only there.
+   */
+  #clientMetadata(mutualTls = false): Partial<client.ClientMetadata> {
     return {
       // Pinned so that a provider advertising `none` or `HS256` cannot downgrade the check.
       id_token_signed_response_alg: this.#options.idTokenSigningAlg,
       [client.clockTolerance]: this.#options.clockTolerance,
+      ...(mutualTls && { use_mtls_endpoint_aliases: true }),
     };
   }
 
   /**
    * A configuration for `metadata` with this client's authentication method (chosen from the
    * options and the provider's `token_endpoint_auth_methods_supported`) and the settings every
-   * configuration of this issuer carries. Its JWKS cache starts empty.
+   * configuration of this issuer carries. Its JWKS cache starts empty. A client that uses mutual
+   * TLS (a `tls_client_auth` method, RFC 8705 §2, or a `clientCertificate` for certificate-bound
+   * tokens, §3) uses the provider's `mtls_endpoint_aliases` (§5).
    */
   async #build(metadata: client.ServerMetadata): Promise<client.Configuration> {
     const o = this.#options;
     const method = chooseAuthMethod(o, metadata.token_endpoint_auth_methods_supported);
-    const configuration = new client.Configuration(metadata, o.clientId, this.#clientMetadata(), await clientAuthentication(o, method));
+    const mutualTls = method === 'tls_client_auth' || method === 'self_signed_tls_client_auth' || o.mutualTls;
+    const configuration = new client.Configuration(metadata, o.clientId, this.#clientMetadata(mutualTls), await clientAuthentication(o, method));
     client.enableNonRepudiationChecks(configuration); // the ID token's signature is checked, code flow included
     if (o.insecureIssuer) client.allowInsecureRequests(configuration);
     configuration.timeout = o.httpTimeout;
