@@ -71,8 +71,12 @@ export interface ClientOptions {
   /** The `kid` sent in the client assertion's header. Default: the JWK's `kid`. */
   clientKeyId?: string;
   /**
-   * The `private_key_jwt` assertion's JWS algorithm. Default: the JWK's `alg`, else RS256 (RSA),
-   * ES256 (P-256), EdDSA (Ed25519). (`client_secret_jwt` always signs HS256.)
+   * The `private_key_jwt` assertion's JWS algorithm (RFC 7523 §2.2, RFC 7518 §3), and the request
+   * object's unless `requestObject.alg` is set. Default: the JWK's `alg`, else RS256 (RSA),
+   * ES256/ES384/ES512 (P-256/P-384/P-521), EdDSA (Ed25519). It must fit `clientPrivateKey`:
+   * RS* and PS* an RSA key of at least 2048 bits, ES256/ES384/ES512 an EC key on P-256/P-384/P-521,
+   * EdDSA (or Ed25519) an Ed25519 key; otherwise `authCallback()` throws a `ConfigurationError`
+   * naming both. (`client_secret_jwt` always signs HS256.)
    */
   clientAssertionAlg?: string;
   /**
