@@ -179,7 +179,10 @@ export interface ClientOptions {
    * `clientPrivateKey`, or with an algorithm the key cannot sign with, `authCallback()` throws a
    * `ConfigurationError`. Default `false`. Only with an OpenID Provider (not with `adapter`).
    */
-  requestObject?: boolean | { alg?: string };
+  requestObject?: boolean | {
+    /** The request object's JWS algorithm (RFC 7518 §3). Default: as with `true`. */
+    alg?: string;
+  };
   /**
    * Extra parameters sent with the authorization code exchange at the token endpoint (RFC 6749
    * §4.1.3), e.g. `{ resource: 'https://api.example.com' }` (RFC 8707 §2.2) or
