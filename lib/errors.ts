@@ -108,6 +108,18 @@ export const AuthErrorCodes = {
    * this one could start (401).
    */
   SESSION_EXPIRED: 'session_expired',
+  /**
+   * Pushed authorization requests (RFC 9126) are required, by `pushedAuthorizationRequests:
+   * 'required'` or by the provider's `require_pushed_authorization_requests`, and the provider
+   * publishes no `pushed_authorization_request_endpoint`, RFC 9126 §5 (502): no login can start.
+   */
+  PAR_UNSUPPORTED: 'par_unsupported',
+  /**
+   * `requestObject` is set and the provider does not accept signed request objects as sent: no
+   * `request_parameter_supported` (without PAR), or the algorithm is not in its
+   * `request_object_signing_alg_values_supported`, RFC 9101, OpenID Connect Discovery 1.0 §3 (502).
+   */
+  REQUEST_OBJECT_UNSUPPORTED: 'request_object_unsupported',
   /** The express-session store failed, or did not answer within `storeTimeout` seconds (503). */
   STORE_UNAVAILABLE: 'store_unavailable',
   /** An unexpected failure inside the middleware (500); `cause` has the details. */

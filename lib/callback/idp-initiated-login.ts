@@ -15,6 +15,7 @@
  *
  * @packageDocumentation
  */
+import type { ResolvedOptions } from '../config/resolved-options.js';
 import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { redirect, type HttpRequest, type HttpResponse } from '../http.js';
 import { AuthError, redacted } from '../errors.js';
@@ -101,9 +102,9 @@ function invalidClaim(name: string): never {
  *   discovery failures (502/504)
  */
 export async function verifyIdpInitiatedLogin(
-  token: string, provider: Provider, options: { readonly clockTolerance: number; readonly httpTimeout: number },
+  token: string, provider: Provider, options: Pick<ResolvedOptions, 'clockTolerance' | 'httpTimeout' | 'customFetch'>,
 ): Promise<IdpInitiatedLoginClaims> {
-  const keys = await providerKeys(provider, options.httpTimeout);
+  const keys = await providerKeys(provider, options);
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(token, keys, { algorithms: ASYMMETRIC_ALGS, clockTolerance: options.clockTolerance, requiredClaims: ['exp'] }));

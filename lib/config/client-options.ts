@@ -71,8 +71,12 @@ export interface ClientOptions {
   /** The `kid` sent in the client assertion's header. Default: the JWK's `kid`. */
   clientKeyId?: string;
   /**
-   * The `private_key_jwt` assertion's JWS algorithm. Default: the JWK's `alg`, else RS256 (RSA),
-   * ES256 (P-256), EdDSA (Ed25519). (`client_secret_jwt` always signs HS256.)
+   * The `private_key_jwt` assertion's JWS algorithm (RFC 7523 §2.2, RFC 7518 §3), and the request
+   * object's unless `requestObject.alg` is set. Default: the JWK's `alg`, else RS256 (RSA),
+   * ES256/ES384/ES512 (P-256/P-384/P-521), EdDSA (Ed25519). It must fit `clientPrivateKey`:
+   * RS* and PS* an RSA key of at least 2048 bits, ES256/ES384/ES512 an EC key on P-256/P-384/P-521,
+   * EdDSA (or Ed25519) an Ed25519 key; otherwise `authCallback()` throws a `ConfigurationError`
+   * naming both. (`client_secret_jwt` always signs HS256.)
    */
   clientAssertionAlg?: string;
   /**
@@ -80,13 +84,17 @@ export interface ClientOptions {
    * mutual TLS (RFC 8705 §2: `tls_client_auth`, `self_signed_tls_client_auth`; §3: certificate-
    * bound tokens), with `ca` to trust a provider on a private PKI. Checked at start-up (the key
    * must be the certificate's). Not with `customFetch`: one that presents a certificate itself
-   * replaces it.
+   * replaces it. With it, or a `tls_client_auth` method, the token, UserInfo and PAR requests go
+   * to the provider's `mtls_endpoint_aliases` when it publishes them (RFC 8705 §5).
    */
   clientCertificate?: ClientCertificate;
   /**
-   * A `fetch` for every request to the provider (discovery, JWKS, token, UserInfo), e.g. one
-   * that goes through a proxy or presents a client certificate. Called as `fetch(url, init)` and
-   * must return a `Response`. Default: the global `fetch`.
+   * A `fetch` for every request to the provider (discovery, JWKS, PAR, token, UserInfo, an
+   * adapter's endpoints, the JWKS of back-channel logout tokens), e.g. one that goes through a
+   * proxy or presents a client certificate. Called as `fetch(url, init)` and must return a
+   * `Response`. `init.headers` already carries this package's `User-Agent`
+   * (`express-oidc-callback/<version>`, then the library's own product token; RFC 9110 §10.1.5),
+   * which it may replace. Default: the global `fetch`.
    */
   customFetch?: (url: string, init: RequestInit) => Promise<Response>;
   /**
@@ -133,10 +141,56 @@ export interface ClientOptions {
    */
   fetchUserInfo?: boolean;
   /**
-   * Send the authorization request's parameters by pushed authorization request (RFC 9126) when
-   * the provider advertises a `pushed_authorization_request_endpoint`: they travel over the back
-   * channel, authenticated, instead of through the browser. Default `false`; a provider that sets
-   * `require_pushed_authorization_requests` gets them pushed whatever this says.
+   * Send the authorization request's parameters by pushed authorization request (RFC 9126): they
+   * travel over the back channel, authenticated, instead of through the browser, and the
+   * authorization URL carries only `client_id` and `request_uri` (§4).
+   *
+   * - `true`: pushed when the provider publishes a `pushed_authorization_request_endpoint`
+   *   (RFC 9126 §5), sent through the browser otherwise;
+   * - `'required'`: always pushed; a provider that publishes no such endpoint refuses every
+   *   login (checked at `/login`, once its metadata is discovered): 502 `par_unsupported`, whose
+   *   message names the cause and the fix;
+   * - `false`: pushed only when the provider requires it.
+   *
+   * Default `false`. A provider whose metadata sets `require_pushed_authorization_requests`
+   * (RFC 9126 §5) gets its requests pushed whatever this says (502 `par_unsupported` when it
+   * publishes no endpoint).
    */
-  pushedAuthorizationRequests?: boolean;
+  pushedAuthorizationRequests?: boolean | 'required';
+  /**
+   * Sign the authorization request's parameters into a request object (JAR, RFC 9101) with
+   * `clientPrivateKey`: the provider can then tell that they come from this client, unchanged,
+   * whichever way they travel. The URL carries only `client_id` and `request` (§5.1); with pushed
+   * authorization requests (`pushedAuthorizationRequests`, or a provider that requires them) the
+   * request object is pushed instead (RFC 9126 §3), and the URL carries `client_id` and
+   * `request_uri`.
+   *
+   * - `true`: signed with the algorithm of `clientAssertionAlg` (default: the JWK's `alg`, else
+   *   RS256 for an RSA key, ES256/ES384/ES512 for a P-256/P-384/P-521 key, EdDSA for Ed25519);
+   * - `{ alg }`: with this JWS algorithm (RFC 7518 §3; RS*, PS*, ES*, EdDSA), which the key must
+   *   fit.
+   *
+   * Register the algorithm as the client's `request_object_signing_alg` (OpenID Connect Dynamic
+   * Client Registration 1.0 §2) and the key's public half in its `jwks`. The provider must accept
+   * request objects: it must list the algorithm in `request_object_signing_alg_values_supported`
+   * when it publishes that list, and without PAR publish `request_parameter_supported: true`
+   * (OpenID Connect Discovery 1.0 §3); otherwise each login is refused with 502
+   * `request_object_unsupported`, whose message names what is missing. Without
+   * `clientPrivateKey`, or with an algorithm the key cannot sign with, `authCallback()` throws a
+   * `ConfigurationError`. Default `false`. Only with an OpenID Provider (not with `adapter`).
+   */
+  requestObject?: boolean | {
+    /** The request object's JWS algorithm (RFC 7518 §3). Default: as with `true`. */
+    alg?: string;
+  };
+  /**
+   * Extra parameters sent with the authorization code exchange at the token endpoint (RFC 6749
+   * §4.1.3), e.g. `{ resource: 'https://api.example.com' }` (RFC 8707 §2.2) or
+   * `{ audience: 'https://api.example.com' }`. Not sent with refreshes: see `refreshParams`.
+   * Values are strings. The parameters the request sets itself (`grant_type`, `code`,
+   * `code_verifier`, `redirect_uri`, `refresh_token`, `client_id`, `client_secret`,
+   * `client_assertion*`) are a `ConfigurationError` at start-up. Default `{}` (none). Only with
+   * an OpenID Provider (not with `adapter`).
+   */
+  tokenEndpointParams?: Record<string, string>;
 }

@@ -26,6 +26,7 @@ const TOP_LEVEL: Names<AuthCallbackConfig> = {
   sessionDuration: true, sessionIdleDuration: true, sessionTouchInterval: true, sessionStorage: true, session: true,
   storeTimeout: true, autoRefresh: true, refreshMargin: true, cookie: true, identityClaimFilter: true,
   loginState: true, afterCallback: true, idpLogout: true, logoutParams: true, attemptSilentLogin: true,
+  requestObject: true, tokenEndpointParams: true, refreshParams: true,
 };
 const ROUTES: Names<RoutesConfig> = { login: true, callback: true, logout: true, backchannelLogout: true };
 const COOKIE: Names<CookieConfig> = { name: true, domain: true, sameSite: true };

@@ -16,6 +16,7 @@ import {
 } from './checks.js';
 import { checkClient, checkClientCertificate } from './client-checks.js';
 import { authorizationParamsOf, essentialAcrOf, loginParamsOf } from './login-policy.js';
+import { tokenParamsOf } from './token-params.js';
 import type { AuthCallbackConfig } from './options.js';
 import type { ResolvedOptions } from './resolved-options.js';
 import type { TenantClient } from './tenants.js';
@@ -30,7 +31,20 @@ const DPOP_ALGS: ReadonlySet<string> = new Set(['ES256', 'ES384', 'ES512', 'Ed25
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** Options only an OpenID Provider serves: refused with an `adapter`. */
-const OPENID_ONLY_OPTIONS = ['fetchUserInfo', 'dpop', 'pushedAuthorizationRequests', 'clientAuthMethod', 'clientPrivateKey', 'idTokenSigningAlg', 'attemptSilentLogin'] as const;
+const OPENID_ONLY_OPTIONS = [
+  'fetchUserInfo', 'dpop', 'pushedAuthorizationRequests', 'clientAuthMethod', 'clientPrivateKey', 'idTokenSigningAlg', 'tokenEndpointParams', 'refreshParams',
+  'requestObject', 'attemptSilentLogin',
+] as const;
+
+/** The `requestObject` option: `undefined` when off, else the configured algorithm (or none). */
+function requestObjectOf(value: unknown): ResolvedOptions['requestObject'] {
+  if (value === undefined || value === false) return undefined;
+  if (value === true) return Object.freeze({ alg: undefined });
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail('requestObject', 'must be true, false or { alg }');
+  const { alg } = value as { alg?: unknown };
+  if (alg !== undefined) assertString(alg, 'requestObject.alg');
+  return Object.freeze({ alg });
+}
 
 /** The provider and the client at it: issuer, tenants or adapter, credentials, how it is called. */
 function resolveProvider(config: AuthCallbackConfig) {
@@ -53,7 +67,8 @@ function resolveProvider(config: AuthCallbackConfig) {
     checkClientCertificate(config.clientCertificate);
   }
   const customFetch = config.clientCertificate !== undefined ? certificateFetch(config.clientCertificate) : config.customFetch;
-  if (tenants?.client === undefined || config.clientId !== undefined) checkClient({ ...config, customFetch } as TenantClient, '');
+  const requestObject = requestObjectOf(config.requestObject);
+  if (tenants?.client === undefined || config.clientId !== undefined) checkClient({ ...config, customFetch } as TenantClient, '', requestObject);
   const allowInsecureRequests = assertBoolean(config.allowInsecureRequests, 'allowInsecureRequests', false);
   const issuer = config.issuer === undefined ? undefined : parseIssuer(config.issuer, 'issuer', allowInsecureRequests);
   const dpop = config.dpop ?? false;
@@ -61,6 +76,10 @@ function resolveProvider(config: AuthCallbackConfig) {
   const dpopAlg = config.dpopAlg ?? 'ES256';
   // An RSA key pair per login costs ~100 ms of CPU: anonymous /login requests would be a cheap DoS.
   if (!DPOP_ALGS.has(dpopAlg)) fail('dpopAlg', `must be one of ${[...DPOP_ALGS].join(', ')} (an elliptic-curve or EdDSA key: one is generated per login)`);
+  const pushedAuthorizationRequests = config.pushedAuthorizationRequests === undefined ? false : config.pushedAuthorizationRequests;
+  if (typeof pushedAuthorizationRequests !== 'boolean' && pushedAuthorizationRequests !== 'required') {
+    fail('pushedAuthorizationRequests', `must be true, false or 'required' (got ${JSON.stringify(pushedAuthorizationRequests)})`);
+  }
   const idTokenSigningAlg = config.idTokenSigningAlg ?? 'RS256';
   if (!ASYMMETRIC_JWS_ALGS.has(idTokenSigningAlg)) {
     fail('idTokenSigningAlg', `must be one of ${[...ASYMMETRIC_JWS_ALGS].join(', ')} (got ${JSON.stringify(idTokenSigningAlg)})`);
@@ -82,11 +101,15 @@ function resolveProvider(config: AuthCallbackConfig) {
     clientKeyId: config.clientKeyId,
     clientAssertionAlg: config.clientAssertionAlg,
     customFetch,
+    mutualTls: config.clientCertificate !== undefined,
     fetchUserInfo: assertBoolean(config.fetchUserInfo, 'fetchUserInfo', false),
     dpop,
     dpopAlg,
     idTokenSigningAlg,
-    pushedAuthorizationRequests: assertBoolean(config.pushedAuthorizationRequests, 'pushedAuthorizationRequests', false),
+    pushedAuthorizationRequests,
+    requestObject,
+    tokenEndpointParams: tokenParamsOf(config.tokenEndpointParams, 'tokenEndpointParams'),
+    refreshParams: tokenParamsOf(config.refreshParams, 'refreshParams'),
     clockTolerance: assertSeconds(config.clockTolerance, 'clockTolerance', 30),
     httpTimeout: assertSeconds(config.httpTimeout, 'httpTimeout', 10, 0.001),
     insecureIssuer: issuer?.protocol === 'http:',

@@ -26,6 +26,8 @@ export interface ResolvedOptions {
   readonly clientKeyId: string | undefined;
   readonly clientAssertionAlg: string | undefined;
   readonly customFetch: ((url: string, init: RequestInit) => Promise<Response>) | undefined;
+  /** `true` when `clientCertificate` is set: every connection to the provider presents it (RFC 8705). */
+  readonly mutualTls: boolean;
   readonly baseURL: URL;
   /** `baseURL`'s path without a trailing slash: `''` for a root `baseURL`. */
   readonly basePath: string;
@@ -63,7 +65,16 @@ export interface ResolvedOptions {
   readonly sessionStorage: 'cookie' | 'store';
   /** `session`: the express-session middleware `authCallback()` runs itself, or `undefined`. */
   readonly session: RequestHandler | undefined;
-  readonly pushedAuthorizationRequests: boolean;
+  readonly pushedAuthorizationRequests: boolean | 'required';
+  /**
+   * Signed request objects (JAR): `undefined` when off; `alg` the configured algorithm, or
+   * `undefined` for the client key's own (`clientAssertionAlg`, else the key's default).
+   */
+  readonly requestObject: { readonly alg: string | undefined } | undefined;
+  /** Extra parameters of the authorization code exchange (checked: none of the protocol's). */
+  readonly tokenEndpointParams: Readonly<Record<string, string>>;
+  /** Extra parameters of every refresh (checked: none of the protocol's). */
+  readonly refreshParams: Readonly<Record<string, string>>;
   readonly loginParams: readonly string[];
   readonly autoRefresh: boolean;
   readonly refreshMargin: number;

@@ -78,6 +78,15 @@ export interface SessionOptions {
   autoRefresh?: boolean;
   /** Seconds before the access token's expiry at which `autoRefresh` refreshes it. Default `60`. */
   refreshMargin?: number;
+  /**
+   * Extra parameters sent with every refresh token request (RFC 6749 §6), automatic or by
+   * `req.oidc.refresh()`, e.g. `{ resource: 'https://api.example.com' }` (RFC 8707 §2.2). A
+   * `req.oidc.refresh({ tokenEndpointParams })` adds its own over these. Values are strings; the
+   * parameters the request sets itself (`grant_type`, `refresh_token`, `client_id`,
+   * `client_secret`, `client_assertion*`, …) are a `ConfigurationError` at start-up. Default `{}`
+   * (none). Only with an OpenID Provider (not with `adapter`).
+   */
+  refreshParams?: Record<string, string>;
   /** Session cookie attributes. */
   cookie?: CookieConfig;
   /**

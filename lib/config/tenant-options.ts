@@ -35,7 +35,7 @@ function ownRedirectUri(options: ResolvedOptions, value: unknown): URL {
  */
 export function tenantOptions(options: ResolvedOptions, issuer: string, client: TenantClient | undefined): IssuerOptions {
   const url = parseIssuer(issuer, 'tenants.issuer() result', options.allowInsecureRequests);
-  if (client !== undefined) checkClient({ ...client, customFetch: options.customFetch }, 'tenants.client().');
+  if (client !== undefined) checkClient({ ...client, customFetch: options.customFetch }, 'tenants.client().', options.requestObject);
   const registration = client ?? options;
   return Object.freeze({
     ...options,

@@ -6,7 +6,8 @@
 import type { HttpRequest, HttpResponse } from '../http.js';
 import { attach, authSessionOf, type Context } from '../runtime.js';
 import { boundKey } from '../provider/dpop-key.js';
-import { AuthError } from '../errors.js';
+import { AuthError, ConfigurationError } from '../errors.js';
+import { refreshCallParamsOf } from '../config/token-params.js';
 import type { UserClaims, UserInfoClaims } from '../provider/provider.js';
 import { refreshSession } from '../session/token-refresh.js';
 import { tokenTypeName } from '../provider/token-set.js';
@@ -107,20 +108,31 @@ export class RequestAuth {
 
   /**
    * Refreshes the tokens now (RFC 6749 §6), whatever their expiry, and reseals the session cookie
-   * (when the response's headers are not sent yet). Concurrent calls for one session share one
-   * token endpoint request.
+   * (when the response's headers are not sent yet). Concurrent calls for one session (with the
+   * same parameters) share one token endpoint request.
    *
+   * @param options - `tokenEndpointParams`: parameters of this refresh's token request over the
+   *   `refreshParams` option's, e.g. `{ resource: 'https://api.example.com' }` (RFC 8707 §2.2);
+   *   strings, none of the protocol's own (`grant_type`, `refresh_token`, `client_id`, …).
+   *   Default none.
+   * @throws ConfigurationError (a `TypeError`, before any request) when `tokenEndpointParams`
+   *   is not an object of strings, names a parameter the protocol sets, or is given for a
+   *   provider adapter's session (only an OpenID Provider takes them)
    * @throws AuthError `unauthorized` (401) without a session; `refresh_unavailable` (400) without
    *   a refresh token; `session_ended` (401: the cookie is cleared, and the request is anonymous
    *   from then on) when the provider refuses the refresh token or the new ID token names
    *   another user; `refresh_failed` (503) when the provider fails (the session is kept)
    */
-  async refresh(): Promise<void> {
+  async refresh(options: { tokenEndpointParams?: Record<string, string> } = {}): Promise<void> {
+    const context = this.#context;
+    const params = refreshCallParamsOf(options?.tokenEndpointParams);
+    if (context.options.adapter !== undefined && Object.keys(params).length > 0) {
+      throw new ConfigurationError('req.oidc.refresh(): "tokenEndpointParams" needs an OpenID Provider: a provider adapter\'s refresh takes no extra parameters', 'refresh().tokenEndpointParams');
+    }
     const session = authSessionOf(this.#req);
     if (session === undefined) throw new AuthError('unauthorized', 401, 'Authentication required: sign in first');
-    const context = this.#context;
     try {
-      const refreshed = await refreshSession(context, session);
+      const refreshed = await refreshSession(context, session, params);
       const renewed = this.#res.headersSent
         ? { ...session, tokens: refreshed.tokens, claims: refreshed.claims }
         : await context.sessions.write(this.#req, this.#res, refreshed.tokens, refreshed.claims, session.createdAt, session.ref);

@@ -57,7 +57,7 @@ async function validateLogoutToken(context: Context, req: HttpRequest, token: st
   let payload: JWTPayload;
   let typ: string | undefined;
   try {
-    ({ payload, protectedHeader: { typ } } = await jwtVerify(token, await providerKeys(provider, o.httpTimeout), {
+    ({ payload, protectedHeader: { typ } } = await jwtVerify(token, await providerKeys(provider, o), {
       algorithms: [o.idTokenSigningAlg],
       issuer: await provider.identifier(),
       audience: provider.clientId,

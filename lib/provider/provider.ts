@@ -150,8 +150,11 @@ export interface Provider {
   authorizationUrl(checks: CodeExchangeChecks, params: Readonly<Record<string, string>>): Promise<URL>;
   /** Exchanges the authorization code (RFC 6749 §4.1.3) and validates what comes back. */
   exchangeCode(callbackUrl: URL, checks: CodeExchangeChecks & { maxAge?: number }, dpop?: DPoPKey): Promise<TokenSet>;
-  /** Refreshes the tokens (RFC 6749 §6). */
-  refresh(refreshToken: string, dpop?: DPoPKey): Promise<RefreshedTokens>;
+  /**
+   * Refreshes the tokens (RFC 6749 §6), with `params` (checked: none of the protocol's) beside
+   * the protocol's; only an OpenID Provider is given any.
+   */
+  refresh(refreshToken: string, dpop?: DPoPKey, params?: Readonly<Record<string, string>>): Promise<RefreshedTokens>;
   /** Fetches the user's claims with the access token; their `sub` must be `expectedSubject`. */
   fetchUserInfo(accessToken: string, expectedSubject: string, dpop?: DPoPKey): Promise<UserInfoClaims>;
   /** Calls a resource server with the access token; the response is returned whatever its status. */

@@ -67,23 +67,27 @@ export class RefreshFlights {
  * logout still finds it and `requireAuth({ acr, maxAge })` still judges the login. The refresh
  * token, scope and UserInfo claims are kept when the provider sends no new ones.
  *
+ * @param params - this refresh's own token request parameters (`req.oidc.refresh({ tokenEndpointParams })`),
+ *   checked by the caller, over the `refreshParams` option's
  * @throws AuthError `session_ended` (401) when the provider refuses the refresh token
  *   (`invalid_grant`, RFC 6749 §5.2), or its new ID token is invalid, names another user or
  *   another provider session (`sid`): the session must end. `refresh_failed` (503) for a provider fault (unreachable, timeout, a
  *   malformed answer): the session is kept and a later request may try again.
  *   `refresh_unavailable` (400) when the session holds no refresh token.
  */
-export function refreshSession(context: RefreshDeps, session: AuthSession): Promise<RefreshedSession> {
+export function refreshSession(context: RefreshDeps, session: AuthSession, params?: Readonly<Record<string, string>>): Promise<RefreshedSession> {
   const refreshToken = session.tokens.refreshToken;
   if (refreshToken === undefined) {
     return Promise.reject(new AuthError('refresh_unavailable', 400, 'This session has no refresh token: sign in again to get new tokens'));
   }
   // Keyed by the access token being replaced too: a provider that keeps the refresh token must
-  // still be asked again once the refreshed access token is itself due.
-  return context.refreshes.run(`${refreshToken}\n${session.tokens.accessToken}`, async () => {
+  // still be asked again once the refreshed access token is itself due. And by the call's own
+  // parameters: a refresh asking for another `resource` must not be answered with another's tokens.
+  const asked = params === undefined || Object.keys(params).length === 0 ? '' : `\n${JSON.stringify(params)}`;
+  return context.refreshes.run(`${refreshToken}\n${session.tokens.accessToken}${asked}`, async () => {
     let refreshed;
     try {
-      refreshed = await (await context.providers.forSession(session.claims)).refresh(refreshToken, boundKey(session.tokens));
+      refreshed = await (await context.providers.forSession(session.claims)).refresh(refreshToken, boundKey(session.tokens), params);
     } catch (err) {
       const code = (err as AuthError).code;
       if (code === 'invalid_grant' || code === 'invalid_id_token' || code === 'session_ended') {

@@ -11,6 +11,7 @@ import type {
 } from '../provider.js';
 import { codeChallenge } from '../oidc/checks.js';
 import { tokenSetOf } from '../token-set.js';
+import { withUserAgent } from '../user-agent.js';
 import type { ResolvedOptions } from '../../config/resolved-options.js';
 import type { AdapterFetch, AdapterTokens, ProviderAdapter } from './adapter.js';
 
@@ -44,7 +45,7 @@ export class AdapterProvider implements Provider {
   constructor(adapter: ProviderAdapter, options: ResolvedOptions & { clientId: string }) {
     this.#adapter = adapter;
     this.#options = options;
-    const base = options.customFetch ?? fetch;
+    const base = withUserAgent(options.customFetch);
     const timeout = options.httpTimeout * 1000;
     // `httpTimeout` bounds every request, also when the caller brings its own signal (openid-client's
     // 30 s, jose's 5 s for a JWKS): whichever fires first aborts it.

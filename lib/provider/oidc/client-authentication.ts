@@ -5,11 +5,11 @@
  *
  * @packageDocumentation
  */
-import { createPrivateKey } from 'node:crypto';
-import { importJWK, importPKCS8, type JWK } from 'jose';
+import { importJWK, importPKCS8 } from 'jose';
 import * as client from 'openid-client';
 import type { ClientAuthMethod } from '../../config/client-options.js';
 import type { ResolvedOptions } from '../../config/resolved-options.js';
+import { defaultKeyAlgorithm } from '../../config/key-algorithms.js';
 
 /**
  * The method to use: `clientAuthMethod` when configured; otherwise the first the client has the
@@ -30,22 +30,21 @@ export function chooseAuthMethod(options: ResolvedOptions, supported: readonly s
   return candidates.find((method) => listed.includes(method)) ?? candidates[0]!;
 }
 
-/** The JWS algorithm of a private key for `private_key_jwt`: its JWK `alg`, else the usual one for its type. */
-function keyAlgorithm(jwk: JWK): string {
-  if (typeof jwk.alg === 'string') return jwk.alg;
-  switch (jwk.kty) {
-    case 'EC':
-      return { 'P-256': 'ES256', 'P-384': 'ES384', 'P-521': 'ES512' }[jwk.crv ?? ''] ?? 'ES256';
-    case 'OKP':
-      return 'EdDSA';
-    default:
-      return 'RS256';
-  }
+/**
+ * The client's private key (`clientPrivateKey`, a JWK or a PKCS#8 PEM), imported for `alg`, and
+ * the `kid` to send with what it signs (`clientKeyId`, else the JWK's `kid`).
+ */
+export async function importClientKey(options: Pick<ResolvedOptions, 'clientPrivateKey' | 'clientKeyId'>, alg: string): Promise<client.PrivateKey> {
+  const source = options.clientPrivateKey!;
+  const key = typeof source === 'string' ? await importPKCS8(source, alg) : await importJWK(source, alg) as client.CryptoKey;
+  const kid = options.clientKeyId ?? (typeof source === 'string' ? undefined : source.kid);
+  return { key, ...(kid !== undefined && { kid }) };
 }
 
 /**
  * The openid-client implementation of `method`. A private key (JWK or PKCS#8 PEM) is imported
- * here, once per call; its `kid` is sent in the assertion's header.
+ * here, once per call, for `clientAssertionAlg` (default: the JWK's `alg`, else the usual one
+ * for its type); its `kid` is sent in the assertion's header.
  */
 export async function clientAuthentication(options: ResolvedOptions, method: ClientAuthMethod): Promise<client.ClientAuth> {
   const secret = options.clientSecret!;
@@ -56,18 +55,8 @@ export async function clientAuthentication(options: ResolvedOptions, method: Cli
       return client.ClientSecretPost(secret);
     case 'client_secret_jwt':
       return client.ClientSecretJwt(secret);
-    case 'private_key_jwt': {
-      const source = options.clientPrivateKey!;
-      if (typeof source === 'string') {
-        const alg = options.clientAssertionAlg ?? keyAlgorithm(createPrivateKey(source).export({ format: 'jwk' }) as JWK);
-        const key = await importPKCS8(source, alg);
-        return client.PrivateKeyJwt({ key, ...(options.clientKeyId !== undefined && { kid: options.clientKeyId }) });
-      }
-      const alg = options.clientAssertionAlg ?? keyAlgorithm(source);
-      const key = await importJWK(source, alg);
-      const kid = options.clientKeyId ?? source.kid;
-      return client.PrivateKeyJwt({ key: key as client.CryptoKey, ...(kid !== undefined && { kid }) });
-    }
+    case 'private_key_jwt':
+      return client.PrivateKeyJwt(await importClientKey(options, options.clientAssertionAlg ?? defaultKeyAlgorithm(options.clientPrivateKey!)));
     case 'tls_client_auth':
     case 'self_signed_tls_client_auth':
       // RFC 8705 §2: the TLS client certificate, presented by customFetch, authenticates the client.

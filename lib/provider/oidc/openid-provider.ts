@@ -7,16 +7,47 @@
  * @packageDocumentation
  */
 import * as client from 'openid-client';
-import { chooseAuthMethod, clientAuthentication } from './client-authentication.js';
+import { chooseAuthMethod, clientAuthentication, importClientKey } from './client-authentication.js';
 import { capturingFetch, tokenResponseCapture, type TokenResponseCapture } from './token-response-capture.js';
 import { dpopOptions, isUnknownKey, validatedTokenSet, type TokenEndpointResponse } from './token-exchange.js';
 import { translateError } from './translate-error.js';
+import { withUserAgent } from '../user-agent.js';
 import type { DPoPKey } from '../dpop-key.js';
 import { AuthError } from '../../errors.js';
 import type { IssuerOptions } from '../../config/resolved-options.js';
+import { defaultKeyAlgorithm } from '../../config/key-algorithms.js';
 import type {
   CodeExchangeChecks, EndingSession, Provider, RefreshedTokens, ResourceRequest, TokenSet, UserInfoClaims,
 } from '../provider.js';
+
+/**
+ * Checks that the provider accepts a request object signed with `alg` (RFC 9101) the way it is
+ * about to be sent: its algorithm in `request_object_signing_alg_values_supported` when the
+ * provider publishes that list; by the `request` parameter (not pushed), only when it publishes
+ * `request_parameter_supported: true` (OpenID Connect Discovery 1.0 §3, whose default is
+ * `false`); pushed (RFC 9126 §3), when it publishes either.
+ *
+ * @throws AuthError `request_object_unsupported` (502) naming what the metadata lacks and the fix
+ */
+function checkRequestObjectSupport(metadata: client.ServerMetadata, alg: string, pushed: boolean): void {
+  const algs = metadata.request_object_signing_alg_values_supported;
+  const listed = Array.isArray(algs);
+  if (listed && !algs.includes(alg)) {
+    throw new AuthError('request_object_unsupported', 502,
+      `requestObject signs with ${alg}, but the provider's request_object_signing_alg_values_supported lists only ${algs.join(', ') || 'nothing'} `
+      + '(RFC 9101, OpenID Connect Discovery 1.0 §3): set requestObject: { alg } to one of them (with a key of that type), or allow the algorithm at the provider');
+  }
+  if (!pushed && metadata.request_parameter_supported !== true) {
+    throw new AuthError('request_object_unsupported', 502,
+      'requestObject is set, but the provider does not publish request_parameter_supported: true (OpenID Connect Discovery 1.0 §3, RFC 9101 §5.1), '
+      + 'so it would ignore or refuse the signed request: turn request objects on at the provider, or push them (pushedAuthorizationRequests, RFC 9126)');
+  }
+  if (pushed && !listed && metadata.request_parameter_supported !== true) {
+    throw new AuthError('request_object_unsupported', 502,
+      'requestObject is set, but the provider publishes neither request_object_signing_alg_values_supported nor request_parameter_supported '
+      + '(OpenID Connect Discovery 1.0 §3, RFC 9101): turn request objects on at the provider, or set requestObject: false');
+  }
+}
 
 /**
  * The OpenID Provider behind one `authCallback()`: discovered once, on first use.
@@ -27,6 +58,7 @@ import type {
 export class OpenIdProvider implements Provider {
   readonly #options: IssuerOptions;
   #configuration: Promise<client.Configuration> | undefined;
+  #requestObjectSigner: Promise<{ alg: string; key: client.PrivateKey }> | undefined;
 
   constructor(options: IssuerOptions) {
     this.#options = options;
@@ -56,7 +88,7 @@ export class OpenIdProvider implements Provider {
         .discovery(o.issuer, o.clientId, this.#clientMetadata(), client.None(), {
           timeout: o.httpTimeout,
           ...(o.insecureIssuer && { execute: [client.allowInsecureRequests] }),
-          ...(o.customFetch !== undefined && { [client.customFetch]: o.customFetch as client.CustomFetch }),
+          [client.customFetch]: withUserAgent(o.customFetch) as client.CustomFetch,
         })
         .then((discovered) => {
           // openid-client compares normalised URLs; Discovery §4.3 wants the identical string.
@@ -78,27 +110,36 @@ export class OpenIdProvider implements Provider {
     return this.#configuration;
   }
 
-  #clientMetadata(): Partial<client.ClientMetadata> {
+  /**
+   * The client metadata openid-client checks and sends by. With `mutualTls`, the token, UserInfo,
+   * PAR (and revocation, introspection) requests go to the provider's `mtls_endpoint_aliases`
+   * when it publishes them (RFC 8705 §5): a provider may ask for client certificates only there.
+   */
+  #clientMetadata(mutualTls = false): Partial<client.ClientMetadata> {
     return {
       // Pinned so that a provider advertising `none` or `HS256` cannot downgrade the check.
       id_token_signed_response_alg: this.#options.idTokenSigningAlg,
       [client.clockTolerance]: this.#options.clockTolerance,
+      ...(mutualTls && { use_mtls_endpoint_aliases: true }),
     };
   }
 
   /**
    * A configuration for `metadata` with this client's authentication method (chosen from the
    * options and the provider's `token_endpoint_auth_methods_supported`) and the settings every
-   * configuration of this issuer carries. Its JWKS cache starts empty.
+   * configuration of this issuer carries. Its JWKS cache starts empty. A client that uses mutual
+   * TLS (a `tls_client_auth` method, RFC 8705 §2, or a `clientCertificate` for certificate-bound
+   * tokens, §3) uses the provider's `mtls_endpoint_aliases` (§5).
    */
   async #build(metadata: client.ServerMetadata): Promise<client.Configuration> {
     const o = this.#options;
     const method = chooseAuthMethod(o, metadata.token_endpoint_auth_methods_supported);
-    const configuration = new client.Configuration(metadata, o.clientId, this.#clientMetadata(), await clientAuthentication(o, method));
+    const mutualTls = method === 'tls_client_auth' || method === 'self_signed_tls_client_auth' || o.mutualTls;
+    const configuration = new client.Configuration(metadata, o.clientId, this.#clientMetadata(mutualTls), await clientAuthentication(o, method));
     client.enableNonRepudiationChecks(configuration); // the ID token's signature is checked, code flow included
     if (o.insecureIssuer) client.allowInsecureRequests(configuration);
     configuration.timeout = o.httpTimeout;
-    configuration[client.customFetch] = capturingFetch(o.customFetch ?? fetch);
+    configuration[client.customFetch] = capturingFetch(withUserAgent(o.customFetch));
     return configuration;
   }
 
@@ -150,14 +191,18 @@ export class OpenIdProvider implements Provider {
   /**
    * Builds the authorization request URL (RFC 6749 §4.1.1, OpenID Connect Core 1.0 §3.1.2.1,
    * RFC 7636 §4.3 with `S256`). With pushed authorization requests (RFC 9126) — when the
-   * provider requires them (`require_pushed_authorization_requests`), or advertises a
-   * `pushed_authorization_request_endpoint` and `pushedAuthorizationRequests` is on — the
-   * parameters are posted there with client authentication, and the URL carries only
-   * `client_id` and `request_uri`.
+   * provider requires them (`require_pushed_authorization_requests`), or
+   * `pushedAuthorizationRequests` is `'required'`, or `true` and the provider advertises a
+   * `pushed_authorization_request_endpoint` — the parameters are posted there with client
+   * authentication, and the URL carries only `client_id` and `request_uri`. With `requestObject`,
+   * the parameters are first signed into a request object (RFC 9101), sent as `request` or pushed.
    *
    * @param checks - `state`, `nonce` and the PKCE `code_verifier` of the new transaction
    * @param params - the other parameters: `authorizationParams` and this login's (see `readLoginRequest()`)
-   * @throws AuthError when discovery fails (502/504); the PAR endpoint's refusal (502) or fault
+   * @throws AuthError when discovery fails (502/504); `par_unsupported` (502) when PAR is
+   *   required but the provider has no PAR endpoint; `request_object_unsupported` (502) when the
+   *   provider does not accept the request object as it would be sent; the PAR endpoint's
+   *   refusal (502) or fault
    */
   async authorizationUrl(checks: CodeExchangeChecks, params: Readonly<Record<string, string>>): Promise<URL> {
     const o = this.#options;
@@ -176,24 +221,80 @@ export class OpenIdProvider implements Provider {
       ...(o.responseMode === 'form_post' && { response_mode: 'form_post' }),
     };
     const metadata = configuration.serverMetadata();
-    const pushed = metadata.require_pushed_authorization_requests === true
-      || (o.pushedAuthorizationRequests && metadata.pushed_authorization_request_endpoint !== undefined);
+    const pushed = this.#pushes(metadata);
+    let request: URLSearchParams | Record<string, string> = parameters;
+    if (o.requestObject !== undefined) {
+      const { alg, key } = await this.#requestObjectKey();
+      checkRequestObjectSupport(metadata, alg, pushed);
+      try {
+        // The header names the configured alg: oauth4webapi names an Ed25519 key's "Ed25519" (RFC 9864), the same signature as "EdDSA".
+        ({ searchParams: request } = await client.buildAuthorizationUrlWithJAR(configuration, parameters, key, {
+          [client.modifyAssertion]: (header) => { header.alg = alg; },
+        }));
+      } catch (err) {
+        throw translateError(err, 'discovery'); // e.g. metadata without an authorization_endpoint
+      }
+    }
     if (pushed) {
       try {
-        return await client.buildAuthorizationUrlWithPAR(configuration, parameters);
+        return await client.buildAuthorizationUrlWithPAR(configuration, request);
       } catch (err) {
         throw translateError(err, 'par');
       }
     }
     try {
-      return client.buildAuthorizationUrl(configuration, parameters);
+      return client.buildAuthorizationUrl(configuration, request);
     } catch (err) {
       throw translateError(err, 'discovery'); // e.g. metadata without an authorization_endpoint
     }
   }
 
   /**
-   * Exchanges the authorization code at the token endpoint (RFC 6749 §4.1.3) and validates the
+   * The key request objects are signed with (`clientPrivateKey`), imported once, and its
+   * algorithm: `requestObject.alg`, else `clientAssertionAlg`, else the key's default. The
+   * start-up checks made sure the key can sign with it.
+   */
+  #requestObjectKey(): Promise<{ alg: string; key: client.PrivateKey }> {
+    if (this.#requestObjectSigner === undefined) {
+      const o = this.#options;
+      const alg = o.requestObject?.alg ?? o.clientAssertionAlg ?? defaultKeyAlgorithm(o.clientPrivateKey!);
+      this.#requestObjectSigner = importClientKey(o, alg).then((key) => ({ alg, key }));
+    }
+    return this.#requestObjectSigner;
+  }
+
+  /**
+   * `true` when this login's parameters go by pushed authorization request (RFC 9126): the
+   * provider requires it (`require_pushed_authorization_requests`, §5), or
+   * `pushedAuthorizationRequests` is `'required'`, or `true` and the provider publishes an
+   * endpoint.
+   *
+   * @throws AuthError `par_unsupported` (502) when PAR is required (either way) but the provider
+   *   publishes no `pushed_authorization_request_endpoint`: sending the parameters through the
+   *   browser instead would break the requirement without a word
+   */
+  #pushes(metadata: client.ServerMetadata): boolean {
+    const option = this.#options.pushedAuthorizationRequests;
+    const offered = metadata.pushed_authorization_request_endpoint !== undefined;
+    if (metadata.require_pushed_authorization_requests === true) {
+      if (!offered) {
+        throw new AuthError('par_unsupported', 502,
+          'The provider\'s metadata sets require_pushed_authorization_requests but publishes no pushed_authorization_request_endpoint '
+          + '(RFC 9126 §5), so no login can start: fix the provider\'s PAR configuration (publish the endpoint, or stop requiring PAR)');
+      }
+      return true;
+    }
+    if (option === 'required' && !offered) {
+      throw new AuthError('par_unsupported', 502,
+        'pushedAuthorizationRequests is \'required\' but the provider publishes no pushed_authorization_request_endpoint (RFC 9126 §5): '
+        + 'turn pushed authorization requests on at the provider, or set pushedAuthorizationRequests: true to push only where the provider offers it');
+    }
+    return option !== false && offered;
+  }
+
+  /**
+   * Exchanges the authorization code at the token endpoint (RFC 6749 §4.1.3), with the
+   * `tokenEndpointParams` option's parameters, and validates the
    * response and its ID token, signature included (OpenID Connect Core 1.0 §3.1.3.5–§3.1.3.7):
    * `iss`, `aud` (and `azp` when several audiences), `exp` and `nbf` within `clockTolerance`
    * seconds, `iat` present and not more than `clockTolerance` seconds in the future, `nonce`, and,
@@ -219,7 +320,9 @@ export class OpenIdProvider implements Provider {
     };
     let response: TokenEndpointResponse;
     try {
-      response = await this.#grant(async (configuration) => client.authorizationCodeGrant(configuration, callbackUrl, grantChecks, undefined, await dpopOptions(configuration, dpop)));
+      response = await this.#grant(async (configuration) => client.authorizationCodeGrant(
+        configuration, callbackUrl, grantChecks, this.#options.tokenEndpointParams, await dpopOptions(configuration, dpop),
+      ));
     } catch (err) {
       throw translateError(err, 'token');
     }
@@ -236,15 +339,17 @@ export class OpenIdProvider implements Provider {
    * `iss` with the session's (OpenID Connect Core 1.0 §12.2).
    *
    * @param refreshToken - the session's refresh token
+   * @param params - parameters over the `refreshParams` option's (checked by the caller)
    * @returns the new tokens; `idToken` and `claims` only when the provider issued a new ID token,
    *   `refreshToken` only when it rotated it
    * @throws AuthError `invalid_grant` (400) when the refresh token is refused (expired, revoked);
    *   `invalid_id_token` (502); 502/504 for other provider faults
    */
-  async refresh(refreshToken: string, dpop?: DPoPKey): Promise<RefreshedTokens> {
+  async refresh(refreshToken: string, dpop?: DPoPKey, params?: Readonly<Record<string, string>>): Promise<RefreshedTokens> {
+    const parameters = { ...this.#options.refreshParams, ...params };
     let response: TokenEndpointResponse;
     try {
-      response = await this.#grant(async (configuration) => client.refreshTokenGrant(configuration, refreshToken, undefined, await dpopOptions(configuration, dpop)));
+      response = await this.#grant(async (configuration) => client.refreshTokenGrant(configuration, refreshToken, parameters, await dpopOptions(configuration, dpop)));
     } catch (err) {
       throw translateError(err, 'token');
     }
