@@ -29,7 +29,7 @@ export {
 export { workos, type WorkOSOptions } from './provider/adapters/workos.js';
 export { oauth2, type OAuth2Options } from './provider/adapters/oauth2.js';
 export { github, type GitHubOptions } from './provider/adapters/github.js';
-export type { IdTokenClaims, UserClaims, UserInfoClaims } from './provider/provider.js';
+export type { IdTokenClaims, User, UserClaims, UserInfoClaims } from './provider/provider.js';
 export type { RequestAuth } from './guard/request-auth.js';
 export type {} from './guard/express-request.js';
 

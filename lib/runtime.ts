@@ -12,7 +12,7 @@ import type { ProviderRegistry } from './provider/provider-registry.js';
 import type { RenewalDeps } from './session/renewal.js';
 import type { AuthSession } from './session/session.js';
 import { userOf } from './session/user-claims.js';
-import type { UserClaims } from './provider/provider.js';
+import type { User } from './provider/provider.js';
 import type { TransactionCookie } from './transaction/transaction-cookie.js';
 import type { LogoutStateCookie } from './logout/logout-state.js';
 import type { SilentLogin } from './login/silent-login.js';
@@ -36,7 +36,7 @@ interface Attached {
   context: Context;
   session: AuthSession | undefined;
   /** `req.user` as set (the app may replace `req.user`, not this). */
-  user: UserClaims | undefined;
+  user: User | undefined;
 }
 
 /**
@@ -58,7 +58,7 @@ export function contextOf(req: HttpRequest): Context | undefined {
 }
 
 /** `req.user` as `authCallback()` set it, or `undefined` without a session. */
-export function userOfRequest(req: HttpRequest): UserClaims | undefined {
+export function userOfRequest(req: HttpRequest): User | undefined {
   return attached.get(req)?.user;
 }
 

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import { AuthError } from '../errors.js';
-import type { UserClaims } from '../provider/provider.js';
+import type { User, UserClaims } from '../provider/provider.js';
 import { fail, isPlainObject } from './guard-options.js';
 
 /** A value a claim may be required to have: a JSON primitive. */
@@ -17,7 +17,7 @@ export type ClaimValue = string | number | boolean | null;
  */
 export type ClaimsRequirement =
   | Readonly<Record<string, ClaimValue | readonly ClaimValue[]>>
-  | ((claims: UserClaims) => boolean);
+  | ((user: User) => boolean);
 
 function isClaimValue(value: unknown): value is ClaimValue {
   return typeof value === 'string' || typeof value === 'boolean' || value === null
@@ -103,7 +103,7 @@ export type Verdict = true | false | AuthError;
 export interface CheckedClaims {
   readonly claims: UserClaims;
   readonly appClaims: Readonly<Record<string, unknown>> | undefined;
-  readonly user: UserClaims;
+  readonly user: User;
 }
 
 /** Builds the per-request claims check of `requireAuth()`'s `claims` option, once. */

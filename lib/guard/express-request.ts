@@ -4,28 +4,29 @@
  *
  * @packageDocumentation
  */
-import type { UserClaims } from '../provider/provider.js';
+import type { User as UserOfSession } from '../provider/provider.js';
 import type { RequestAuth } from './request-auth.js';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
     /**
-     * The signed-in user: the ID token's claims (OpenID Connect Core 1.0 §2, §5.1), or a provider
-     * adapter's claims (`iss` and `sub` always).
+     * The signed-in user: `sub` and the ID token's (or a provider adapter's) claims about the user
+     * (OpenID Connect Core 1.0 §2, §5.1), without the protocol claims of `identityClaimFilter`,
+     * with those the app's `afterCallback` added.
      */
     // eslint-disable-next-line @typescript-eslint/no-empty-object-type
-    interface User extends UserClaims {}
+    interface User extends UserOfSession {}
     interface Request {
       /**
-       * The ID token's claims when the request carries a valid session (set by `authCallback()`
-       * on every request, not only behind `requireAuth()`); `undefined` otherwise.
+       * The signed-in user when the request carries a valid session (set by `authCallback()` on
+       * every request, not only behind `requireAuth()`; the app's own copy); `undefined` otherwise.
        */
       user?: User;
       /**
        * The request's authentication state and tokens (set by `authCallback()` on every request):
-       * `isAuthenticated`, `claims`, `idToken`, `accessToken`, `refreshToken`, `expiresAt`,
-       * `isExpired()`, `refresh()`, `fetchUserInfo()`, `fetchResource()`. Named `oidc`, not `auth`, so that it does
+       * `isAuthenticated`, `claims`, `idToken`, `accessToken`, `tokenType`, `refreshToken`, `expiresAt`,
+       * `isExpired()`, `refresh()`, `fetchUserInfo()`, `fetchResource()`, `logout()`. Named `oidc`, not `auth`, so that it does
        * not collide with bearer-token middleware (e.g. express-oauth2-jwt-bearer's `req.auth`).
        */
       oidc: RequestAuth;

@@ -8,7 +8,27 @@
 import type { DPoPKey } from './dpop-key.js';
 
 /**
- * The signed-in user's claims, as `req.user` holds them: always `iss` (the issuer the session is
+ * The signed-in user as `req.user` holds them: always `sub` (the user's identifier at the issuer,
+ * OpenID Connect Core 1.0 §2), plus what the provider released (`email`, `name`, … with the
+ * names of §5.1) and the claims the app's `afterCallback` added. The claims that describe the
+ * ID token rather than the user (`iss`, `aud`, `exp`, `sid`, … : option `identityClaimFilter`)
+ * are left out; `req.oidc.claims` ({@link UserClaims}) has them.
+ */
+export interface User {
+  /** Subject: the user's identifier at the issuer, never reassigned (OpenID Connect Core 1.0 §2). */
+  sub: string;
+  /** The user's email address (§5.1). */
+  email?: string;
+  /** `true` when the provider verified `email` (§5.1). */
+  email_verified?: boolean;
+  /** The user's full name (§5.1). */
+  name?: string;
+  /** Any other claim the provider released, or the app's `afterCallback` added. */
+  [claim: string]: unknown;
+}
+
+/**
+ * The session's claims, as `req.oidc.claims` holds them: always `iss` (the issuer the session is
  * bound to) and `sub` (the user's identifier there, OpenID Connect Core 1.0 §2), plus what the
  * provider released (`email`, `name`, … with the names of §5.1). An OpenID Provider's sessions
  * carry the ID token's claims ({@link IdTokenClaims}); a provider adapter's carry what its user

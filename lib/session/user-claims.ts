@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import { decodeJwt } from 'jose';
-import type { UserClaims, UserInfoClaims } from '../provider/provider.js';
+import type { User, UserClaims, UserInfoClaims } from '../provider/provider.js';
 import type { LoginClaims, SealedTokens } from './session.js';
 
 /** The {@link LoginClaims} of `claims` (only those present with the right type). */
@@ -82,7 +82,7 @@ function copyJson<T>(value: T): T {
  * with the claims the app's `afterCallback` added over them. A fresh copy for each request: a
  * handler may change it without changing the session or another request's.
  */
-export function userOf(claims: UserClaims, appClaims: Readonly<Record<string, unknown>> | undefined, filter: ReadonlySet<string>): UserClaims {
+export function userOf(claims: UserClaims, appClaims: Readonly<Record<string, unknown>> | undefined, filter: ReadonlySet<string>): User {
   const user: Record<string, unknown> = {};
   for (const name of Object.keys(claims)) {
     if (!filter.has(name)) user[name] = copyJson(claims[name]);
@@ -92,7 +92,7 @@ export function userOf(claims: UserClaims, appClaims: Readonly<Record<string, un
       if (name !== '__proto__') user[name] = copyJson(appClaims[name]);
     }
   }
-  return user as UserClaims;
+  return user as User;
 }
 
 /**
