@@ -7,16 +7,17 @@
  *
  * Then end to end, against the hostile provider: the callback's 400 for the provider's
  * `error_description="<img src=x onerror=alert(1)>…"`, sent by an app whose error handler is
- * exactly `res.status(err.status).send(err.message)`, carries no markup character.
+ * exactly `res.status(err.status).send(err.message)`, carries no markup character. And what
+ * `redacted()` keeps of an error from the provider for the logs.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { inspect } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { AuthError, AuthErrorCodes, ConfigurationError, ERR_INVALID_OPTION, oauthErrorCode, plainText } from '../lib/errors.js';
+import { AuthError, AuthErrorCodes, ConfigurationError, ERR_INVALID_OPTION, oauthErrorCode, plainText, redacted } from '../lib/errors.js';
 import { authCallback, requireAuth } from '../lib/index.js';
 import { Browser, type Page } from './support/browser.js';
 import { startHostileProvider, type HostileProvider } from './support/hostile-provider.js';
+import { serveApp, type RunningServer } from './support/http-server.js';
 
 const CLIENT_ID = 'rp-errors-test';
 const CLIENT_SECRET = 'errors-test-client-secret-0123456789abcdef';
@@ -196,31 +197,27 @@ describe('AuthError: an exposed (4xx) message never carries < or >', () => {
 describe('end to end: a provider\'s error_description with markup, sent by res.status(err.status).send(err.message) (RFC 6749 §4.1.2.1)', () => {
   const DESCRIPTION = '<img src=x onerror=alert(1)>&"\'';
   let provider: HostileProvider;
-  let server: Server;
+  let server: RunningServer;
   let baseURL: string;
   /** The errors the app's handler was given, in order. */
   const seen: AuthError[] = [];
 
   beforeAll(async () => {
     provider = await startHostileProvider({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
-    server = createServer();
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
+    server = await serveApp((url) => {
+      const app = express();
+      app.use(authCallback({ issuer: provider.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, baseURL: url, secret: SECRET }));
+      // The handler 0.1.0's docstring recommended: the message as it is, an HTML answer.
+      app.use((err: AuthError, _req: Request, res: Response, _next: NextFunction) => {
+        seen.push(err);
+        res.status(err.status).send(err.message);
+      });
+      return app;
     });
-    baseURL = `http://localhost:${(server.address() as AddressInfo).port}`;
-    const app = express();
-    app.use(authCallback({ issuer: provider.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, baseURL, secret: SECRET }));
-    // The handler 0.1.0's docstring recommended: the message as it is, an HTML answer.
-    app.use((err: AuthError, _req: Request, res: Response, _next: NextFunction) => {
-      seen.push(err);
-      res.status(err.status).send(err.message);
-    });
-    server.on('request', app);
+    baseURL = server.baseURL;
   });
   afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await server.close();
     await provider.close();
   });
   beforeEach(() => {
@@ -310,5 +307,27 @@ describe('the codes: a closed union of this package\'s, and the provider\'s type
     expect(thrown).toBeInstanceOf(ConfigurationError);
     expect(thrown).toMatchObject({ code: ERR_INVALID_OPTION, option: 'secret', name: 'ConfigurationError' });
     expect(() => requireAuth({ redirect: 'no' as unknown as boolean })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION', option: 'redirect' }));
+  });
+});
+
+describe('redacted(): what an error from the provider keeps for the logs', () => {
+  test('name, message, stack, code, error and status, down the cause chain; never a body, response or token', () => {
+    const token = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2ln';
+    const inner = Object.assign(new Error('invalid response encountered'), {
+      code: 'OAUTH_INVALID_RESPONSE',
+      cause: { access_token: token, id_token: token },
+    });
+    const outer = Object.assign(new TypeError('outer'), { code: 'X', status: 502, error: 'invalid_client', body: token, cause: inner });
+    const copy = redacted(outer)!;
+    expect(copy).toMatchObject({ name: 'TypeError', message: 'outer', code: 'X', status: 502, error: 'invalid_client', stack: outer.stack });
+    expect(copy.cause).toMatchObject({ name: 'Error', message: 'invalid response encountered', code: 'OAUTH_INVALID_RESPONSE' });
+    expect((copy.cause as Error).cause).toBeUndefined();
+    expect(JSON.stringify(Object.entries(copy))).not.toContain(token);
+    expect(inspect(copy, { depth: 10 })).not.toContain(token);
+  });
+
+  test('a value that is not an error gives undefined', () => {
+    expect(redacted({ access_token: 'x' })).toBeUndefined();
+    expect(redacted(undefined)).toBeUndefined();
   });
 });

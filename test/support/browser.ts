@@ -57,7 +57,8 @@ export class Browser {
   readonly history: string[] = [];
 
   /** One request, no redirect followed; cookies sent from and stored into the jar. */
-  async request(url: string, options: RequestOptions = {}): Promise<Page> {
+  async request(target: string | URL, options: RequestOptions = {}): Promise<Page> {
+    const url = String(target);
     this.history.push(url);
     const headers = new Headers({ accept: 'text/html,application/xhtml+xml', ...options.headers });
     const cookie = await this.jar.getCookieString(url);
@@ -76,7 +77,7 @@ export class Browser {
   }
 
   /** Requests `url` and follows redirects (as GET) until a page that is not a redirect. */
-  async visit(url: string, options: RequestOptions = {}, maxHops = 20): Promise<Page> {
+  async visit(url: string | URL, options: RequestOptions = {}, maxHops = 20): Promise<Page> {
     let page = await this.request(url, options);
     for (let hop = 0; page.status >= 300 && page.status < 400; hop++) {
       if (hop >= maxHops) throw new Error(`too many redirects from ${url}`);

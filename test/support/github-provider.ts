@@ -19,11 +19,10 @@
  *
  * Every request is recorded, and each endpoint misbehaves on demand ({@link GitHubBehaviour}).
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import express, { type Request, type Response } from 'express';
-import { base64url } from 'jose';
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { Request, Response } from 'express';
+import { basicCredentials, recordRequests, s256, startFakeServer, type RecordedRequest as Recorded } from './fake-server.js';
 
 export interface GitHubClient {
   clientId: string;
@@ -64,12 +63,7 @@ export interface GitHubBehaviour {
   userFields: Record<string, unknown>;
 }
 
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  query: URLSearchParams;
-  headers: IncomingHttpHeaders;
-  body: string;
+export interface RecordedRequest extends Recorded {
   /** The body as parameters (form-encoded, or a JSON object's members). */
   params: URLSearchParams;
 }
@@ -119,16 +113,6 @@ interface PendingCode {
   expiresAt: number;
 }
 
-function readBody(req: Request): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => { body += chunk; });
-    req.on('end', () => resolve(body));
-    req.on('error', reject);
-  });
-}
-
 function paramsOf(contentType: string | undefined, body: string): URLSearchParams {
   if (/^application\/json/.test(contentType ?? '')) {
     try {
@@ -142,12 +126,8 @@ function paramsOf(contentType: string | undefined, body: string): URLSearchParam
 }
 
 export async function startGitHubProvider(): Promise<GitHubProvider> {
-  const server = createServer();
-  const port = await new Promise<number>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
-  });
-  const baseURL = `http://localhost:${port}`;
+  const fake = await startFakeServer();
+  const { baseURL, server, app, hanging } = fake;
   const clients = new Map<string, GitHubClient>();
   const secretsSeen = new Set<string>();
   let behaviour = defaultGitHubBehaviour();
@@ -157,7 +137,6 @@ export async function startGitHubProvider(): Promise<GitHubProvider> {
   let codes = new Map<string, PendingCode>();
   let accessTokens = new Set<string>();
   let refreshTokens = new Map<string, { clientId: string; scope: string }>();
-  const hanging = new Set<Response>();
 
   /** Answers the token endpoint as GitHub does: JSON when asked for it, else form-encoded; errors with 200. */
   function tokenAnswer(req: Request, res: Response, members: Record<string, string | number>): void {
@@ -188,28 +167,14 @@ export async function startGitHubProvider(): Promise<GitHubProvider> {
 
   /** The client's credentials, from HTTP Basic (RFC 6749 §2.3.1 encoding) or the body. */
   function credentials(req: Request, params: URLSearchParams): { clientId: string | null; clientSecret: string | null } {
-    const basic = /^Basic (.+)$/i.exec(req.headers.authorization ?? '');
-    if (basic !== null) {
-      const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
-      const colon = decoded.indexOf(':');
-      const unform = (s: string): string => decodeURIComponent(s.replace(/\+/g, ' '));
-      return { clientId: unform(decoded.slice(0, colon)), clientSecret: unform(decoded.slice(colon + 1)) };
+    if (/^Basic /i.test(req.headers.authorization ?? '')) {
+      const basic = basicCredentials(req.headers.authorization);
+      return { clientId: basic?.id ?? null, clientSecret: basic?.secret ?? null };
     }
     return { clientId: params.get('client_id'), clientSecret: params.get('client_secret') };
   }
 
-  const app = express();
-  app.disable('x-powered-by');
-  app.use(async (req, res, next) => {
-    const body = req.method === 'GET' ? '' : await readBody(req);
-    const url = new URL(req.originalUrl, baseURL);
-    const record: RecordedRequest = {
-      method: req.method, path: url.pathname, query: url.searchParams, headers: { ...req.headers }, body, params: paramsOf(req.headers['content-type'], body),
-    };
-    requests.push(record);
-    res.locals.record = record;
-    next();
-  });
+  recordRequests(fake, requests, (record) => ({ ...record, params: paramsOf(record.headers['content-type'], record.body) }));
 
   app.get('/login/oauth/authorize', (req, res) => {
     const q = new URL(req.originalUrl, baseURL).searchParams;
@@ -280,7 +245,7 @@ export async function startGitHubProvider(): Promise<GitHubProvider> {
     }
     if (pending.codeChallenge !== null) {
       const verifier = params.get('code_verifier') ?? '';
-      if (base64url.encode(createHash('sha256').update(verifier).digest()) !== pending.codeChallenge) {
+      if (s256(verifier) !== pending.codeChallenge) {
         tokenError(req, res, 'bad_verification_code', 'The code_verifier does not match the code_challenge.');
         return;
       }
@@ -307,7 +272,6 @@ export async function startGitHubProvider(): Promise<GitHubProvider> {
     res.json(user);
   });
 
-  server.on('request', app);
   return {
     baseURL,
     apiBaseURL: `${baseURL}/api/v3`,
@@ -334,13 +298,8 @@ export async function startGitHubProvider(): Promise<GitHubProvider> {
       codes = new Map();
       accessTokens = new Set();
       refreshTokens = new Map();
-      for (const res of hanging) res.destroy();
-      hanging.clear();
+      fake.dropHanging();
     },
-    close: () => new Promise<void>((resolve) => {
-      for (const res of hanging) res.destroy();
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () => fake.close(),
   };
 }

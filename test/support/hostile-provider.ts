@@ -27,213 +27,19 @@
  * so a test can change its `sub` or `iss`), refuse it, fail, or hang. The refresh requests are
  * recorded with the others ({@link HostileProvider.refreshRequests}).
  */
-import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createHash, randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
 import express, { type Request, type Response } from 'express';
-import { base64url, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
+import type { CryptoKey, JWK } from 'jose';
+import { basicCredentials, edited, s256, startFakeServer } from './fake-server.js';
+import {
+  defaultBehaviour,
+  type AuthorizeRecord, type Behaviour, type Endpoint, type Issued, type RequestCounts, type TokenRequestRecord, type UserinfoRequestRecord,
+} from './hostile-behaviour.js';
+import { KeyPairs, newKey, signCompact, type ProviderKey, type SigningAlg } from './hostile-keys.js';
 
-/** How `/.well-known/openid-configuration` answers. */
-export type DiscoveryMode =
-  | 'ok'
-  /** 500 with a plain-text body. */
-  | 'error-500'
-  /** 200 with an HTML page instead of JSON. */
-  | 'html'
-  /** A valid document whose `issuer` is not this provider's issuer identifier. */
-  | 'wrong-issuer'
-  /** A valid document whose `issuer` is this provider's issuer identifier plus a trailing `/` (`http://localhost:<port>/`). */
-  | 'issuer-trailing-slash'
-  /** Never answers. */
-  | 'hang';
-
-/** How `/jwks` answers. */
-export type JwksMode = 'ok' | 'error-500' | 'hang';
-
-/** How `/authorize` answers (always a 302 back to `redirect_uri`). */
-export type AuthorizeMode =
-  | 'ok'
-  /** `error=access_denied` instead of a code. */
-  | 'access_denied'
-  /** A code, with an `iss` that is not the issuer. */
-  | 'wrong-iss'
-  /** A code, without `iss`. */
-  | 'no-iss';
-
-/** How `/token` answers an authorization code grant (a refresh token grant follows {@link RefreshMode}). */
-export type TokenMode =
-  /** Checks the grant; a valid token response (its ID token shaped by {@link IdTokenMode}), or the RFC 6749 §5.2 error a correct provider would give. */
-  | 'ok'
-  /** 400 `{"error":"invalid_grant"}`. */
-  | 'invalid_grant'
-  /** 401 `{"error":"invalid_client"}` with `WWW-Authenticate: Basic` (RFC 6749 §5.2). */
-  | 'invalid_client'
-  /** 200 with an HTML page (which contains a token-like string, to catch it being echoed). */
-  | 'not-json'
-  /** Never answers. */
-  | 'hang';
-
-/** How `/token` answers a refresh token grant (RFC 6749 §6). */
-export type RefreshMode =
-  /**
-   * Checks the grant (client authentication, a refresh token it issued and has not rotated away or
-   * revoked) and answers as {@link Behaviour.rotateRefreshToken} and {@link Behaviour.refreshIdToken}
-   * say, or with the RFC 6749 §5.2 error a correct provider would give (`invalid_grant` for an
-   * unknown refresh token).
-   */
-  | 'ok'
-  /** 400 `{"error":"invalid_grant"}`, as for an expired or revoked refresh token (RFC 6749 §5.2). The refresh token stays valid. */
-  | 'invalid_grant'
-  /** 500 with a plain-text body. */
-  | 'error-500'
-  /** 200 with an HTML page (which contains a token-like string, to catch it being echoed). */
-  | 'html'
-  /** Never answers. */
-  | 'hang';
-
-/** What is wrong with the ID token of a successful token response (of a code exchange, or of a refresh). */
-export type IdTokenMode =
-  | 'ok'
-  /** Valid claims, `kid` of the provider's key, signed with another key. */
-  | 'bad-signature'
-  /** Unsecured JWS: `alg: none`, empty signature. */
-  | 'alg-none'
-  | 'wrong-iss'
-  | 'wrong-aud'
-  | 'wrong-nonce'
-  /** `exp` an hour ago (far beyond any clock tolerance). */
-  | 'expired';
-
-/** The provider's endpoints, as counted in {@link RequestCounts}. */
-export type Endpoint = 'discovery' | 'jwks' | 'authorize' | 'token' | 'userinfo' | 'endSession';
-
-/**
- * The JWS algorithm an ID token is signed with: `RS256` and `ES256` with the provider's current
- * key of that algorithm, `HS256` with the client secret as HMAC key (OpenID Connect Core 1.0
- * §10.1, the key a symmetric-alg downgrade would use), `none` unsigned (empty signature).
- */
-export type SigningAlg = 'RS256' | 'ES256' | 'HS256' | 'none';
-
-/** One of the provider's asymmetric signing keys. */
-export interface ProviderKey {
-  readonly kid: string;
-  readonly alg: 'RS256' | 'ES256';
-  readonly privateKey: CryptoKey;
-  /** The public key as the JWKS publishes it: with `kid`, `use: 'sig'` and `alg`. */
-  readonly publicJwk: JWK;
-}
-
-/** A set of claims or fields: each value replaces the built one; `undefined` removes it. */
-export type Edits = Record<string, unknown>;
-
-/** A hand-written answer for one endpoint; it replaces the endpoint's mode (the request is still counted and recorded). */
-export type Override = (req: Request, res: Response) => void | Promise<void>;
-
-export interface Behaviour {
-  discovery: DiscoveryMode;
-  jwks: JwksMode;
-  authorize: AuthorizeMode;
-  token: TokenMode;
-  /** How a refresh token grant is answered. Default `ok`. */
-  refresh: RefreshMode;
-  /**
-   * A successful refresh issues a new refresh token and revokes the one it was given (rotation,
-   * RFC 9700 §4.14.2); `false`: the response has no `refresh_token`, and the old one stays valid.
-   * Default `true`.
-   */
-  rotateRefreshToken: boolean;
-  /**
-   * A successful refresh carries a new ID token (OpenID Connect Core 1.0 §12.2), built like the
-   * login's (same `auth_time`, no `nonce`); `false`: no `id_token` in the response. Default `true`.
-   */
-  refreshIdToken: boolean;
-  /**
-   * `expires_in` of every successful token response (code exchange and refresh), in seconds;
-   * `undefined` leaves it out. Default `3600`.
-   */
-  expiresIn: number | undefined;
-  /** Extra members of every successful token response (code exchange and refresh), e.g. `{ refresh_expires_in: 60 }`. Default `{}`. */
-  tokenResponseExtras: Record<string, unknown>;
-  idToken: IdTokenMode;
-  /** `error_description` sent with `authorize: 'access_denied'`. */
-  errorDescription: string;
-  /**
-   * Claims merged over the ID token's own, after {@link IdTokenMode} has shaped them; a claim set
-   * to `undefined` is removed (e.g. `{ sub: undefined }`). Read when an ID token is signed, so set
-   * after a login it changes only the refreshed ID tokens (e.g. `{ sub: 'eve' }`). The built claims are `iss`, `sub`,
-   * `aud`, `iat`, `exp` (an hour after `iat`), `auth_time` (when `/authorize` signed the user in),
-   * `nonce` (when the authorization request had one), `name`, `email`, `email_verified`.
-   */
-  claims: Edits;
-  /**
-   * The ID token's `at_hash` (OpenID Connect Core 1.0 §3.1.3.6): none (default), the access
-   * token's (the left half of its SHA-256, base64url), or one of another token.
-   */
-  atHash: 'none' | 'correct' | 'wrong';
-  /** Applied last to the ID token's claims (after {@link Behaviour.claims}); its result is the payload. */
-  transformClaims: ((claims: Record<string, unknown>) => Record<string, unknown>) | undefined;
-  /**
-   * Fields merged over the ID token's JWS protected header `{ alg, kid, typ: 'JWT' }`; `undefined`
-   * removes one (e.g. `{ kid: undefined }`, `{ crit: ['exp'], exp: 1 }`). Only the header changes:
-   * the signature is still made with {@link Behaviour.alg}'s key.
-   */
-  header: Edits;
-  /** How the ID token is signed. Default `RS256`. `ES256` creates (and publishes) an ES256 key on first use. */
-  alg: SigningAlg;
-  /** Sign with this key instead of the current key of {@link Behaviour.alg}; its `kid` and `alg` go into the header (e.g. a key never published). */
-  signingKey: ProviderKey | undefined;
-  /** Rotate the RS256 key ({@link HostileProvider.rotateKey}) right before signing the next ID token; turns itself off once done. */
-  rotateBeforeSigning: boolean;
-  /** Fields merged over the discovery document (after {@link DiscoveryMode}); `undefined` removes one. */
-  metadata: Edits;
-  /**
-   * The issuer identifier the provider declares everywhere: discovery's `issuer` (mode `ok`), the
-   * authorization response's `iss` (mode `ok`) and the ID token's `iss` (mode `ok`), e.g.
-   * `` `${issuer}/` `` for an Auth0-style identifier with a trailing slash. The endpoints stay under
-   * {@link HostileProvider.issuer}. Default: {@link HostileProvider.issuer}.
-   */
-  issuerIdentifier: string | undefined;
-  /** Claims merged over the userinfo response `{ sub, name, email, email_verified, picture }`; `undefined` removes one. */
-  userinfoClaims: Edits;
-  /** Advertise `end_session_endpoint` in discovery. */
-  endSession: boolean;
-  /** Per-endpoint answers that take precedence over the modes above. */
-  overrides: Partial<Record<Endpoint, Override>>;
-}
-
-/** Requests received, per endpoint. */
-export interface RequestCounts {
-  discovery: number;
-  jwks: number;
-  authorize: number;
-  token: number;
-  userinfo: number;
-  endSession: number;
-}
-
-/** One request to `/authorize`. */
-export interface AuthorizeRecord {
-  params: URLSearchParams;
-  /** The code it issued, when it issued one. */
-  code: string | undefined;
-}
-
-/** One request to `/token`, as received. */
-export interface TokenRequestRecord {
-  headers: IncomingHttpHeaders;
-  /** The raw request body. */
-  body: string;
-  /** The body parsed as `application/x-www-form-urlencoded`. */
-  params: URLSearchParams;
-}
-
-/** One request to `/userinfo`, as received. */
-export interface UserinfoRequestRecord {
-  method: string;
-  headers: IncomingHttpHeaders;
-  /** The raw request body (`''` for a GET). */
-  body: string;
-}
+export type * from './hostile-behaviour.js';
+export type { ProviderKey, SigningAlg } from './hostile-keys.js';
 
 /** What the provider knows about a refresh token it issued and still accepts. */
 interface RefreshGrant {
@@ -241,14 +47,6 @@ interface RefreshGrant {
   authTime: number;
   /** The `aud` of refreshed ID tokens: the client the login was for. */
   aud: string;
-}
-
-/** Everything secret the provider handed out, so a test can check none of it leaks. */
-export interface Issued {
-  codes: string[];
-  accessTokens: string[];
-  refreshTokens: string[];
-  idTokens: string[];
 }
 
 export interface HostileProviderOptions {
@@ -313,154 +111,15 @@ interface PendingCode {
 
 const KID = 'hostile-rs256';
 
-export function defaultBehaviour(): Behaviour {
-  return {
-    discovery: 'ok',
-    jwks: 'ok',
-    authorize: 'ok',
-    token: 'ok',
-    refresh: 'ok',
-    rotateRefreshToken: true,
-    refreshIdToken: true,
-    expiresIn: 3600,
-    tokenResponseExtras: {},
-    idToken: 'ok',
-    errorDescription: 'The user denied the request',
-    claims: {},
-    atHash: 'none',
-    transformClaims: undefined,
-    header: {},
-    alg: 'RS256',
-    signingKey: undefined,
-    rotateBeforeSigning: false,
-    metadata: {},
-    issuerIdentifier: undefined,
-    userinfoClaims: {},
-    endSession: true,
-    overrides: {},
-  };
-}
-
 function random(): string {
   return randomBytes(24).toString('base64url');
 }
 
-function listen(server: Server): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
-  });
-}
-
-/**
- * An issuer identifier on which nothing listens: a port that was free a moment ago on
- * 127.0.0.1, now closed.
- */
-export async function closedPortIssuer(): Promise<string> {
-  const server = createServer();
-  const port = await listen(server);
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `http://localhost:${port}`;
-}
-
-/** `target` with `edits` applied: each value replaces, `undefined` removes. */
-function applyEdits(target: Record<string, unknown>, edits: Edits): Record<string, unknown> {
-  const result = { ...target };
-  for (const [name, value] of Object.entries(edits)) {
-    if (value === undefined) delete result[name];
-    else result[name] = value;
-  }
-  return result;
-}
-
-/**
- * Key pairs shared by every provider of the test process, generated on first use: RSA key
- * generation costs tens of milliseconds, and each test starts providers of its own. Within one
- * provider every key is distinct ({@link KeyPairs.next}); across providers reuse is harmless,
- * as each has its own issuer.
- */
-/** A key pair as `jose`'s `generateKeyPair` gives it. */
-type KeyPair = Awaited<ReturnType<typeof generateKeyPair>>;
-
-const keyPool = new Map<string, Promise<KeyPair>[]>();
-
-/** One provider's view of {@link keyPool}: each call of `next(alg)` gives a pair it has not had. */
-class KeyPairs {
-  readonly #used = new Map<string, number>();
-
-  next(alg: string): Promise<KeyPair> {
-    const index = this.#used.get(alg) ?? 0;
-    this.#used.set(alg, index + 1);
-    const pool = keyPool.get(alg) ?? [];
-    keyPool.set(alg, pool);
-    pool[index] ??= generateKeyPair(alg, { extractable: true });
-    return pool[index];
-  }
-}
-
-/** A key pair of `alg` this provider has not used yet, as the provider publishes it. */
-async function newKey(pairs: KeyPairs, alg: ProviderKey['alg'], kid: string): Promise<ProviderKey> {
-  const pair = await pairs.next(alg);
-  const publicJwk: JWK = { ...(await exportJWK(pair.publicKey)), kid, use: 'sig', alg };
-  return { kid, alg, privateKey: pair.privateKey, publicJwk };
-}
-
-/**
- * A JWS compact serialization (RFC 7515 §7.1) of `payload` under exactly `header`, signed
- * per `alg` with `key` (a `CryptoKey` for RS256/ES256, the shared secret for HS256, nothing
- * for `none`). Hand-made rather than with `jose`'s `SignJWT`, which refuses the broken headers
- * (`crit` with unknown extensions, an `alg` that is not the key's) these tests need to send.
- */
-async function signCompact(header: Record<string, unknown>, payload: Record<string, unknown>, alg: SigningAlg, key: CryptoKey | string | undefined): Promise<string> {
-  const input = `${base64url.encode(JSON.stringify(header))}.${base64url.encode(JSON.stringify(payload))}`;
-  let signature: Uint8Array;
-  switch (alg) {
-    case 'none':
-      signature = new Uint8Array();
-      break;
-    case 'HS256':
-      signature = createHmac('sha256', key as string).update(input).digest();
-      break;
-    case 'RS256':
-      signature = new Uint8Array(await crypto.subtle.sign('RSASSA-PKCS1-v1_5', key as CryptoKey, Buffer.from(input)));
-      break;
-    case 'ES256':
-      // WebCrypto's ECDSA signature is already JWS's R || S (RFC 7518 §3.4).
-      signature = new Uint8Array(await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, key as CryptoKey, Buffer.from(input)));
-      break;
-  }
-  return `${input}.${base64url.encode(signature)}`;
-}
-
-/** `application/x-www-form-urlencoded` decoding of one value (RFC 6749 Appendix B). */
-export function formDecode(value: string): string {
-  return decodeURIComponent(value.replace(/\+/g, ' '));
-}
-
-/** The credentials of an `Authorization: Basic` header, each form-decoded (RFC 6749 §2.3.1); `undefined` when malformed. */
-export function basicCredentials(header: string | undefined): { id: string; secret: string } | undefined {
-  const match = /^Basic ([A-Za-z0-9+/]+=*)$/i.exec(header ?? '');
-  if (!match) return undefined;
-  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon < 0) return undefined;
-  try {
-    return { id: formDecode(decoded.slice(0, colon)), secret: formDecode(decoded.slice(colon + 1)) };
-  } catch {
-    return undefined;
-  }
-}
-
-/** RFC 7636 §4.2: `BASE64URL(SHA256(ASCII(code_verifier)))`. */
-export function s256(verifier: string): string {
-  return createHash('sha256').update(verifier, 'ascii').digest('base64url');
-}
-
 export async function startHostileProvider(options: HostileProviderOptions = {}): Promise<HostileProvider> {
   const user = options.user ?? { sub: 'mallory', name: 'Mallory Hostile', email: 'mallory@example.test' };
-  const server = createServer();
-  const port = await listen(server);
-  const issuer = `http://localhost:${port}`;
+  const fake = await startFakeServer();
+  const { server, app } = fake;
+  const issuer = fake.baseURL;
 
   const picture = options.picture ?? 'https://pictures.example.test/mallory.png';
 
@@ -524,14 +183,11 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
       signingKeys.RS256 = initialKey;
       published = [initialKey];
     },
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () => fake.close(),
   };
 
   function discoveryDocument(iss: string): Record<string, unknown> {
-    return applyEdits({
+    return edited({
       issuer: iss,
       authorization_endpoint: `${issuer}/authorize`,
       token_endpoint: `${issuer}/token`,
@@ -556,7 +212,7 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
     const now = Math.floor(Date.now() / 1000);
     const b = provider.behaviour;
     const mode = b.idToken;
-    let claims = applyEdits({
+    let claims: Record<string, unknown> = edited({
       iss: mode === 'wrong-iss' ? `${issuer}/impostor` : b.issuerIdentifier ?? issuer,
       sub: user.sub,
       aud: mode === 'wrong-aud' ? 'some-other-client' : aud,
@@ -586,7 +242,7 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
       kid = own.kid;
       key = mode === 'bad-signature' ? impostor.privateKey : own.privateKey;
     }
-    const header = applyEdits({ alg, ...(kid !== undefined && { kid }), typ: 'JWT' }, b.header);
+    const header = edited({ alg, ...(kid !== undefined && { kid }), typ: 'JWT' }, b.header);
     return signCompact(header, claims, alg, key);
   }
 
@@ -643,9 +299,6 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
     await override(req, res);
     return true;
   }
-
-  const app = express();
-  app.disable('x-powered-by');
 
   app.get('/.well-known/openid-configuration', async (req, res) => {
     requests.discovery++;
@@ -851,7 +504,7 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
       return;
     }
     const claims = { sub: user.sub, name: user.name, email: user.email, email_verified: true, picture };
-    res.set('Cache-Control', 'no-store').json(applyEdits(claims, provider.behaviour.userinfoClaims));
+    res.set('Cache-Control', 'no-store').json(edited(claims, provider.behaviour.userinfoClaims));
   }
   app.get('/userinfo', userinfo);
   app.post('/userinfo', express.text({ type: () => true }), userinfo);
@@ -864,6 +517,5 @@ export async function startHostileProvider(options: HostileProviderOptions = {})
     else res.type('text').send('signed out');
   });
 
-  server.on('request', app);
   return provider;
 }

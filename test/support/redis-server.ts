@@ -7,9 +7,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, connect, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './http-server.js';
 
 export interface RedisServer {
   /** `redis://127.0.0.1:<port>`, for `createClient({ url })`. */
@@ -40,17 +41,6 @@ const INSTALL_HINT = 'install it (Debian/Ubuntu: apt-get update && apt-get insta
 const START_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 5_000;
 
-/** A TCP port free on 127.0.0.1 now (the OS picks it; it may be taken again before Redis binds it, hence the retry below). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** `true` when a Redis on `port` answers `PING` with `+PONG`. */
 function answersPing(port: number): Promise<boolean> {

@@ -7,9 +7,9 @@
  * `/backchannel-logout`) and the shared test client (`CLIENT_ID`, back-channel logout to
  * `/backchannel-logout?org={org}`). The app listens on one port whose handler each test swaps.
  */
-import { createServer, type RequestListener, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type RequestListener } from 'node:http';
 import type { ClientMetadata } from 'oidc-provider';
+import { closeServer, listen } from './http-server.js';
 import { CLIENT_ID, CLIENT_SECRET } from './testbed.js';
 import { startVendorProvider, type VendorProvider } from './vendor-provider.js';
 
@@ -45,13 +45,6 @@ export interface TenantBed {
 export const BACKCHANNEL_ROUTE = '/backchannel-logout';
 /** Access token lifetime at every tenant, in seconds: under the default `refreshMargin`, so `autoRefresh` refreshes on each request. */
 export const ACCESS_TOKEN_TTL = 30;
-
-function listen(server: Server): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
-  });
-}
 
 export async function startTenantBed(specs: TenantSpec[]): Promise<TenantBed> {
   const server = createServer();
@@ -115,8 +108,7 @@ export async function startTenantBed(specs: TenantSpec[]): Promise<TenantBed> {
       }
     },
     async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeServer(server);
       await Promise.all(tenants.map(({ op }) => op.close()));
     },
   };

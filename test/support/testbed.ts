@@ -3,9 +3,10 @@
  * app using the middleware, each on its own localhost port, with real HTTP between them.
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { Express } from 'express';
-import { MemoryStore } from 'express-session';
+import { afterAll, beforeAll, beforeEach, expect } from '@jest/globals';
+import express, { type Express } from 'express';
+import session, { MemoryStore } from 'express-session';
+import request from 'supertest';
 import type { AuthCallbackConfig } from 'express-oidc-callback';
 import { createApp } from '../../example-app/app.js';
 import { startDevProvider, type DevClient, type DevProvider } from '../../example-app/dev-provider.js';
@@ -13,7 +14,10 @@ import signature from 'cookie-signature';
 import { createHash } from 'node:crypto';
 import { Sealer } from '../../lib/session/seal.js';
 import type { Transaction } from '../../lib/transaction/transaction.js';
-import type { Browser, Page } from './browser.js';
+import { Browser, type Page } from './browser.js';
+import { authCallback } from '../../lib/index.js';
+import { errorAsJson } from './error-handler.js';
+import { closeServer, listen } from './http-server.js';
 
 export const CLIENT_ID = 'test-app';
 export const CLIENT_SECRET = 'test-app-client-secret-0123456789abcdef';
@@ -51,13 +55,6 @@ export interface TestbedOptions {
   build?: (auth: AuthCallbackConfig) => Express;
 }
 
-function listen(server: Server): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
-  });
-}
-
 export async function startTestbed(options: TestbedOptions = {}): Promise<Testbed> {
   const server = createServer();
   const port = await listen(server);
@@ -93,11 +90,51 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
     auth,
     store,
     async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeServer(server);
       await provider.close();
     },
   };
+}
+
+/** A {@link Testbed} shared by the tests of a file (or `describe` block). */
+export interface SharedTestbed extends Testbed {
+  /** Requests the provider's token endpoint answered, successful or not, since the current test began. */
+  tokenRequests: number;
+}
+
+/**
+ * Starts a testbed before the tests of the file (or of the `describe` block it is called in) and
+ * closes it after them; counts the requests its provider's token endpoint answers, from zero for
+ * each test. The returned object reads through to the testbed once it has started.
+ */
+export function useTestbed(options: TestbedOptions = {}): SharedTestbed {
+  let bed: Testbed | undefined;
+  const started = (): Testbed => {
+    if (bed === undefined) throw new Error('the testbed starts in beforeAll: use it in a test or a hook');
+    return bed;
+  };
+  const shared: SharedTestbed = {
+    get provider() { return started().provider; },
+    get baseURL() { return started().baseURL; },
+    get app() { return started().app; },
+    get server() { return started().server; },
+    get auth() { return started().auth; },
+    get store() { return started().store; },
+    close: () => started().close(),
+    tokenRequests: 0,
+  };
+  beforeAll(async () => {
+    bed = await startTestbed(options);
+    bed.provider.provider.on('grant.success', () => { shared.tokenRequests++; });
+    bed.provider.provider.on('grant.error', () => { shared.tokenRequests++; });
+  });
+  afterAll(async () => {
+    await bed?.close();
+  });
+  beforeEach(() => {
+    shared.tokenRequests = 0;
+  });
+  return shared;
 }
 
 /**
@@ -159,7 +196,7 @@ export function storedSession(store: MemoryStore, id: string): Promise<Record<st
 
 /**
  * The pending login `browser` holds for `state`: its sealed transaction cookie (see
- * lib/transaction-cookie.ts), opened with the transaction key of `secret`; `undefined` when none.
+ * lib/transaction/transaction-cookie.ts), opened with the transaction key of `secret`; `undefined` when none.
  */
 export async function pendingLogin(browser: Browser, baseURL: string, state: string, secret = SECRET, callbackPath = '/callback'): Promise<Transaction | undefined> {
   const suffix = `_tx_${createHash('sha256').update(state).digest('base64url').slice(0, 16)}`;
@@ -170,4 +207,76 @@ export async function pendingLogin(browser: Browser, baseURL: string, state: str
 /** The names of the pending-login cookies `browser` would send to the callback. */
 export async function pendingLoginCookies(browser: Browser, baseURL: string, callbackPath = '/callback'): Promise<string[]> {
   return (await browser.jar.getCookies(`${baseURL}${callbackPath}`)).map((c) => c.key).filter((name) => name.includes('_tx_'));
+}
+
+/** How an API client asks: for JSON. */
+const JSON_ACCEPT = { accept: 'application/json' };
+
+/** What tests of one testbed do with it, bound to `bed`. */
+export interface TestbedTools {
+  /** A bare app (express-session, authCallback() over `base` with `auth` over it, `GET /` answering `req.user`, errors as JSON) for supertest. */
+  appWith(auth: Partial<AuthCallbackConfig>, base?: AuthCallbackConfig): Express;
+  /** `/api/me` as JSON in `browser` (401 when signed out). */
+  apiMe(browser: Browser, baseURL?: string): Promise<Page>;
+  /** `req.user` is undefined: no session cookie in the browser, and the guarded API answers 401. */
+  expectNotSignedIn(browser: Browser): Promise<void>;
+  /** Ends the app's session in `browser` only: the provider's own session cookies stay. */
+  dropAppSession(browser: Browser): Promise<void>;
+}
+
+export function testbedTools(bed: { baseURL: string; auth: AuthCallbackConfig }): TestbedTools {
+  const apiMe = (browser: Browser, baseURL = bed.baseURL): Promise<Page> => browser.request(`${baseURL}/api/me`, { headers: JSON_ACCEPT });
+  return {
+    appWith(auth, base = bed.auth) {
+      const app = express();
+      app.use(session({ secret: SESSION_SECRET, resave: false, saveUninitialized: false }));
+      app.use(authCallback({ ...base, ...auth }));
+      app.get('/', (req, res) => { res.json({ user: req.user ?? null }); });
+      app.use(errorAsJson);
+      return app;
+    },
+    apiMe,
+    async expectNotSignedIn(browser) {
+      expect(await browser.cookie(bed.baseURL, 'oidc_session')).toBeUndefined();
+      expect((await apiMe(browser)).status).toBe(401);
+    },
+    async dropAppSession(browser) {
+      await browser.jar.setCookie('oidc_session=; Max-Age=0; Path=/', bed.baseURL);
+      expect(await browser.cookie(bed.baseURL, 'oidc_session')).toBeUndefined();
+    },
+  };
+}
+
+/** The authorization request that `path` of `app` (a login route URL) redirects to, asked through supertest. */
+export async function authorizationUrlOf(app: Express, path: string): Promise<URL> {
+  const res = await request(app).get(path);
+  expect(res.status).toBe(302);
+  return new URL(res.headers.location as string);
+}
+
+/** A whole login of alice through the provider: signIn from /login lands on `/`, then /api/me answers 200 with the user. */
+export async function expectLoginCompletes(bed: { baseURL: string; provider: { issuer: string } }): Promise<void> {
+  const browser = new Browser();
+  const landed = await signIn(browser, `${bed.baseURL}/login`, 'alice');
+  expect(landed.url).toBe(`${bed.baseURL}/`);
+  expect(landed.status).toBe(200);
+  const me = await browser.request(`${bed.baseURL}/api/me`, { headers: JSON_ACCEPT });
+  expect(me.status).toBe(200);
+  expect(JSON.parse(me.body)).toMatchObject({ sub: 'alice', iss: bed.provider.issuer, aud: CLIENT_ID });
+}
+
+/**
+ * A login whose client the provider refuses at the token endpoint: the callback answers 502
+ * `invalid_client` (JSON), sets no session cookie, and the browser holds none. The answer and the
+ * browser, for what else a test checks.
+ */
+export async function refusedClientLogin(bed: { baseURL: string }): Promise<{ res: Page; browser: Browser }> {
+  const browser = new Browser();
+  const response = await authorizationResponse(browser, `${bed.baseURL}/login`);
+  const res = await browser.request(response.href, { headers: JSON_ACCEPT });
+  expect(res.status).toBe(502);
+  expect(JSON.parse(res.body)).toMatchObject({ error: 'invalid_client' });
+  expect(res.headers.getSetCookie().some((c) => c.startsWith('oidc_session='))).toBe(false);
+  expect(await browser.cookie(bed.baseURL, 'oidc_session')).toBeUndefined();
+  return { res, browser };
 }

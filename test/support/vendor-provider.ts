@@ -9,12 +9,12 @@
  * oidc-provider's development login and consent pages, PKCE is required, and the profile and
  * email claims are in the ID token.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import express from 'express';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK, type JWTPayload } from 'jose';
 import type Provider from 'oidc-provider';
 import type { ClientMetadata, Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import { startFakeServer } from './fake-server.js';
+import { withoutProviderNotices } from './log-guard.js';
 import { withSameRealmClone } from './same-realm-clone.js';
 
 export interface VendorProviderOptions {
@@ -82,13 +82,6 @@ export interface VendorProvider {
   close(): Promise<void>;
 }
 
-function listen(server: Server): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
-  });
-}
-
 /** The provider's RS256 signing key, generated once per test file. */
 let signingKey: Promise<JWK> | undefined;
 function providerKey(): Promise<JWK> {
@@ -102,27 +95,17 @@ function providerKey(): Promise<JWK> {
  * development-only features) kept out of the console, and copies made in this realm
  * ({@link withSameRealmClone}).
  */
-async function construct(issuer: string, configuration: Configuration): Promise<Provider> {
-  const { warn, info } = console;
-  const filter = (write: (...args: unknown[]) => void) => (...args: unknown[]): void => {
-    if (typeof args[0] === 'string' && args[0].startsWith('oidc-provider ')) return;
-    write.apply(console, args);
-  };
-  console.warn = filter(warn);
-  console.info = filter(info);
-  try {
+function construct(issuer: string, configuration: Configuration): Promise<Provider> {
+  return withoutProviderNotices(async () => {
     const { default: ProviderClass } = await import('oidc-provider');
-    return await withSameRealmClone(async () => new ProviderClass(issuer, configuration));
-  } finally {
-    console.warn = warn;
-    console.info = info;
-  }
+    return withSameRealmClone(async () => new ProviderClass(issuer, configuration));
+  });
 }
 
 export async function startVendorProvider(options: VendorProviderOptions): Promise<VendorProvider> {
-  const server = createServer();
-  const port = await listen(server);
-  const origin = `http://localhost:${port}`;
+  const fake = await startFakeServer();
+  const { server, app } = fake;
+  const origin = fake.baseURL;
   const issuer = origin + options.issuerPath;
   const mountPath = options.mountPath ?? options.issuerPath.replace(/\/$/, '');
 
@@ -191,8 +174,6 @@ export async function startVendorProvider(options: VendorProviderOptions): Promi
   });
 
   const callback = provider.callback() as (req: IncomingMessage, res: ServerResponse) => void;
-  const app = express();
-  app.disable('x-powered-by');
   app.use((req, _res, next) => {
     requests.push(`${req.method} ${req.path}`);
     next();
@@ -210,7 +191,6 @@ export async function startVendorProvider(options: VendorProviderOptions): Promi
   }
   if (mountPath === '') app.use(callback);
   else app.use(mountPath, callback);
-  server.on('request', app);
 
   return {
     issuer,
@@ -225,9 +205,6 @@ export async function startVendorProvider(options: VendorProviderOptions): Promi
       const jwk = await providerKey();
       return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: jwk.kid!, typ: 'JWT' }).sign(await importJWK(jwk, 'RS256'));
     },
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () => fake.close(),
   };
 }

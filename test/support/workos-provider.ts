@@ -25,11 +25,11 @@
  * body, JSON body), and each piece misbehaves on demand through {@link WorkOSProvider.behaviour};
  * `reset()` restores the defaults between tests.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import express, { type Request, type Response } from 'express';
-import { base64url, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { Response } from 'express';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { edited, recordRequests, s256, startFakeServer, type RecordedRequest as Recorded } from './fake-server.js';
 
 /** A WorkOS `user` object (User Management API). */
 export interface WorkOSUser {
@@ -127,13 +127,7 @@ export interface WorkOSClient {
 }
 
 /** One HTTP request the fake received. */
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  query: URLSearchParams;
-  headers: IncomingHttpHeaders;
-  /** The raw body (`''` for a GET). */
-  body: string;
+export interface RecordedRequest extends Recorded {
   /** The body parsed as JSON, when it was JSON. */
   json: Record<string, unknown> | undefined;
 }
@@ -216,28 +210,8 @@ export function defaultBehaviour(): WorkOSBehaviour {
   };
 }
 
-/** `value` with `edits` over it; an edit to `undefined` removes the member. */
-function edited<T extends Record<string, unknown>>(value: T, edits: Record<string, unknown>): T {
-  const out: Record<string, unknown> = { ...value };
-  for (const [k, v] of Object.entries(edits)) {
-    if (v === undefined) delete out[k];
-    else out[k] = v;
-  }
-  return out as T;
-}
-
 function id(prefix: string): string {
   return `${prefix}_01${randomBytes(12).toString('hex').toUpperCase()}`;
-}
-
-function readBody(req: Request): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => { body += chunk; });
-    req.on('end', () => resolve(body));
-    req.on('error', reject);
-  });
 }
 
 /** A refusal in WorkOS's OAuth shape. */
@@ -249,12 +223,8 @@ function refuse(res: Response, status: number, error: string, description: strin
 const TOKEN_BAIT = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJiYWl0In0.c2lnbmF0dXJl';
 
 export async function startWorkOSProvider(options: { clients?: WorkOSClient[] } = {}): Promise<WorkOSProvider> {
-  const server = createServer();
-  const port = await new Promise<number>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
-  });
-  const baseURL = `http://localhost:${port}`;
+  const fake = await startFakeServer();
+  const { baseURL, server, app, hanging } = fake;
   const clients = new Map((options.clients ?? []).map((c) => [c.clientId, c]));
   const secretsSeen = new Set<string>();
 
@@ -270,7 +240,6 @@ export async function startWorkOSProvider(options: { clients?: WorkOSClient[] } 
   const endedSessions: string[] = [];
   let codes = new Map<string, PendingCode>();
   let refreshTokens = new Map<string, SessionGrant>();
-  const hanging = new Set<Response>();
 
   function currentUser(): WorkOSUser {
     return edited(DEFAULT_USER, behaviour.user);
@@ -335,23 +304,16 @@ export async function startWorkOSProvider(options: { clients?: WorkOSClient[] } 
     return client;
   }
 
-  const app = express();
-  app.disable('x-powered-by');
-  app.use(async (req, res, next) => {
-    const body = req.method === 'GET' || req.method === 'HEAD' ? '' : await readBody(req);
+  recordRequests(fake, requests, (record) => {
     let json: Record<string, unknown> | undefined;
-    if (/^application\/json/.test(req.headers['content-type'] ?? '')) {
+    if (/^application\/json/.test(record.headers['content-type'] ?? '')) {
       try {
-        json = JSON.parse(body) as Record<string, unknown>;
+        json = JSON.parse(record.body) as Record<string, unknown>;
       } catch {
         json = undefined;
       }
     }
-    const url = new URL(req.originalUrl, baseURL);
-    const record: RecordedRequest = { method: req.method, path: url.pathname, query: url.searchParams, headers: { ...req.headers }, body, json };
-    requests.push(record);
-    res.locals.record = record;
-    next();
+    return { ...record, json };
   });
 
   app.get('/user_management/authorize', (req, res) => {
@@ -455,7 +417,7 @@ export async function startWorkOSProvider(options: { clients?: WorkOSClient[] } 
     }
     if (pending.codeChallenge !== null || body.code_verifier !== undefined) {
       const verifier = typeof body.code_verifier === 'string' ? body.code_verifier : '';
-      const computed = base64url.encode(createHash('sha256').update(verifier).digest());
+      const computed = s256(verifier);
       if (pending.codeChallenge === null || computed !== pending.codeChallenge) {
         refuse(res, 400, 'invalid_grant', 'The code_verifier does not match the code_challenge.');
         return;
@@ -497,8 +459,6 @@ export async function startWorkOSProvider(options: { clients?: WorkOSClient[] } 
     else res.status(200).type('html').send('<!doctype html><title>Signed out</title>');
   });
 
-  server.on('request', app);
-
   return {
     baseURL,
     server,
@@ -528,13 +488,8 @@ export async function startWorkOSProvider(options: { clients?: WorkOSClient[] } 
       endedSessions.length = 0;
       codes = new Map();
       refreshTokens = new Map();
-      for (const res of hanging) res.destroy();
-      hanging.clear();
+      fake.dropHanging();
     },
-    close: () => new Promise<void>((resolve) => {
-      for (const res of hanging) res.destroy();
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () => fake.close(),
   };
 }
