@@ -39,9 +39,12 @@ export async function endSession(context: Context, req: HttpRequest, res: HttpRe
   if (logout.idpLogout) {
     const provider = await context.providers.forIssuer(session?.claims.iss ?? await context.providers.issuerOf(req));
     const state = context.logoutState.start(res, logout.returnTo);
-    endSessionUrl = await provider?.endSessionUrl(
-      session && { idToken: session.tokens.idToken, claims: session.claims }, options.postLogoutRedirectUri, { ...logout.logoutParams, state },
-    );
+    endSessionUrl = await provider?.endSessionUrl(session && { idToken: session.tokens.idToken, claims: session.claims }, {
+      postLogoutRedirectUri: options.postLogoutRedirectUri,
+      state,
+      params: logout.logoutParams,
+      returnTo: logout.returnTo === '/' ? options.postLogoutRedirectUri : new URL(local, options.baseURL.origin).href,
+    });
   }
   res.setHeader('Cache-Control', 'no-store');
   redirect(res, endSessionUrl?.href ?? local);

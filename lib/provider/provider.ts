@@ -139,6 +139,21 @@ export interface ResourceRequest {
   headers?: Record<string, string>;
 }
 
+/** Where the browser goes after the provider's logout, and what the logout request carries. */
+export interface EndSessionRequest {
+  /** `post_logout_redirect_uri`: `baseURL`, the one URI registered (RP-Initiated Logout 1.0 §2). */
+  postLogoutRedirectUri: string;
+  /** The logout's `state`, checked when the browser comes back to `postLogoutRedirectUri`. */
+  state: string;
+  /** The app's `logoutParams`. */
+  params: Readonly<Record<string, string>>;
+  /**
+   * The page to land on, absolute: for a provider adapter, whose logout returns there directly
+   * (it sends no `state` back), e.g. WorkOS's `return_to`.
+   */
+  returnTo: string;
+}
+
 /** The part of a session that ending it at the provider may need. */
 export interface EndingSession {
   /** The session's ID token, sent as `id_token_hint` (OpenID Connect RP-Initiated Logout 1.0 §2). */
@@ -181,9 +196,9 @@ export interface Provider {
   fetchResource(accessToken: string, url: URL, init: ResourceRequest, dpop?: DPoPKey): Promise<Response>;
   /**
    * Where to send the browser to end the provider's session too; `undefined` when it has no such
-   * endpoint. `params` (the app's `logoutParams`, the logout's `state`) are added to the request.
+   * endpoint, or cannot be reached.
    */
-  endSessionUrl(session: EndingSession | undefined, postLogoutRedirectUri: string, params?: Readonly<Record<string, string>>): Promise<URL | undefined>;
+  endSessionUrl(session: EndingSession | undefined, request: EndSessionRequest): Promise<URL | undefined>;
   /** The JWKS URL that signs logout tokens (OpenID Connect Back-Channel Logout 1.0 §2.6). */
   jwksUri(): Promise<string>;
 }

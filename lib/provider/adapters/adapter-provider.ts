@@ -7,7 +7,7 @@ import { types } from 'node:util';
 import type { DPoPKey } from '../dpop-key.js';
 import { AuthError, redacted } from '../../errors.js';
 import type {
-  CodeExchangeChecks, EndingSession, Provider, RefreshedTokens, ResourceRequest, TokenSet, UserClaims, UserInfoClaims,
+  CodeExchangeChecks, EndSessionRequest, EndingSession, Provider, RefreshedTokens, ResourceRequest, TokenSet, UserClaims, UserInfoClaims,
 } from '../provider.js';
 import { codeChallenge } from '../oidc/checks.js';
 import { tokenSetOf } from '../token-set.js';
@@ -160,10 +160,11 @@ export class AdapterProvider implements Provider {
     }
   }
 
-  async endSessionUrl(session: EndingSession | undefined, postLogoutRedirectUri: string): Promise<URL | undefined> {
+  /** The adapter's logout URL, returning straight to the page (an adapter's provider sends no `state` back). */
+  async endSessionUrl(session: EndingSession | undefined, request: EndSessionRequest): Promise<URL | undefined> {
     if (session === undefined || this.#adapter.endSessionUrl === undefined) return undefined;
     try {
-      return this.#adapter.endSessionUrl({ claims: session.claims, postLogoutRedirectUri, clientId: this.#options.clientId });
+      return this.#adapter.endSessionUrl({ claims: session.claims, postLogoutRedirectUri: request.returnTo, clientId: this.#options.clientId });
     } catch {
       return undefined; // logout must still end the local session
     }

@@ -17,7 +17,7 @@ import { AuthError } from '../../errors.js';
 import type { IssuerOptions } from '../../config/resolved-options.js';
 import { defaultKeyAlgorithm } from '../../config/key-algorithms.js';
 import type {
-  CodeExchangeChecks, EndingSession, Provider, RefreshedTokens, ResourceRequest, TokenSet, UserInfoClaims,
+  CodeExchangeChecks, EndSessionRequest, EndingSession, Provider, RefreshedTokens, ResourceRequest, TokenSet, UserInfoClaims,
 } from '../provider.js';
 
 /**
@@ -421,7 +421,7 @@ export class OpenIdProvider implements Provider {
    * @param session - the session being ended, if any: its ID token is sent as `id_token_hint`
    * @param postLogoutRedirectUri - where the provider sends the browser afterwards
    */
-  async endSessionUrl(session: EndingSession | undefined, postLogoutRedirectUri: string, extra: Readonly<Record<string, string>> = {}): Promise<URL | undefined> {
+  async endSessionUrl(session: EndingSession | undefined, request: EndSessionRequest): Promise<URL | undefined> {
     const idTokenHint = session?.idToken;
     let configuration: client.Configuration;
     try {
@@ -430,7 +430,7 @@ export class OpenIdProvider implements Provider {
       return undefined;
     }
     if (configuration.serverMetadata().end_session_endpoint === undefined) return undefined;
-    const params: Record<string, string> = { ...extra, post_logout_redirect_uri: postLogoutRedirectUri };
+    const params: Record<string, string> = { ...request.params, post_logout_redirect_uri: request.postLogoutRedirectUri, state: request.state };
     if (idTokenHint !== undefined) params.id_token_hint = idTokenHint;
     try {
       return client.buildEndSessionUrl(configuration, params);
