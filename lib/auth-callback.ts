@@ -49,9 +49,12 @@ type RouteHandler = (context: Context, req: HttpRequest, res: HttpResponse) => P
  * ```
  *
  * It serves `GET`/`POST {routes.login}`, `GET`/`POST {routes.callback}`, `GET`/`POST {routes.logout}` and, when set, `POST {routes.backchannelLogout}`
- * (paths matched exactly, relative to where it is mounted), and on every request sets
- * `req.user` to the ID token's claims when the session cookie is valid, `undefined` otherwise,
- * and `req.oidc` to the request's {@link RequestAuth}.
+ * (paths matched exactly on the raw URL, relative to where it is mounted: Express 4 and 5,
+ * Connect, or Node's `http`), and on every request sets `req.user` to the user's claims when the
+ * session cookie is valid (see `identityClaimFilter`, `afterCallback`), `undefined` otherwise,
+ * and `req.oidc` to the request's {@link RequestAuth}. At `baseURL` it checks the provider's
+ * return from a logout (its `state`); with `attemptSilentLogin`, a page load without a session
+ * may start a `prompt=none` login.
  *
  * Before the app's own routes see a session, it is renewed when due: tokens whose access token
  * expires within `refreshMargin` seconds are refreshed (`autoRefresh`; a refused refresh ends the
@@ -62,11 +65,12 @@ type RouteHandler = (context: Context, req: HttpRequest, res: HttpResponse) => P
  *
  * @param config - see {@link AuthCallbackConfig}; checked here, once
  * @returns the middleware, named `authCallbackMiddleware`
- * @throws TypeError naming the bad option (missing `issuer`, `clientId`, `baseURL` or `secret`,
- *   a secret under 32 characters, a `baseURL` that is not an absolute http(s) URL, an `http:`
- *   issuer off loopback, …)
+ * @throws ConfigurationError (a `TypeError`) naming the bad option (missing `issuer`, `clientId`,
+ *   `baseURL` or `secret`, a secret under 32 characters, a `baseURL` that is not an absolute
+ *   http(s) URL, an `http:` issuer off loopback, an unknown option, …)
  *
- * Errors passed to `next()` are {@link AuthError}s: see each route's documentation.
+ * Errors passed to `next()` are {@link AuthError}s: see each route's documentation; and
+ * `middleware_mounted_twice` (500) when another `authCallback()` already ran on the request.
  */
 export function authCallback(config: AuthCallbackConfig): Middleware {
   const options = resolveOptions(config);
