@@ -7,6 +7,7 @@
 import { redirect, type HttpRequest, type HttpResponse } from '../http.js';
 import { authSessionOf, type Context } from '../runtime.js';
 import { destroyExpressSession } from '../transaction/express-session.js';
+import { LogoutStateCookie } from './logout-state.js';
 
 /** How one logout goes. */
 export interface LogoutRequest {
@@ -38,7 +39,7 @@ export async function endSession(context: Context, req: HttpRequest, res: HttpRe
   let endSessionUrl: URL | undefined;
   if (logout.idpLogout) {
     const provider = await context.providers.forIssuer(session?.claims.iss ?? await context.providers.issuerOf(req));
-    const state = context.logoutState.start(res, logout.returnTo);
+    const state = LogoutStateCookie.newState();
     endSessionUrl = await provider?.endSessionUrl(session && { idToken: session.tokens.idToken, claims: session.claims }, {
       postLogoutRedirectUri: options.postLogoutRedirectUri,
       state,
@@ -46,6 +47,8 @@ export async function endSession(context: Context, req: HttpRequest, res: HttpRe
       returnTo: logout.returnTo === '/' ? options.postLogoutRedirectUri : new URL(local, options.baseURL.origin).href,
     });
   }
+  // The pending logout is kept only for a provider that may send the browser back with it.
+  if (endSessionUrl?.searchParams.has('state') === true) context.logoutState.keep(res, endSessionUrl.searchParams.get('state')!, logout.returnTo);
   res.setHeader('Cache-Control', 'no-store');
   redirect(res, endSessionUrl?.href ?? local);
 }

@@ -42,12 +42,15 @@ export class LogoutStateCookie {
     this.#sealer = sealer;
   }
 
-  /** A fresh `state` (128 random bits, base64url), sealed with `returnTo` into the response's cookie. */
-  start(res: HttpResponse, returnTo: string): string {
-    const state = randomBytes(16).toString('base64url');
+  /** A fresh `state`: 128 random bits, base64url. */
+  static newState(): string {
+    return randomBytes(16).toString('base64url');
+  }
+
+  /** Seals `state` with `returnTo` into the response's cookie, for the provider's redirect back. */
+  keep(res: HttpResponse, state: string, returnTo: string): void {
     const expiresAt = Math.floor(Date.now() / 1000) + LOGOUT_STATE_DURATION;
     appendSetCookie(res, [serialize(this.#name, this.#sealer.seal({ state, returnTo } satisfies SealedLogout, expiresAt), { ...this.#attributes, maxAge: LOGOUT_STATE_DURATION })]);
-    return state;
   }
 
   /** `true` when the request may carry the cookie: a cheap look at the `Cookie` header, for every request. */
