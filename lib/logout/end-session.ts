@@ -37,9 +37,9 @@ export async function endSession(context: Context, req: HttpRequest, res: HttpRe
   if (options.attemptSilentLogin) context.silentLogin.markTried(res);
   const local = `${options.basePath}${logout.returnTo}`;
   let endSessionUrl: URL | undefined;
+  const state = LogoutStateCookie.newState();
   if (logout.idpLogout) {
     const provider = await context.providers.forIssuer(session?.claims.iss ?? await context.providers.issuerOf(req));
-    const state = LogoutStateCookie.newState();
     endSessionUrl = await provider?.endSessionUrl(session && { idToken: session.tokens.idToken, claims: session.claims }, {
       postLogoutRedirectUri: options.postLogoutRedirectUri,
       state,
@@ -48,7 +48,7 @@ export async function endSession(context: Context, req: HttpRequest, res: HttpRe
     });
   }
   // The pending logout is kept only for a provider that may send the browser back with it.
-  if (endSessionUrl?.searchParams.has('state') === true) context.logoutState.keep(res, endSessionUrl.searchParams.get('state')!, logout.returnTo);
+  if (endSessionUrl?.searchParams.get('state') === state) context.logoutState.keep(res, state, logout.returnTo);
   res.setHeader('Cache-Control', 'no-store');
   redirect(res, endSessionUrl?.href ?? local);
 }
