@@ -18,9 +18,11 @@ export interface AfterCallbackSession {
   readonly claims: Readonly<UserClaims>;
   /** The ID token; `undefined` with a provider adapter. */
   readonly idToken: string | undefined;
+  /** The access token (RFC 6749 §1.4), as `req.oidc.accessToken` will be. */
   readonly accessToken: string;
   /** `Bearer` (RFC 6750) or `DPoP` (RFC 9449). */
   readonly tokenType: string;
+  /** The refresh token (RFC 6749 §1.5), when the provider issued one. */
   readonly refreshToken: string | undefined;
   /** When the access token expires; `undefined` when the provider did not say. */
   readonly expiresAt: number | undefined;
@@ -33,7 +35,10 @@ export interface AfterCallbackSession {
  * sign them in with these claims added to `req.user` (sealed with the session, kept across
  * refreshes); `false` to refuse the login.
  */
-export type AfterCallbackResult = void | boolean | { claims?: Record<string, JsonValue> };
+export type AfterCallbackResult = void | boolean | {
+  /** Claims of the app's own, added to `req.user`: JSON data, never `sub`, `iss` or an `identityClaimFilter` name. */
+  claims?: Record<string, JsonValue>;
+};
 
 /** Options of `authCallback()`: the app's hooks into each login. */
 export interface HookOptions {

@@ -68,7 +68,8 @@ beforeAll(async () => {
 
 /**
  * The app: express-session, authCallback(`auth`), `GET /` (where logins and logouts land),
- * `GET /api/me` (the user's claims) and `GET /api/tokens` (`req.oidc`'s tokens) behind
+ * `GET /api/me` (every claim of the session, `req.oidc.claims`, as the example app's: `req.user`
+ * leaves out the protocol claims such as `iss` and `aud`) and `GET /api/tokens` (`req.oidc`'s tokens) behind
  * requireAuth(). Errors answer `{ code, message }` with their status; a 5xx is logged first.
  */
 function buildApp(auth: AuthCallbackConfig): Express {
@@ -79,7 +80,7 @@ function buildApp(auth: AuthCallbackConfig): Express {
     res.type('text').send(req.user ? `signed in as ${req.user.sub}` : 'signed out');
   });
   app.get('/api/me', requireAuth(), (req, res) => {
-    res.json(req.user);
+    res.json(req.oidc.claims);
   });
   app.get('/api/tokens', requireAuth(), (req, res) => {
     const o = req.oidc;
@@ -300,7 +301,7 @@ describe('Auth0', () => {
     expect(proof.typ).toBe('dpop+jwt');
     expect(await calculateJwkThumbprint(proof.jwk!)).toBe(op.pushedRequests[0]!.dpop_jkt);
     expect(token.response.token_type).toBe('DPoP');
-    expect((await tokens(bed, browser)).tokenType.toLowerCase()).toBe('dpop');
+    expect((await tokens(bed, browser)).tokenType).toBe('DPoP');
   });
 
   test('Auth0: without PAR, audience (authorizationParams) and an Organizations invitation link\'s organization and invitation (loginParams) are in the authorization request at /authorize', async () => {
@@ -523,7 +524,8 @@ describe('WorkOS (standard OpenID endpoints)', () => {
     expect(token.params).not.toHaveProperty('client_assertion');
 
     const logout = await browser.request(`${bed.baseURL}/logout`);
-    expect({ status: logout.status, location: logout.headers.get('location') }).toEqual({ status: 302, location: bed.baseURL });
+    // No end_session_endpoint: straight to basePath + returnTo (here /), on the app's own origin.
+    expect({ status: logout.status, location: logout.headers.get('location') }).toEqual({ status: 302, location: '/' });
     const me2 = await browser.request(`${bed.baseURL}/api/me`, { headers: JSON_ACCEPT });
     expect(me2.status).toBe(401);
   });

@@ -6,12 +6,26 @@
 import { describe, expect, test } from '@jest/globals';
 import { Browser } from '../support/browser.js';
 import {
-  app, callbackUrl, expectRefused, expectUsedUp, expectVictimUnchanged, JSON_ACCEPT, overrideDiscovery, provider,
+  app, callbackUrl, expectNoLeak, expectRefused, expectUsedUp, expectVictimUnchanged, JSON_ACCEPT, overrideDiscovery, provider,
   useCallbackAttackBed, victim, type Victim, VICTIMS,
 } from '../support/callback-attack-bed.js';
 import { sessionCookiesSet } from '../support/leaks.js';
 
 useCallbackAttackBed();
+
+/**
+ * `url` again in a browser that is signed in: its login is used up, so it is a stale callback
+ * (the back button, a replay): 302 to /, the token endpoint not called, no session cookie set nor
+ * cleared, nothing secret in the answer.
+ */
+async function expectUsedUpWhileSignedIn(browser: Browser, url: string): Promise<void> {
+  const tokens = provider.requests.token;
+  const again = await browser.request(url, { headers: JSON_ACCEPT });
+  expect({ status: again.status, location: again.headers.get('location') }).toEqual({ status: 302, location: '/' });
+  expect(sessionCookiesSet(again)).toEqual([]);
+  expectNoLeak(again);
+  expect(provider.requests.token).toBe(tokens);
+}
 
 describe('login CSRF and replay (RFC 9700 §4.7, RFC 6749 §10.12)', () => {
   test('RFC 9700 §4.7: the attacker\'s callback in a browser with no pending login → 400 missing_transaction, zero token requests', async () => {
@@ -26,33 +40,44 @@ describe('login CSRF and replay (RFC 9700 §4.7, RFC 6749 §10.12)', () => {
     expect((await attacker.request(forged.href)).status).toBe(302);
   });
 
-  test('RFC 9700 §4.7: the attacker\'s callback in a signed-in browser with no pending login → 400, zero token requests, the session unchanged', async () => {
+  test('RFC 9700 §4.7: the attacker\'s callback in a signed-in browser with no pending login → a stale callback: 302 to /, zero token requests, the session unchanged', async () => {
     const v = await victim(true);
     const forged = await callbackUrl(new Browser());
     const page = await v.browser.request(forged.href, { headers: JSON_ACCEPT });
-    expectRefused(page, 400, 'missing_transaction');
+    expect({ status: page.status, location: page.headers.get('location') }).toEqual({ status: 302, location: '/' });
+    expect(sessionCookiesSet(page)).toEqual([]);
+    expectNoLeak(page);
     expect(provider.requests.token).toBe(1); // the victim's own login only
     await expectVictimUnchanged(v);
   });
 
-  test.each(VICTIMS)('RFC 6749 §10.12 state mismatch (%s victim): the attacker\'s callback during the victim\'s login → 400 state_mismatch, zero token requests; the victim\'s own login is not cancelled by it and completes', async (_kind, signedIn) => {
+  test.each(VICTIMS)('RFC 6749 §10.12 state mismatch (%s victim): the attacker\'s callback during the victim\'s login → 400 state_mismatch (signed out) or the stale callback\'s 302 to / (signed in), zero token requests; the victim\'s own login is not cancelled by it and completes', async (_kind, signedIn) => {
     const v = await victim(signedIn);
     const tokens = provider.requests.token;
     const genuine = await callbackUrl(v.browser);
     const forged = await callbackUrl(new Browser());
     expect(forged.searchParams.get('state')).not.toBe(genuine.searchParams.get('state'));
     const page = await v.browser.request(forged.href, { headers: JSON_ACCEPT });
-    expectRefused(page, 400, 'state_mismatch');
+    if (signedIn) {
+      // A signed-in browser is sent home, as for any callback that is not its pending login's.
+      expect({ status: page.status, location: page.headers.get('location') }).toEqual({ status: 302, location: '/' });
+      expect(sessionCookiesSet(page)).toEqual([]);
+      expectNoLeak(page);
+    } else {
+      expectRefused(page, 400, 'state_mismatch');
+    }
     expect(provider.requests.token).toBe(tokens);
     await expectVictimUnchanged(v);
     // The forged callback was refused without touching this browser's pending login.
     const own = await v.browser.request(genuine.href, { headers: JSON_ACCEPT });
     expect(own.status).toBe(302);
+    expect(sessionCookiesSet(own)).not.toEqual([]);
     expect(provider.requests.token).toBe(tokens + 1);
-    await expectUsedUp(v.browser, genuine.href);
+    // Now signed in either way: the used-up callback again is a stale one.
+    await expectUsedUpWhileSignedIn(v.browser, genuine.href);
   });
 
-  test('RFC 6749 §4.1.2 replay: a successful callback replayed → 400 missing_transaction, no extra token request, the session unchanged; in another browser → 400', async () => {
+  test('RFC 6749 §4.1.2 replay: a successful callback replayed in its browser (signed in) → 302 to /, no extra token request, the session unchanged; in another browser → 400 missing_transaction', async () => {
     const browser = new Browser();
     const url = await callbackUrl(browser);
     const first = await browser.request(url.href);
@@ -61,7 +86,7 @@ describe('login CSRF and replay (RFC 9700 §4.7, RFC 6749 §10.12)', () => {
     expect(session).toBeDefined();
     expect(provider.requests.token).toBe(1);
 
-    await expectUsedUp(browser, url.href);
+    await expectUsedUpWhileSignedIn(browser, url.href);
     await expectVictimUnchanged({ browser, session });
     const other: Victim = { browser: new Browser(), session: undefined };
     await expectUsedUp(other.browser, url.href);
@@ -71,7 +96,7 @@ describe('login CSRF and replay (RFC 9700 §4.7, RFC 6749 §10.12)', () => {
 });
 
 describe('mix-up (RFC 9700 §4.4, RFC 9207)', () => {
-  test.each(VICTIMS)('RFC 9207 §2.4 (%s victim): an iss that is not the issuer → 400 issuer_mismatch, zero token requests, the login used up', async (_kind, signedIn) => {
+  test.each(VICTIMS)('RFC 9207 §2.4 (%s victim): an iss that is not the issuer → 400 issuer_mismatch, zero token requests, the login used up (again: 400 signed out, the stale callback\'s 302 to / signed in)', async (_kind, signedIn) => {
     const v = await victim(signedIn);
     const tokens = provider.requests.token;
     provider.behaviour.authorize = 'wrong-iss';
@@ -82,7 +107,7 @@ describe('mix-up (RFC 9700 §4.4, RFC 9207)', () => {
     expect(provider.requests.token).toBe(tokens);
     // Not even with the right iss afterwards.
     url.searchParams.set('iss', provider.issuer);
-    await expectUsedUp(v.browser, url.href);
+    await (signedIn ? expectUsedUpWhileSignedIn(v.browser, url.href) : expectUsedUp(v.browser, url.href));
     await expectVictimUnchanged(v);
   });
 

@@ -138,7 +138,7 @@ describe('a callback that is not the answer to this browser\'s login', () => {
     expect(jsonError(res).error).toBe('invalid_request');
   });
 
-  test('replayed after a successful login: 400, and the session stays', async () => {
+  test('replayed after a successful login (the back button): 302 to /, no code exchanged, and the session stays; in a signed-out browser: 400', async () => {
     const browser = new Browser();
     const response = await authorizationResponse(browser, `${bed.baseURL}/login`);
     const first = await browser.request(response.href);
@@ -146,9 +146,15 @@ describe('a callback that is not the answer to this browser\'s login', () => {
     const cookie = await browser.cookie(bed.baseURL, 'oidc_session');
     expect(cookie).toBeDefined();
     const replay = await browser.request(response.href, { headers: json });
-    expect(replay.status).toBe(400);
-    expect(jsonError(replay).error).toBe('missing_transaction');
+    expect(replay.status).toBe(302);
+    expect(replay.headers.get('location')).toBe('/');
+    expect(replay.headers.getSetCookie().map((c) => parseSetCookie(c).name).filter((n) => /^oidc_session(\.\d+)?$/.test(n))).toEqual([]);
     expect(await browser.cookie(bed.baseURL, 'oidc_session')).toBe(cookie);
+    expect(bed.tokenRequests).toBe(1);
+    // The same replay in a browser with no session is still refused.
+    const elsewhere = await new Browser().request(response.href, { headers: json });
+    expect(elsewhere.status).toBe(400);
+    expect(jsonError(elsewhere).error).toBe('missing_transaction');
     expect(bed.tokenRequests).toBe(1);
   });
 });
@@ -390,7 +396,7 @@ describe('a successful callback', () => {
     expect(bed.tokenRequests).toBe(0);
   });
 
-  test('req.user holds the ID token claims on every page, not only guarded ones', async () => {
+  test('req.user holds the user\'s claims on every page, not only guarded ones', async () => {
     const browser = new Browser();
     const home = await signIn(browser, `${bed.baseURL}/login`, 'bob');
     expect(home.url).toBe(`${bed.baseURL}/`);

@@ -77,7 +77,8 @@ interface Registrations {
 
 /**
  * Serves a new app: `authCallback()` with tenants `a` and `b` (`/login?tenant=`), each with its
- * own client and the `redirectUri` of `redirectUris`; `/me` answers `req.user` (401 without);
+ * own client and the `redirectUri` of `redirectUris`; `/me` answers `req.oidc.claims`, every
+ * claim of the session, `iss` and `aud` included (401 without);
  * errors answer `{ code, message }` with their status, and are recorded in {@link logged}.
  */
 function serveApp(redirectUris: Registrations = {}, over: Partial<TenantsConfig> = {}): void {
@@ -95,7 +96,7 @@ function serveApp(redirectUris: Registrations = {}, over: Partial<TenantsConfig>
   app.use(authCallback({ tenants, baseURL, secret: SECRET, httpTimeout: 2 }));
   app.get('/me', (req, res) => {
     if (req.user === undefined) res.status(401).json({ code: 'unauthorized' });
-    else res.json(req.user);
+    else res.json(req.oidc.claims);
   });
   app.use((err: { status?: number; code?: string; message: string; cause?: unknown }, req: Request, res: Response, next: NextFunction) => {
     logged.push(err);

@@ -95,7 +95,8 @@ let logged: AuthError[] = [];
 
 /**
  * The app: express-session (a MemoryStore), authCallback(`auth`), and, per tenant, `/o/{org}/`
- * (who is signed in), `/o/{org}/me` (the claims, behind requireAuth()), `/o/{org}/refresh`
+ * (who is signed in, and at which issuer), `/o/{org}/me` (req.oidc.claims, every claim, `iss`,
+ * `aud` and `sid` included, behind requireAuth()), `/o/{org}/refresh`
  * (req.oidc.refresh()); `/whoami` names no tenant. Errors answer as README's minimal handler
  * does: `{ error: code, error_description }`, the message only when `expose`; 5xx are logged.
  */
@@ -103,7 +104,8 @@ function buildApp(auth: AuthCallbackConfig): Express {
   const app = express();
   app.use(session({ store: new MemoryStore(), secret: SESSION_SECRET, resave: false, saveUninitialized: false }));
   app.use(authCallback(auth));
-  const who = (req: Request): string => (req.user ? `${req.user.sub} at ${req.user.iss}` : 'signed out');
+  // `iss` is a protocol claim: in req.oidc.claims, not in req.user.
+  const who = (req: Request): string => (req.user ? `${req.user.sub} at ${String(req.oidc.claims?.iss)}` : 'signed out');
   app.get('/o/:org/', (req, res) => {
     res.type('text').send(who(req));
   });
@@ -111,7 +113,7 @@ function buildApp(auth: AuthCallbackConfig): Express {
     res.type('text').send(who(req));
   });
   app.get('/o/:org/me', requireAuth(), (req, res) => {
-    res.json(req.user);
+    res.json(req.oidc.claims);
   });
   app.get('/o/:org/refresh', requireAuth(), async (req, res) => {
     await req.oidc.refresh();
@@ -184,7 +186,7 @@ async function sessionCookie(browser: Browser): Promise<string | undefined> {
 }
 
 describe('logins at several tenants', () => {
-  test('a login at each tenant uses that tenant\'s client; req.user.iss is its issuer; the code goes to its token endpoint only', async () => {
+  test('a login at each tenant uses that tenant\'s client; req.oidc.claims.iss is its issuer; the code goes to its token endpoint only', async () => {
     serveApp();
     for (const t of [acme, globex]) {
       const browser = new Browser();
@@ -439,6 +441,8 @@ describe('refresh, logout and back-channel logout at the session\'s tenant', () 
     const location = new URL(res.headers.get('location')!);
     expect(location.origin + location.pathname).toBe(`${acme.base}/oidc/logout`);
     expect(location.searchParams.get('post_logout_redirect_uri')).toBe(bed.baseURL);
+    // The way back to the page is the logout's state, checked when the provider returns to baseURL.
+    expect(location.searchParams.get('state')).toMatch(/^[\w-]{22}$/);
     expect(location.searchParams.get('id_token_hint')).toMatch(/^eyJ/);
     expect(await sessionCookie(browser)).toBeUndefined();
     const confirm = await browser.visit(location.href);

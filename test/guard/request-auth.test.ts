@@ -13,12 +13,13 @@ import { baseAuth, bed, login, op, open, seen, send, useSessionLifeBed } from '.
 useSessionLifeBed();
 
 describe('req.oidc', () => {
-  test('on a signed-in request: isAuthenticated, claims (the req.user object), the tokens, expiresAt in seconds ≈ now + the access token lifetime, isExpired()', async () => {
+  test('on a signed-in request: isAuthenticated, claims (every claim, iss and aud included; not the req.user object, the request\'s own copy), the tokens, expiresAt in seconds ≈ now + the access token lifetime, isExpired()', async () => {
     const { cookie } = await login();
     const before = Date.now() / 1000;
     const oidc = seen(await send('/oidc', cookie));
     expect(oidc.isAuthenticated).toBe(true);
-    expect(oidc.claimsAreUser).toBe(true);
+    // The session's claims are shared (frozen) by its requests; req.user is a copy made for this one.
+    expect(oidc.claimsAreUser).toBe(false);
     expect(oidc.claims).toMatchObject({ sub: 'alice', iss: bed.provider.issuer, aud: baseAuth.clientId, email: 'alice@example.com' });
     expect(decodeJwt(oidc.idToken!)).toEqual(oidc.claims);
     const sealed = open(cookie)!;
@@ -26,7 +27,7 @@ describe('req.oidc', () => {
     expect(oidc.accessToken).toMatch(/^[\w-]{20,}$/);
     expect(oidc.refreshToken).toBe(sealed.refreshToken);
     expect(oidc.refreshToken).toMatch(/^[\w-]{20,}$/);
-    expect(oidc.tokenType?.toLowerCase()).toBe('bearer'); // RFC 6749 §7.1: case-insensitive (openid-client lowercases it)
+    expect(oidc.tokenType).toBe('Bearer'); // RFC 6750's spelling, whatever case the provider sent (RFC 6749 §7.1: case-insensitive)
     expect(oidc.scope!.split(' ')).toEqual(expect.arrayContaining(['openid', 'profile', 'email']));
     expect(Number.isInteger(oidc.expiresAt)).toBe(true);
     expect(oidc.expiresAt).toBeGreaterThanOrEqual(Math.floor(before) + 3600 - 10);
@@ -38,6 +39,7 @@ describe('req.oidc', () => {
 
   test('on an anonymous request: isAuthenticated false, no claims, every token getter undefined, isExpired() false', async () => {
     const oidc = seen(await send('/oidc', undefined));
+    // claimsAreUser: req.oidc.claims and req.user are both undefined.
     expect(oidc).toEqual({
       isAuthenticated: false, claimsAreUser: true, claims: null, idToken: null, accessToken: null, refreshToken: null,
       tokenType: null, scope: null, expiresAt: null, isExpired: false, isExpiredWithin7200: false,
@@ -76,7 +78,7 @@ describe('req.oidc.refresh() and req.oidc.fetchUserInfo()', () => {
     // The refreshed ID token (Core §12.2) may be byte-identical to the login's when issued within the same second.
     expect(decodeJwt(oidc.idToken!)).toMatchObject({ sub: 'alice', iss: bed.provider.issuer, aud: baseAuth.clientId });
     expect(oidc.claims).toEqual(decodeJwt(oidc.idToken!));
-    expect(oidc.claimsAreUser).toBe(true);
+    expect(oidc.claimsAreUser).toBe(false); // req.user is the request's own copy, not the session's claims
     const renewed = newSessionCookie(page);
     expect(open(renewed)).toMatchObject({ accessToken: oidc.accessToken, refreshToken: oidc.refreshToken, idToken: oidc.idToken });
 

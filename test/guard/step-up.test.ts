@@ -32,9 +32,15 @@ const DESCRIPTION = 'error_description="A stronger or more recent authentication
 /** `WWW-Authenticate` of a step-up 401, asking for `params` (e.g. `acr_values="urn:mfa"`, `max_age=300`). */
 const challenge = (...params: string[]) => ['Bearer error="insufficient_user_authentication"', DESCRIPTION, ...params].join(', ');
 
-/** What a guarded route answers: who got through, and the login's `acr` and `auth_time`. */
+/**
+ * What a guarded route answers: who got through, and the login's `acr` (kept in `req.user`) and
+ * `auth_time` (a protocol claim: only in `req.oidc.claims`, never in `req.user`).
+ */
 const show: RequestHandler = (req, res) => {
-  res.json({ route: req.originalUrl, sub: req.user?.sub, acr: req.user?.acr ?? null, auth_time: req.user?.auth_time ?? null });
+  res.json({
+    route: req.originalUrl, sub: req.user?.sub, acr: req.user?.acr ?? null, auth_time: req.oidc.claims?.auth_time ?? null,
+    auth_time_in_user: req.user !== undefined && 'auth_time' in req.user,
+  });
 };
 
 /** The last error passed to next(), as the app's error handler saw it. */
@@ -412,6 +418,7 @@ describe('step-up against a provider whose acr and auth_time the test chooses (h
       expect(landing.status).toBe(200);
       expect(landing.url).toBe(`${app.baseURL}/recent`);
       const authTime = bodyOf(landing).auth_time as number;
+      expect(bodyOf(landing).auth_time_in_user).toBe(false);
       expect(authTime).toBeGreaterThanOrEqual(before - 1);
       expect(authTime).not.toBe(first);
     });
@@ -514,6 +521,7 @@ describe('maxAge end to end against a real OpenID Provider (oidc-provider, OIDC 
     expect(landing.url).toBe(`${bed.baseURL}/fresh`);
     const authTime = bodyOf(landing).auth_time;
     expect(typeof authTime).toBe('number');
+    expect(bodyOf(landing).auth_time_in_user).toBe(false);
 
     // The same session, read by an app with the default clockTolerance (30 s): maxAge 0 is met.
     const cookie = (await browser.cookie(bed.baseURL, 'oidc_session'))!;

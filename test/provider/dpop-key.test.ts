@@ -97,7 +97,7 @@ describe('DPoP (RFC 9449) with option dpop', () => {
     const page = await browser.request(`${bed.baseURL}/tokens`, { headers: json });
     expect(page.status).toBe(200);
     const seen = JSON.parse(page.body) as { tokenType: string };
-    expect(seen.tokenType).toBe('dpop');
+    expect(seen.tokenType).toBe('DPoP');
     expect(tokenProofs).toEqual([{ grantType: 'authorization_code', jkt: authorizationUrl.searchParams.get('dpop_jkt') }]);
   });
 
@@ -122,7 +122,7 @@ describe('DPoP (RFC 9449) with option dpop', () => {
     tokenProofs.length = 0;
     const refreshed = await browser.request(`${bed.baseURL}/refresh`, { body: new URLSearchParams(), headers: json });
     expect(refreshed.status).toBe(200);
-    expect(JSON.parse(refreshed.body)).toMatchObject({ tokenType: 'dpop' });
+    expect(JSON.parse(refreshed.body)).toMatchObject({ tokenType: 'DPoP' });
     expect(tokenProofs).toEqual([{ grantType: 'refresh_token', jkt: authorizationUrl.searchParams.get('dpop_jkt') }]);
     const resource = await browser.request(`${bed.baseURL}/resource`, { headers: json });
     expect(JSON.parse(resource.body)).toMatchObject({ status: 200 });

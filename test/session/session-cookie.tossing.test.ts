@@ -309,14 +309,22 @@ describe('default cookie names: __Host- on an https baseURL without cookie.domai
       expect(await me(victim, bed.baseURL)).toEqual({ status: 200, sub: 'victim' });
     });
 
-    test('logout clears __Host-oidc_session and every chunk with Secure, Path=/ and no Domain, so the browser deletes them', async () => {
+    test('logout clears __Host-oidc_session and every chunk with Secure, Path=/ and no Domain, so the browser deletes them; its pending-logout cookie is __Host- too', async () => {
       const browser = new Browser();
       await proxiedLogin(browser, bed, CHUNKED_VICTIM);
       const held = await sessionCookieNames(browser, bed.baseURL, '__Host-oidc_session');
       expect(held.length).toBeGreaterThanOrEqual(2);
       const res = await browser.request(`${bed.baseURL}/logout`);
       expect(res.status).toBe(302);
-      const cleared = setCookies(res).filter((c) => c.name.startsWith('__Host-oidc_session'));
+      const all = setCookies(res).filter((c) => c.name.startsWith('__Host-oidc_session'));
+      // Besides the cleared chunks, only the sealed pending logout (its state and returnTo) is set.
+      expect(all.map((c) => c.name).sort()).toEqual([...held, '__Host-oidc_session_logout'].sort());
+      const pending = all.filter((c) => c.name === '__Host-oidc_session_logout');
+      expect(pending).toHaveLength(1);
+      expect(pending[0]).toMatchObject({ secure: true, httpOnly: true, path: '/', sameSite: 'lax', maxAge: 600 });
+      expect(pending[0]!.domain).toBeUndefined();
+      expect(pending[0]!.value).not.toBe('');
+      const cleared = all.filter((c) => c.name !== '__Host-oidc_session_logout');
       expect(cleared.map((c) => c.name).sort()).toEqual(held);
       for (const c of cleared) {
         expect(isCleared(c)).toBe(true);

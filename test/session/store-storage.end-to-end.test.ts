@@ -117,8 +117,9 @@ function buildApp(auth: AuthCallbackConfig, store: Store): Express {
   app.get('/profile', requireAuth(), (req, res) => {
     res.type('html').send(`profile of ${req.user!.sub}`);
   });
+  // Every claim (iss included), as the example app's /api/me answers them; req.user leaves out the protocol claims.
   app.get('/api/me', requireAuth(), (req, res) => {
-    res.json(req.user);
+    res.json(req.oidc.claims);
   });
   app.get('/api/tokens', requireAuth(), (req, res) => {
     res.json({ idToken: req.oidc.idToken, accessToken: req.oidc.accessToken });

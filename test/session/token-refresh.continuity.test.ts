@@ -39,10 +39,15 @@ const JSON_ACCEPT = { accept: 'application/json' };
 const HTML_ACCEPT = { accept: 'text/html' };
 const CLIENT: AppClient = { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, secret: SECRET, sessionSecret: SESSION_SECRET };
 
-/** What the test-only `/tokens` route answers: `req.user` and the ID token as the handler sees them. */
+/**
+ * What the test-only `/tokens` route answers: `req.user`, `req.oidc.claims` (every claim: `sid`
+ * and `auth_time` are protocol claims, left out of `req.user`) and the ID token as the handler
+ * sees them.
+ */
 interface Seen {
   isAuthenticated: boolean;
   user: Record<string, unknown> | undefined;
+  claims: Record<string, unknown> | undefined;
   idToken: string | undefined;
 }
 
@@ -70,9 +75,21 @@ function keptClaims(): Record<string, unknown> {
 }
 
 /**
+ * The handler saw the login's kept claims (and `also`): all of them in `req.oidc.claims`; in
+ * `req.user` the same but `sid` and `auth_time`, protocol claims it leaves out (`acr`, `amr` stay).
+ */
+function expectKept(seen: { user?: Record<string, unknown>; claims?: Record<string, unknown> }, also: Record<string, unknown> = {}): void {
+  expect(seen.claims).toMatchObject({ ...keptClaims(), ...also });
+  expect(seen.user).toMatchObject({ sub: 'mallory', acr: 'urn:mfa', amr: ['pwd', 'otp'], ...also });
+  expect(seen.user).not.toHaveProperty('sid');
+  expect(seen.user).not.toHaveProperty('auth_time');
+}
+
+/**
  * The example app against the hostile provider, on its own port, plus two test-only routes:
- * `GET /tokens` (`req.user` and the ID token as the handler sees them) and `POST /refresh`
- * (`req.oidc.refresh()`, then `req.user`; or the error's status and code).
+ * `GET /tokens` (`req.user`, `req.oidc.claims` and the ID token as the handler sees them) and
+ * `POST /refresh` (`req.oidc.refresh()`, then `req.user` and `req.oidc.claims`; or the error's
+ * status and code).
  */
 function startApp(auth: Partial<AuthCallbackConfig> = {}): Promise<AppServer> {
   return startExampleApp(CLIENT, provider.issuer, auth, addTestRoutes);
@@ -80,13 +97,13 @@ function startApp(auth: Partial<AuthCallbackConfig> = {}): Promise<AppServer> {
 
 function addTestRoutes(built: Express): void {
   built.get('/tokens', (req, res) => {
-    const seen: Seen = { isAuthenticated: req.oidc.isAuthenticated, user: req.user, idToken: req.oidc.idToken };
+    const seen: Seen = { isAuthenticated: req.oidc.isAuthenticated, user: req.user, claims: req.oidc.claims, idToken: req.oidc.idToken };
     res.json(seen);
   });
   built.post('/refresh', async (req, res) => {
     try {
       await req.oidc.refresh();
-      res.json({ isAuthenticated: req.oidc.isAuthenticated, user: req.user });
+      res.json({ isAuthenticated: req.oidc.isAuthenticated, user: req.user, claims: req.oidc.claims });
     } catch (err) {
       const { status, code } = err as { status: number; code: string };
       res.status(status).json({ error: code, isAuthenticated: req.oidc.isAuthenticated });
@@ -159,14 +176,14 @@ describe('a refresh keeps the login\'s sid, auth_time, acr and amr (OpenID Conne
     expect(first.seen.isAuthenticated).toBe(true);
     expect(first.seen.idToken).not.toBe(loginIdToken);
     expectRefreshedIdTokenWithoutSid(first.seen);
-    expect(first.seen.user).toMatchObject({ ...keptClaims(), name: 'Mallory Renamed' });
+    expectKept(first.seen, { name: 'Mallory Renamed' });
     const renewed = newSessionCookie(first.page);
 
     // The refreshed access token is again due: a second refresh, from the resealed cookie.
     const second = await tokensSeen(renewed);
     expect(refreshCount()).toBe(2);
     expectRefreshedIdTokenWithoutSid(second.seen);
-    expect(second.seen.user).toMatchObject({ ...keptClaims(), name: 'Mallory Renamed' });
+    expectKept(second.seen, { name: 'Mallory Renamed' });
     newSessionCookie(second.page);
   });
 
@@ -184,7 +201,7 @@ describe('a refresh keeps the login\'s sid, auth_time, acr and amr (OpenID Conne
 
     const later = await tokensSeen(renewed);
     expect(sessionCookiesSet(later.page)).toEqual([]);
-    expect(later.seen.user).toMatchObject({ ...keptClaims(), name: 'Mallory Renamed' });
+    expectKept(later.seen, { name: 'Mallory Renamed' });
 
     // A second instance has no memory of this session (no cache, no refresh in flight): only the cookie.
     const other = await startApp();
@@ -192,7 +209,7 @@ describe('a refresh keeps the login\'s sid, auth_time, acr and amr (OpenID Conne
       const elsewhere = await tokensSeen(renewed, other);
       expect(sessionCookiesSet(elsewhere.page)).toEqual([]);
       expect(elsewhere.seen.idToken).toBe(refreshed.seen.idToken);
-      expect(elsewhere.seen.user).toMatchObject({ ...keptClaims(), name: 'Mallory Renamed' });
+      expectKept(elsewhere.seen, { name: 'Mallory Renamed' });
       const me = await withCookie(renewed, '/api/me', { target: other });
       expect(me.status).toBe(200);
       expect(JSON.parse(me.body)).toMatchObject(keptClaims());
@@ -211,19 +228,23 @@ describe('a refresh keeps the login\'s sid, auth_time, acr and amr (OpenID Conne
     const first = await withCookie(cookie, '/refresh', { method: 'POST' });
     expect(first.status).toBe(200);
     expect(refreshCount()).toBe(1);
-    expect(JSON.parse(first.body)).toMatchObject({ isAuthenticated: true, user: { ...keptClaims(), name: 'Mallory Renamed' } });
+    const firstBody = JSON.parse(first.body) as Seen;
+    expect(firstBody.isAuthenticated).toBe(true);
+    expectKept(firstBody, { name: 'Mallory Renamed' });
     const afterFirst = newSessionCookie(first);
 
     const second = await withCookie(afterFirst, '/refresh', { method: 'POST' });
     expect(second.status).toBe(200);
     expect(refreshCount()).toBe(2);
-    expect(JSON.parse(second.body)).toMatchObject({ isAuthenticated: true, user: keptClaims() });
+    const secondBody = JSON.parse(second.body) as Seen;
+    expect(secondBody.isAuthenticated).toBe(true);
+    expectKept(secondBody);
     const afterSecond = newSessionCookie(second);
 
     const later = await tokensSeen(afterSecond);
     expect(refreshCount()).toBe(2);
     expectRefreshedIdTokenWithoutSid(later.seen);
-    expect(later.seen.user).toMatchObject({ ...keptClaims(), name: 'Mallory Renamed' });
+    expectKept(later.seen, { name: 'Mallory Renamed' });
   });
 
   test('Core §12.2: a refreshed ID token that names the same sid keeps the session and its login\'s acr, amr and auth_time', async () => {
@@ -234,7 +255,9 @@ describe('a refresh keeps the login\'s sid, auth_time, acr and amr (OpenID Conne
 
     const refreshed = await withCookie(cookie, '/refresh', { method: 'POST' });
     expect(refreshed.status).toBe(200);
-    expect(JSON.parse(refreshed.body)).toMatchObject({ isAuthenticated: true, user: { ...keptClaims(), name: 'Mallory Renamed' } });
+    const body = JSON.parse(refreshed.body) as Seen;
+    expect(body.isAuthenticated).toBe(true);
+    expectKept(body, { name: 'Mallory Renamed' });
     newSessionCookie(refreshed);
   });
 });
@@ -311,7 +334,8 @@ describe('back-channel logout by the login\'s sid after a refresh without sid (B
     const refreshed = await tokensSeen(cookie);
     expect(refreshCount()).toBe(1);
     expectRefreshedIdTokenWithoutSid(refreshed.seen);
-    expect(refreshed.seen.user).toMatchObject({ sid: 'sid-1' });
+    expect(refreshed.seen.claims).toMatchObject({ sid: 'sid-1' });
+    expect(refreshed.seen.user).not.toHaveProperty('sid');
     const renewed = newSessionCookie(refreshed.page);
     expect((await withCookie(renewed, '/api/me')).status).toBe(200);
 

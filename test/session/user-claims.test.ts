@@ -8,7 +8,9 @@
  * `__proto__` member, inherits nothing but `Object.prototype`, at any depth.
  *
  * On 0.1.0 the first request after login kept the key (`res.json(req.user)` wrote it), and the
- * cached ones dropped it. The example app against the hostile provider, over real HTTP.
+ * cached ones dropped it. The same holds of `req.oidc.claims` (every claim, which the example
+ * app's `/api/me` answers) and of `req.user` (a fresh copy per request, without the protocol
+ * claims). The example app against the hostile provider, over real HTTP.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import { requireAuth } from '../../lib/index.js';
@@ -23,7 +25,7 @@ const SESSION_SECRET = 'express-session-test-secret';
 const CLIENT = { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, secret: SECRET, sessionSecret: SESSION_SECRET };
 const JSON_ACCEPT = { accept: 'application/json' };
 
-/** What the test route reports about `req.user`. */
+/** What the test route reports about `req.user` (`/inspect`) or `req.oidc.claims` (`/inspect/claims`). */
 interface Inspection {
   /** `req.user.admin`, `null` when undefined. */
   admin: unknown;
@@ -54,8 +56,7 @@ let app: AppServer;
 beforeAll(async () => {
   provider = await startHostileProvider({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
   app = await startExampleApp(CLIENT, provider.issuer, {}, (expressApp) => {
-    expressApp.get('/inspect', requireAuth(), (req, res) => {
-      const user = req.user as unknown as Record<string, unknown>;
+    const inspect = (user: Record<string, unknown>): Inspection => {
       const address = user.address;
       const inspectAddress = address !== null && typeof address === 'object' ? address as Record<string, unknown> : undefined;
       const inspection: Inspection = {
@@ -70,7 +71,17 @@ beforeAll(async () => {
           country: inspectAddress.country ?? null,
         },
       };
-      res.json(inspection);
+      return inspection;
+    };
+    expressApp.get('/inspect', requireAuth(), (req, res) => {
+      res.json(inspect(req.user as unknown as Record<string, unknown>));
+    });
+    expressApp.get('/inspect/claims', requireAuth(), (req, res) => {
+      res.json(inspect(req.oidc.claims as unknown as Record<string, unknown>));
+    });
+    // What 0.1.0 got wrong: req.user written as JSON.
+    expressApp.get('/user', requireAuth(), (req, res) => {
+      res.json(req.user);
     });
   });
 });
@@ -97,7 +108,7 @@ async function getJson(browser: Browser, path: string): Promise<{ text: string; 
   return { text: res.body, json: JSON.parse(res.body) as Record<string, unknown> };
 }
 
-/** `/api/me`'s body has no `__proto__` member (as text, and as JSON.parse reads it) and no `admin`. */
+/** `/api/me`'s (or `/user`'s) body has no `__proto__` member (as text, and as JSON.parse reads it) and no `admin`. */
 function expectNoProto(me: { text: string; json: Record<string, unknown> }): void {
   expect(me.text).not.toContain('__proto__');
   expect(Object.hasOwn(me.json, '__proto__')).toBe(false);
@@ -110,7 +121,7 @@ describe('a top-level "__proto__" claim in the ID token', () => {
     provider.behaviour.transformClaims = (claims) => withOwnProto({ ...claims }, { admin: true });
   });
 
-  test('/api/me (res.json(req.user)) is the same on the first request after login and on a second, cached one, with no __proto__ key nor admin', async () => {
+  test('/api/me (res.json(req.oidc.claims)) and /user (res.json(req.user)) are the same on the first request after login and on a second, cached one, with no __proto__ key nor admin', async () => {
     const browser = await login('"__proto__":{"admin":true}');
     const first = await getJson(browser, '/api/me');
     const second = await getJson(browser, '/api/me');
@@ -119,18 +130,38 @@ describe('a top-level "__proto__" claim in the ID token', () => {
     expectNoProto(second);
     expect(second.text).toBe(first.text);
     expect(second.json).toEqual(first.json);
+
+    const firstUser = await getJson(browser, '/user');
+    const secondUser = await getJson(browser, '/user');
+    expect(firstUser.json).toMatchObject({ sub: 'mallory' });
+    expect(firstUser.json).not.toHaveProperty('iss');
+    expect(firstUser.json).not.toHaveProperty('aud');
+    expectNoProto(firstUser);
+    expectNoProto(secondUser);
+    expect(secondUser.text).toBe(firstUser.text);
   });
 
-  test('in a route: req.user.admin is undefined and req.user\'s prototype is Object.prototype, on the first request and on a cached one', async () => {
+  test('in a route: req.user.admin and req.oidc.claims.admin are undefined and their prototype is Object.prototype, on the first request and on a cached one', async () => {
     const browser = await login('"__proto__":{"admin":true}');
     const first = (await getJson(browser, '/inspect')).json as unknown as Inspection;
     const second = (await getJson(browser, '/inspect')).json as unknown as Inspection;
     for (const inspection of [first, second]) {
       expect(inspection).toMatchObject({ admin: null, plainPrototype: true, ownProto: false });
       expect(inspection.keys).not.toContain('__proto__');
-      expect(inspection.keys).toEqual(expect.arrayContaining(['sub', 'iss', 'name', 'email']));
+      // req.user: without the protocol claims (iss, aud, …).
+      expect(inspection.keys).toEqual(expect.arrayContaining(['sub', 'name', 'email']));
+      expect(inspection.keys).not.toContain('iss');
     }
     expect(second).toEqual(first);
+
+    const firstClaims = (await getJson(browser, '/inspect/claims')).json as unknown as Inspection;
+    const secondClaims = (await getJson(browser, '/inspect/claims')).json as unknown as Inspection;
+    for (const inspection of [firstClaims, secondClaims]) {
+      expect(inspection).toMatchObject({ admin: null, plainPrototype: true, ownProto: false });
+      expect(inspection.keys).not.toContain('__proto__');
+      expect(inspection.keys).toEqual(expect.arrayContaining(['sub', 'iss', 'name', 'email']));
+    }
+    expect(secondClaims).toEqual(firstClaims);
   });
 });
 
@@ -154,11 +185,13 @@ describe('a nested "__proto__" member (address: { "__proto__": {...}, country: "
     expect(second.text).toBe(first.text);
   });
 
-  test('in a route: req.user.address.admin is undefined, its prototype Object.prototype, its country kept, first and cached', async () => {
+  test('in a route: req.user.address.admin (and req.oidc.claims.address.admin) is undefined, its prototype Object.prototype, its country kept, first and cached', async () => {
     const browser = await login('"__proto__":{"admin":true');
-    const first = (await getJson(browser, '/inspect')).json as unknown as Inspection;
-    const second = (await getJson(browser, '/inspect')).json as unknown as Inspection;
-    for (const inspection of [first, second]) {
+    const inspections: Inspection[] = [];
+    for (const path of ['/inspect', '/inspect', '/inspect/claims', '/inspect/claims']) {
+      inspections.push((await getJson(browser, path)).json as unknown as Inspection);
+    }
+    for (const inspection of inspections) {
       expect(inspection.address).toEqual({ admin: null, plainPrototype: true, ownProto: false, country: 'NL' });
       expect(inspection).toMatchObject({ admin: null, plainPrototype: true, ownProto: false });
     }

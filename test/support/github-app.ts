@@ -27,7 +27,10 @@ export const TOKEN_PATH = '/login/oauth/access_token';
 export const USER_PATH = '/api/v3/user';
 
 export interface Me {
+  /** `req.user`: the claims without the protocol ones (no `iss`). */
   user: Record<string, unknown>;
+  /** `req.oidc.claims`: every sealed claim, `iss` included. */
+  claims: Record<string, unknown>;
   idToken: string | null;
   accessToken: string | null;
   refreshToken: string | null;
@@ -73,6 +76,7 @@ export function startApp(adapter: ProviderAdapter = githubAdapter(), auth: Parti
       const o = req.oidc;
       return {
         user: req.user as unknown as Record<string, unknown>,
+        claims: req.oidc.claims as unknown as Record<string, unknown>,
         idToken: o.idToken ?? null,
         accessToken: o.accessToken ?? null,
         refreshToken: o.refreshToken ?? null,

@@ -28,7 +28,10 @@ export const AUTHENTICATE = '/user_management/authenticate';
 
 /** What `/me` answers: the request's user and `req.oidc`, `null` for `undefined`. */
 export interface Me {
+  /** `req.user`: the claims without the protocol ones (no `iss`, no `sid`). */
   user: Record<string, unknown>;
+  /** `req.oidc.claims`: every sealed claim, `iss` and `sid` included. */
+  claims: Record<string, unknown>;
   extra: Record<string, unknown> | null;
   idToken: string | null;
   accessToken: string | null;
@@ -97,6 +100,7 @@ export function startApp(options: StartOptions = {}): Promise<App> {
       const o = req.oidc;
       return {
         user: req.user as unknown as Record<string, unknown>,
+        claims: req.oidc.claims as unknown as Record<string, unknown>,
         extra: (o.extra as Record<string, unknown> | undefined) ?? null,
         idToken: o.idToken ?? null,
         accessToken: o.accessToken ?? null,
@@ -135,10 +139,9 @@ export function onlyCodeGrant(): RecordedRequest {
   return sent[0]!;
 }
 
-/** The user as the adapter maps it: OpenID Connect names, `iss` = apiBaseURL, and the access token's `sid`. */
-export function expectedUser(sid: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+/** `req.user` as the adapter maps it: the user under OpenID Connect names (no `iss`, no `sid`: protocol claims). */
+export function expectedUser(extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    iss: provider.baseURL,
     sub: DEFAULT_USER.id,
     email: DEFAULT_USER.email,
     email_verified: true,
@@ -146,7 +149,11 @@ export function expectedUser(sid: string, extra: Record<string, unknown> = {}): 
     family_name: 'Davis',
     name: 'Marcelina Davis',
     picture: DEFAULT_USER.profile_picture_url,
-    sid,
     ...extra,
   };
+}
+
+/** `req.oidc.claims`: {@link expectedUser} with `iss` = apiBaseURL and the access token's `sid`. */
+export function expectedClaims(sid: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { iss: provider.baseURL, ...expectedUser(extra), sid };
 }

@@ -7,7 +7,8 @@
  * Proved here: the authorization request (PKCE S256, `state`, `scope=read:user`); the code
  * exchange with `client_secret_post`, the `code_verifier` GitHub checks, and JSON asked for by
  * `Accept`; `/user` read with the access token and GitHub's API headers; `req.user` (`sub` the
- * numeric id as a string, `preferred_username` the login, …); GitHub's errors answered with HTTP
+ * numeric id as a string, `preferred_username` the login, …; no `iss`, which `req.oidc.claims`
+ * keeps); GitHub's errors answered with HTTP
  * 200 mapped to RFC 6749's (a refused code or PKCE → 400 `invalid_grant`, refused credentials →
  * 502 `invalid_client`); a failing or incomplete `/user`, a failing or silent token endpoint →
  * 502/504 with no session; a session without refresh token or expiry that keeps working; a GitHub
@@ -59,16 +60,18 @@ describe('github()', () => {
     expect(userRequest!.headers.accept).toBe('application/vnd.github+json');
     expect(userRequest!.headers['x-github-api-version']).toBe('2022-11-28');
 
+    // req.user: the mapped claims without iss; req.oidc.claims: the sealed claims, iss (GitHub's baseURL) included.
+    const user = {
+      sub: '583231',
+      preferred_username: 'octocat',
+      name: 'The Octocat',
+      email: 'octocat@github.example',
+      picture: OCTOCAT.avatar_url,
+      profile: OCTOCAT.html_url,
+    };
     expect(await me(app, browser)).toEqual({
-      user: {
-        iss: gh.baseURL,
-        sub: '583231',
-        preferred_username: 'octocat',
-        name: 'The Octocat',
-        email: 'octocat@github.example',
-        picture: OCTOCAT.avatar_url,
-        profile: OCTOCAT.html_url,
-      },
+      user,
+      claims: { iss: gh.baseURL, ...user },
       idToken: null,
       accessToken,
       refreshToken: null,
@@ -92,7 +95,10 @@ describe('github()', () => {
     const app = await startApp();
     const browser = new Browser();
     await signIn(app, browser);
-    expect((await me(app, browser)).user).toEqual({ iss: gh.baseURL, sub: '583231', preferred_username: 'octocat', picture: OCTOCAT.avatar_url, profile: OCTOCAT.html_url });
+    const seen = await me(app, browser);
+    const user = { sub: '583231', preferred_username: 'octocat', picture: OCTOCAT.avatar_url, profile: OCTOCAT.html_url };
+    expect(seen.user).toEqual(user);
+    expect(seen.claims).toEqual({ iss: gh.baseURL, ...user });
   });
 
   test('a code GitHub refuses (bad_verification_code, with HTTP 200): 400 invalid_grant, no session', async () => {
@@ -193,7 +199,9 @@ describe('github()', () => {
     expect(seen.refreshToken).toBe(gh.issued.refreshTokens.at(-1));
     expect(seen.refreshToken).not.toBe(firstRefresh);
     expect(seen.expiresAt).toBeGreaterThan(Date.now() / 1000 + 28000);
-    expect(seen.user).toMatchObject({ sub: '583231', preferred_username: 'octocat', iss: gh.baseURL });
+    expect(seen.user).toMatchObject({ sub: '583231', preferred_username: 'octocat' });
+    expect(seen.user).not.toHaveProperty('iss');
+    expect(seen.claims).toMatchObject({ sub: '583231', preferred_username: 'octocat', iss: gh.baseURL });
     expect(gh.requestsTo(USER_PATH)).toHaveLength(1); // a refresh keeps the login's claims
   });
 

@@ -39,7 +39,11 @@ describe('oauth2(): a custom profile', () => {
     expect(exchange.params.get('code_verifier')).toMatch(/^[\w-]{43,128}$/);
     expect(gh.requestsTo(USER_PATH)[0]!.headers.accept).toBe('application/json');
 
-    expect((await me(app, browser)).user).toEqual({ iss: `${gh.baseURL}/acme`, sub: 'acme|MDQ6VXNlcjU4MzIzMQ==', nickname: 'octocat', company: '@github' });
+    // req.oidc.claims keeps the adapter's issuer as iss (not the user endpoint's); req.user leaves iss out.
+    const seen = await me(app, browser);
+    const user = { sub: 'acme|MDQ6VXNlcjU4MzIzMQ==', nickname: 'octocat', company: '@github' };
+    expect(seen.claims).toEqual({ iss: `${gh.baseURL}/acme`, ...user });
+    expect(seen.user).toEqual(user);
   });
 
   test('a userClaims that throws, or gives no sub: 502 invalid_provider_response, no session', async () => {

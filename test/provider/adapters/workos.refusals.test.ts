@@ -75,16 +75,21 @@ describe('refusals of the code or of the callback', () => {
     expect(provider.requestsTo(AUTHENTICATE)).toHaveLength(0);
   });
 
-  test('a replayed callback: 400 missing_transaction, the session it made kept', async () => {
+  test('a replayed callback in the signed-in browser (the back button): 302 to /, no code exchanged, the session it made kept unchanged', async () => {
     const app = await startApp();
     const browser = new Browser();
     const { callbackUrl } = await authorize(app, browser);
     expect((await browser.request(callbackUrl.href)).status).toBe(302);
+    const cookie = await browser.cookie(app.baseURL, 'oidc_session');
+    const before = await me(app, browser);
     const replay = await browser.request(callbackUrl.href);
-    expect(replay.status).toBe(400);
-    expect(codeOf(replay)).toBe('missing_transaction');
+    expect({ status: replay.status, location: replay.headers.get('location') }).toEqual({ status: 302, location: '/' });
+    expect(sessionCookiesSet(replay)).toEqual([]);
+    expect(await browser.cookie(app.baseURL, 'oidc_session')).toBe(cookie);
     expect(provider.requestsTo(AUTHENTICATE)).toHaveLength(1);
-    expect((await me(app, browser)).user.sub).toBe(DEFAULT_USER.id);
+    const after = await me(app, browser);
+    expect(after.user.sub).toBe(DEFAULT_USER.id);
+    expect(after).toEqual(before);
   });
 });
 

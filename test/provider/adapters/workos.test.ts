@@ -8,8 +8,9 @@
  * Proved here: the authorization request WorkOS expects (PKCE S256, `provider=authkit` unless
  * an organization or connection is named); the code exchange as JSON with `client_secret` and
  * `code_verifier` (a confidential client) or `code_verifier` alone (a public one); `req.user` as
- * the WorkOS user under OpenID Connect claim names with `iss` = `apiBaseURL` and the access
- * token's `sid`/`org_id`/`role`/`permissions`; `req.oidc.extra`; no ID token; refresh (rotating
+ * the WorkOS user under OpenID Connect claim names with the access token's
+ * `org_id`/`role`/`permissions`, and `req.oidc.claims` with `iss` = `apiBaseURL` and the
+ * access token's `sid` too (left out of `req.user`); `req.oidc.extra`; no ID token; refresh (rotating
  * refresh tokens) and a refused refresh ending the session; logout through WorkOS's session
  * logout; client authentication; the options. Sessions are proved in both storages. Every way
  * WorkOS (or the network) can fail is workos.refusals.test.ts's.
@@ -21,7 +22,7 @@ import { Browser } from '../../support/browser.js';
 import { s256 } from '../../support/fake-server.js';
 import { leaksInLogs, leaksInPage, sessionCookiesSet } from '../../support/leaks.js';
 import {
-  AUTHENTICATE, authorize, CLIENT_ID, CLIENT_SECRET, codeOf, expectedUser, expectRefused, failedCallback, JSON_ACCEPT, me, type Me,
+  AUTHENTICATE, authorize, CLIENT_ID, CLIENT_SECRET, codeOf, expectedClaims, expectedUser, expectRefused, failedCallback, JSON_ACCEPT, me, type Me,
   onlyCodeGrant, provider, PUBLIC_CLIENT_ID, SECRET, signIn, startApp, useWorkOSApps,
 } from '../../support/workos-app.js';
 import { DEFAULT_USER } from '../../support/workos-provider.js';
@@ -59,13 +60,14 @@ describe.each(['cookie', 'store'] as const)('sessionStorage %s', (sessionStorage
     const sid = decodeJwt(accessToken).sid as string;
     expect(sid).toMatch(/^session_/);
     expect(seen).toEqual({
-      user: expectedUser(sid),
+      user: expectedUser(),
+      claims: expectedClaims(sid),
       extra: { authentication_method: 'GoogleOAuth' },
       idToken: null,
       accessToken,
       refreshToken: provider.issued.refreshTokens.at(-1),
       expiresAt: decodeJwt(accessToken).exp,
-      tokenType: 'bearer',
+      tokenType: 'Bearer',
     });
     // Nothing of the exchange left in the express-session but the login (the transaction is used up).
     const landed = await browser.request(`${app.baseURL}/`);
@@ -84,7 +86,9 @@ describe.each(['cookie', 'store'] as const)('sessionStorage %s', (sessionStorage
 
     const seen = await me(app, browser);
     const sid = decodeJwt(provider.issued.accessTokens.at(-1)!).sid as string;
-    expect(seen.user).toEqual(expectedUser(sid, { org_id: 'org_01EHZNVPK3SFK441A1RGBFSHRT', role: 'admin', permissions: ['posts:read', 'posts:write'] }));
+    const organization = { org_id: 'org_01EHZNVPK3SFK441A1RGBFSHRT', role: 'admin', permissions: ['posts:read', 'posts:write'] };
+    expect(seen.user).toEqual(expectedUser(organization));
+    expect(seen.claims).toEqual(expectedClaims(sid, organization));
     expect(seen.extra).toEqual({
       organization_id: 'org_01EHZNVPK3SFK441A1RGBFSHRT',
       authentication_method: 'Impersonation',
@@ -135,7 +139,10 @@ describe.each(['cookie', 'store'] as const)('sessionStorage %s', (sessionStorage
     const seen = await me(app, browser);
     expect(provider.refreshRequests()).toHaveLength(1);
     expect(seen.accessToken).toBe(provider.issued.accessTokens.at(-1));
-    for (const name of ['org_id', 'role', 'permissions']) expect(seen.user).not.toHaveProperty(name);
+    for (const name of ['org_id', 'role', 'permissions']) {
+      expect(seen.user).not.toHaveProperty(name);
+      expect(seen.claims).not.toHaveProperty(name);
+    }
     expect(seen.extra).not.toHaveProperty('organization_id');
     expect(seen.extra).not.toHaveProperty('impersonator');
     // The next request reads the same from the resealed session.
