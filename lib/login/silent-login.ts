@@ -11,6 +11,7 @@
 import { parse, serialize, type SerializeOptions } from 'cookie';
 import type { ResolvedOptions } from '../config/resolved-options.js';
 import { appendSetCookie, prefersHtml, type HttpRequest, type HttpResponse } from '../http.js';
+import { companionCookie } from '../session/session-cookie.js';
 
 /** The silent-login mark of one `authCallback()`. */
 export class SilentLogin {
@@ -18,15 +19,7 @@ export class SilentLogin {
   readonly #attributes: SerializeOptions;
 
   constructor(options: ResolvedOptions) {
-    const hostOnly = options.cookie.secure && options.cookie.domain === undefined;
-    this.#name = `${hostOnly ? '__Host-' : ''}${options.cookie.name.replace(/^__(Host|Secure)-/, '')}_silent`;
-    this.#attributes = {
-      httpOnly: true,
-      secure: options.cookie.secure,
-      sameSite: 'lax',
-      path: '/',
-      ...(options.cookie.domain !== undefined && { domain: options.cookie.domain }),
-    };
+    ({ name: this.#name, attributes: this.#attributes } = companionCookie(options.cookie, 'silent'));
   }
 
   /**

@@ -12,6 +12,7 @@ import { parse, serialize, type SerializeOptions } from 'cookie';
 import type { ResolvedOptions } from '../config/resolved-options.js';
 import { appendSetCookie, type HttpRequest, type HttpResponse } from '../http.js';
 import type { Sealer } from '../session/seal.js';
+import { companionCookie } from '../session/session-cookie.js';
 
 /** How long a logout may take at the provider (a confirmation page), in seconds. */
 const LOGOUT_STATE_DURATION = 600;
@@ -29,16 +30,7 @@ export class LogoutStateCookie {
 
   /** @param sealer - a sealer for the `'logout'` purpose */
   constructor(options: ResolvedOptions, sealer: Sealer) {
-    const hostOnly = options.cookie.secure && options.cookie.domain === undefined;
-    this.#name = `${hostOnly ? '__Host-' : ''}${options.cookie.name.replace(/^__(Host|Secure)-/, '')}_logout`;
-    // Lax: the provider's redirect back is a top-level GET navigation, which carries it.
-    this.#attributes = {
-      httpOnly: true,
-      secure: options.cookie.secure,
-      sameSite: 'lax',
-      path: '/',
-      ...(options.cookie.domain !== undefined && { domain: options.cookie.domain }),
-    };
+    ({ name: this.#name, attributes: this.#attributes } = companionCookie(options.cookie, 'logout'));
     this.#sealer = sealer;
   }
 

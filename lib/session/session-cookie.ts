@@ -132,3 +132,17 @@ export class SessionCookie {
     return serialize(name, '', { ...this.#attributes, expires: new Date(0), maxAge: 0 });
   }
 }
+
+/**
+ * A small cookie of this package beside the session cookie (the pending logout, the silent-login
+ * mark): named after it with `suffix` (`oidc_session_logout`; `__Host-` whenever the session
+ * cookie could be, RFC 6265bis §4.1.3.2), `HttpOnly`, `Path=/`, `SameSite=Lax` (a top-level
+ * navigation back from the provider carries it), `Secure` and `Domain` as the session cookie's.
+ */
+export function companionCookie(cookie: { readonly name: string; readonly domain: string | undefined; readonly secure: boolean }, suffix: string): { name: string; attributes: SerializeOptions } {
+  const hostOnly = cookie.secure && cookie.domain === undefined;
+  return {
+    name: `${hostOnly ? '__Host-' : ''}${cookie.name.replace(/^__(Host|Secure)-/, '')}_${suffix}`,
+    attributes: { httpOnly: true, secure: cookie.secure, sameSite: 'lax', path: '/', ...(cookie.domain !== undefined && { domain: cookie.domain }) },
+  };
+}
