@@ -10,28 +10,14 @@ import type { Express } from 'express';
 import { decodeJwt } from 'jose';
 import { Browser } from '../support/browser.js';
 import {
-  app, authorize, callbackUrl, CLIENT_ID, expectNoLeak, expectNormalLogin, expectRefused, expectUsedUp, expectVictimUnchanged,
+  app, authorize, callbackUrl, CLIENT_ID, expectNormalLogin, expectRefused, expectUsedUp, expectUsedUpWhileSignedIn, expectVictimUnchanged,
   HOSTILE_HOST_HEADERS, JSON_ACCEPT, mintIdTokens, pkceIgnoringTokenEndpoint, provider, rawRequest, startApp, useCallbackAttackBed,
   victim, VICTIMS,
 } from '../support/callback-attack-bed.js';
 import { s256 } from '../support/fake-server.js';
-import { sessionCookiesSet } from '../support/leaks.js';
 
 const consoleErrors = useCallbackAttackBed();
 
-/**
- * `url` again in a browser that is signed in: its login is used up, so it is a stale callback
- * (the back button, a replay): 302 to /, the token endpoint not called, no session cookie set nor
- * cleared, nothing secret in the answer.
- */
-async function expectUsedUpWhileSignedIn(browser: Browser, url: string): Promise<void> {
-  const tokens = provider.requests.token;
-  const again = await browser.request(url, { headers: JSON_ACCEPT });
-  expect({ status: again.status, location: again.headers.get('location') }).toEqual({ status: 302, location: '/' });
-  expect(sessionCookiesSet(again)).toEqual([]);
-  expectNoLeak(again);
-  expect(provider.requests.token).toBe(tokens);
-}
 
 describe('authorization code injection (RFC 9700 §4.5, §4.8)', () => {
   test.each(VICTIMS)('RFC 9700 §4.5 (%s victim): the attacker\'s code with the victim\'s state → the provider\'s PKCE check (RFC 7636 §4.6) refuses it → 400 invalid_grant, the victim\'s login used up (again: 400 signed out, the stale callback\'s 302 to / signed in)', async (_kind, signedIn) => {

@@ -6,26 +6,13 @@
 import { describe, expect, test } from '@jest/globals';
 import { Browser } from '../support/browser.js';
 import {
-  app, callbackUrl, expectNoLeak, expectRefused, expectUsedUp, expectVictimUnchanged, JSON_ACCEPT, overrideDiscovery, provider,
+  app, callbackUrl, expectNoLeak, expectRefused, expectUsedUp, expectUsedUpWhileSignedIn, expectVictimUnchanged, JSON_ACCEPT, overrideDiscovery, provider,
   useCallbackAttackBed, victim, type Victim, VICTIMS,
 } from '../support/callback-attack-bed.js';
 import { sessionCookiesSet } from '../support/leaks.js';
 
 useCallbackAttackBed();
 
-/**
- * `url` again in a browser that is signed in: its login is used up, so it is a stale callback
- * (the back button, a replay): 302 to /, the token endpoint not called, no session cookie set nor
- * cleared, nothing secret in the answer.
- */
-async function expectUsedUpWhileSignedIn(browser: Browser, url: string): Promise<void> {
-  const tokens = provider.requests.token;
-  const again = await browser.request(url, { headers: JSON_ACCEPT });
-  expect({ status: again.status, location: again.headers.get('location') }).toEqual({ status: 302, location: '/' });
-  expect(sessionCookiesSet(again)).toEqual([]);
-  expectNoLeak(again);
-  expect(provider.requests.token).toBe(tokens);
-}
 
 describe('login CSRF and replay (RFC 9700 §4.7, RFC 6749 §10.12)', () => {
   test('RFC 9700 §4.7: the attacker\'s callback in a browser with no pending login → 400 missing_transaction, zero token requests', async () => {

@@ -9,12 +9,14 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { decodeProtectedHeader, type JWK } from 'jose';
-import { authCallback, ConfigurationError, type AuthCallbackConfig } from 'express-oidc-callback';
+import type { ConfigurationError} from 'express-oidc-callback';
+import { authCallback, type AuthCallbackConfig } from 'express-oidc-callback';
 import { resolveOptions } from '../../lib/config/resolve-options.js';
 import { tenantOptions } from '../../lib/config/tenant-options.js';
 import { Browser } from '../support/browser.js';
 import { withSameRealmClone } from '../support/same-realm-clone.js';
 import { SECRET, signIn, startTestbed, type Testbed } from '../support/testbed.js';
+import { configurationError } from '../support/expect-error.js';
 
 const jwk = (key: KeyObject): JWK => key.export({ format: 'jwk' }) as JWK;
 const pkcs8 = (key: KeyObject): string => key.export({ format: 'pem', type: 'pkcs8' }) as string;
@@ -29,15 +31,7 @@ const ed25519 = generateKeyPairSync('ed25519');
 
 const base: AuthCallbackConfig = { issuer: 'http://localhost:1', clientId: 'c', baseURL: 'http://localhost:3000', secret: SECRET };
 
-function startUpError(overrides: Partial<AuthCallbackConfig>): ConfigurationError {
-  try {
-    authCallback({ ...base, ...overrides } as AuthCallbackConfig);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigurationError);
-    return err as ConfigurationError;
-  }
-  throw new Error('authCallback() did not throw');
-}
+const startUpError = (overrides: Partial<AuthCallbackConfig>): ConfigurationError => configurationError(() => authCallback({ ...base, ...overrides } as AuthCallbackConfig));
 
 describe('clientAssertionAlg that does not fit clientPrivateKey: a ConfigurationError at start-up naming both', () => {
   test.each([

@@ -9,11 +9,13 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import express, { type Express } from 'express';
-import { authCallback, ConfigurationError, ERR_INVALID_OPTION, github, type AuthCallbackConfig } from 'express-oidc-callback';
+import type { ConfigurationError} from 'express-oidc-callback';
+import { authCallback, ERR_INVALID_OPTION, github, type AuthCallbackConfig } from 'express-oidc-callback';
 import { Browser } from '../support/browser.js';
 import { errorAsJson } from '../support/error-handler.js';
 import { startGitHubProvider } from '../support/github-provider.js';
 import { signIn, startTestbed, type Testbed } from '../support/testbed.js';
+import { configurationError } from '../support/expect-error.js';
 
 const JSON_ACCEPT = { accept: 'application/json' };
 /** Token request parameters the protocol sets: each is refused in every one of the three places. */
@@ -193,15 +195,7 @@ describe('start-up checks', () => {
     issuer: 'http://localhost:1', clientId: 'c', clientSecret: 's', baseURL: 'http://localhost:3000', secret: 'a-start-up-check-secret-of-at-least-32-characters',
   };
 
-  function startUpError(overrides: Partial<AuthCallbackConfig>): ConfigurationError {
-    try {
-      authCallback({ ...base, ...overrides } as AuthCallbackConfig);
-    } catch (err) {
-      expect(err).toBeInstanceOf(ConfigurationError);
-      return err as ConfigurationError;
-    }
-    throw new Error('authCallback() did not throw');
-  }
+  const startUpError = (overrides: Partial<AuthCallbackConfig>): ConfigurationError => configurationError(() => authCallback({ ...base, ...overrides } as AuthCallbackConfig));
 
   test.each(['tokenEndpointParams', 'refreshParams'] as const)('%s: every parameter the protocol sets is refused, naming it and the fix', (option) => {
     for (const name of PROTOCOL_NAMES) {

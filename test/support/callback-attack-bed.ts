@@ -140,6 +140,20 @@ export async function expectVictimUnchanged(v: Victim, target: App = app): Promi
   }
 }
 
+/**
+ * `url` again in a browser that is signed in: its login is used up, so it is a stale callback
+ * (the back button, a replay): 302 to /, the token endpoint not called, no session cookie set nor
+ * cleared, nothing secret in the answer.
+ */
+export async function expectUsedUpWhileSignedIn(browser: Browser, url: string): Promise<void> {
+  const tokens = provider.requests.token;
+  const again = await browser.request(url, { headers: JSON_ACCEPT });
+  expect({ status: again.status, location: again.headers.get('location') }).toEqual({ status: 302, location: '/' });
+  expect(sessionCookiesSet(again)).toEqual([]);
+  expectNoLeak(again);
+  expect(provider.requests.token).toBe(tokens);
+}
+
 /** `url` again in `browser`: its login is used up (400 missing_transaction), and the token endpoint is not called. */
 export async function expectUsedUp(browser: Browser, url: string): Promise<void> {
   const tokens = provider.requests.token;

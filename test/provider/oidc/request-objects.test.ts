@@ -12,11 +12,13 @@ import { afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import express from 'express';
 import { decodeJwt, decodeProtectedHeader, exportJWK, exportPKCS8, generateKeyPair, importJWK, jwtVerify, type JWK } from 'jose';
 import request from 'supertest';
-import { authCallback, ConfigurationError, github, type AuthCallbackConfig } from 'express-oidc-callback';
+import type { ConfigurationError} from 'express-oidc-callback';
+import { authCallback, github, type AuthCallbackConfig } from 'express-oidc-callback';
 import { Browser } from '../../support/browser.js';
 import { errorAsJson } from '../../support/error-handler.js';
 import { withSameRealmClone } from '../../support/same-realm-clone.js';
 import { CLIENT_ID, SECRET, signIn, startLogin, startTestbed, type Testbed, type TestbedOptions } from '../../support/testbed.js';
+import { configurationError } from '../../support/expect-error.js';
 
 const PAR_URN = 'urn:ietf:params:oauth:request_uri:';
 const KID = 'client-request-object-key';
@@ -221,15 +223,7 @@ describe('a provider that does not accept them as sent: 502 request_object_unsup
 describe('start-up checks', () => {
   const base: AuthCallbackConfig = { issuer: 'http://localhost:1', clientId: 'c', clientSecret: 's', baseURL: 'http://localhost:3000', secret: SECRET };
 
-  function startUpError(overrides: Partial<AuthCallbackConfig>): ConfigurationError {
-    try {
-      authCallback({ ...base, ...overrides } as AuthCallbackConfig);
-    } catch (err) {
-      expect(err).toBeInstanceOf(ConfigurationError);
-      return err as ConfigurationError;
-    }
-    throw new Error('authCallback() did not throw');
-  }
+  const startUpError = (overrides: Partial<AuthCallbackConfig>): ConfigurationError => configurationError(() => authCallback({ ...base, ...overrides } as AuthCallbackConfig));
 
   test('requestObject without clientPrivateKey names clientPrivateKey', () => {
     const err = startUpError({ requestObject: true });
