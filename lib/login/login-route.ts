@@ -6,16 +6,18 @@
  */
 import { originalUrl, redirect, type HttpRequest, type HttpResponse } from '../http.js';
 import type { Context } from '../runtime.js';
-import { AuthError } from '../errors.js';
+import { asAuthError, AuthError } from '../errors.js';
 import { randomChecks } from '../provider/oidc/checks.js';
 import { readFormPost } from '../callback/authorization-response.js';
 import { dpopThumbprint, generateDPoPKey } from '../provider/dpop-key.js';
 import { readLoginRequest, silentLoginRequest, type LoginRequest } from './login-request.js';
 import { pageReturnTo } from './return-to.js';
-import { debug } from '../debug.js';
+import { debugOf } from '../debug.js';
 import type { Provider } from '../provider/provider.js';
 import type { Transaction } from '../transaction/transaction.js';
 import { loginStateOf } from './login-state.js';
+
+const debug = debugOf('login');
 
 /** `Sec-Fetch-Dest` values of a navigation (Fetch Metadata Request Headers): a page or a frame's. */
 const NAVIGATION_DESTINATIONS: ReadonlySet<string> = new Set(['document', 'iframe', 'frame', 'fencedframe']);
@@ -116,6 +118,12 @@ export async function startLogin(context: Context, req: HttpRequest, res: HttpRe
   context.transactionCookie.write(req, res, checks.state, transaction);
   res.setHeader('Cache-Control', 'no-store');
   redirect(res, authorizationUrl.href);
+  debug('login started at %s: %s%s%s%s; parameters from the request: %s', transaction.issuer,
+    authorizationUrl.searchParams.has('request_uri') ? 'pushed (PAR)' : 'by redirect',
+    context.options.requestObject !== undefined && context.options.adapter === undefined ? ', signed request object (JAR)' : '',
+    dpopKey === undefined ? '' : ', DPoP',
+    login.silent ? ', prompt=none' : '',
+    login.asked.length === 0 ? 'none' : login.asked.join(', '));
 }
 
 /**
@@ -127,13 +135,14 @@ export async function startLogin(context: Context, req: HttpRequest, res: HttpRe
  */
 export async function startSilentLogin(context: Context, req: HttpRequest, res: HttpResponse): Promise<boolean> {
   context.silentLogin.markTried(res);
+  debug('silent login tried on a page load without a session');
   try {
     const provider = await context.providers.forRequest(req);
-    if (provider === undefined) return false;
     await startLogin(context, req, res, provider, silentLoginRequest(pageReturnTo(req, context.options.basePath), context.options));
     return true;
   } catch (err) {
-    debug('silent login not started: %s', (err as Error).message);
+    const error = asAuthError(err);
+    debug('silent login not started: %s (%d), the page is served anonymous', error.code, error.status);
     return false;
   }
 }
