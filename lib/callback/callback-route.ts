@@ -10,8 +10,9 @@ import { checkAuthentication, checkSessionExpiry } from './authentication-checks
 import { checkAuthorizationResponse, readAuthorizationResponse } from './authorization-response.js';
 import { authSessionOf, type Context } from '../runtime.js';
 import { boundKey } from '../provider/dpop-key.js';
-import { AuthError, oauthErrorCode, plainText } from '../errors.js';
+import { asAuthError, AuthError, oauthErrorCode, plainText } from '../errors.js';
 import { debugOf } from '../debug.js';
+import { emit, sidOf } from '../events.js';
 import { renewExpressSession } from '../transaction/express-session.js';
 import { handleIdpInitiatedLogin } from './idp-initiated-login.js';
 import type { Provider } from '../provider/provider.js';
@@ -131,6 +132,31 @@ function basePathOf(redirectUri: string, context: Context): string {
  * token set cannot fit in the cookie; `store_unavailable` (503).
  */
 export async function handleCallback(context: Context, req: HttpRequest, res: HttpResponse): Promise<void> {
+  const attempt: CallbackAttempt = { started: performance.now(), issuer: undefined, silent: false };
+  try {
+    await answerCallback(context, req, res, attempt);
+  } catch (err) {
+    const error = asAuthError(err);
+    const issuer = attempt.issuer ?? context.options.issuerIdentifier ?? context.options.adapter?.issuer;
+    emit(context.options.events, {
+      type: 'loginFailed', issuer, code: error.code, status: error.status, stage: 'callback', silent: attempt.silent, durationMs: performance.now() - attempt.started, error,
+    }, req);
+    throw err;
+  }
+}
+
+/** What {@link answerCallback} learnt of the login it answers, for its events. */
+interface CallbackAttempt {
+  /** When the callback began, `performance.now()`. */
+  readonly started: number;
+  /** The pending login's issuer, once found. */
+  issuer: string | undefined;
+  /** The pending login was a `prompt=none` one. */
+  silent: boolean;
+}
+
+/** {@link handleCallback}'s work; `attempt` filled in as it goes. */
+async function answerCallback(context: Context, req: HttpRequest, res: HttpResponse, attempt: CallbackAttempt): Promise<void> {
   // RFC 9700 §4.2.4: the authorization response must not leak through the Referer header.
   setHeaders(res, { 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' });
   const params = await readAuthorizationResponse(req);
@@ -149,6 +175,8 @@ export async function handleCallback(context: Context, req: HttpRequest, res: Ht
     redirect(res, `${context.options.basePath}/`);
     return;
   }
+  attempt.issuer = transaction.issuer;
+  attempt.silent = transaction.silent === true;
   if (transaction.signedOut === true) {
     redirect(res, context.options.basePath + transaction.returnTo);
     return;
@@ -197,8 +225,14 @@ export async function handleCallback(context: Context, req: HttpRequest, res: Ht
   }, options.identityClaimFilter);
   if (!decision.signIn) {
     debug('afterCallback refused the sign-in%s', res.headersSent ? ' and answered the request itself' : '');
-    if (res.headersSent) return; // the hook answered the request itself
-    throw new AuthError('login_refused', 403, 'This app did not accept the sign-in');
+    const refused = new AuthError('login_refused', 403, 'This app did not accept the sign-in');
+    if (!res.headersSent) throw refused;
+    // The hook answered the request itself: nothing goes to next(), the refusal is still counted.
+    emit(options.events, {
+      type: 'loginFailed', issuer: transaction.issuer, code: refused.code, status: refused.status, stage: 'callback', silent: attempt.silent,
+      durationMs: performance.now() - attempt.started, error: refused,
+    }, req);
+    return;
   }
 
   await context.sessions.forget(req, authSessionOf(req)); // a session this browser had is replaced
@@ -211,5 +245,9 @@ export async function handleCallback(context: Context, req: HttpRequest, res: Ht
   };
   await context.sessions.write(req, res, tokens, tokenSet.claims, Date.now() / 1000);
   redirect(res, options.basePath + transaction.returnTo);
-  debug('signed in at %s', transaction.issuer);
+  const durationMs = performance.now() - attempt.started;
+  debug('signed in at %s: the callback took %d ms', transaction.issuer, Math.round(durationMs));
+  emit(options.events, {
+    type: 'login', issuer: transaction.issuer, sub: tokenSet.claims.sub, sid: sidOf(tokenSet.claims), durationMs, silent: attempt.silent,
+  }, req);
 }

@@ -19,6 +19,7 @@ import { AuthError } from '../errors.js';
 import { storeOf } from '../session/record-store.js';
 import { LogoutMarks } from './logout-marks.js';
 import { debugOf } from '../debug.js';
+import { emit } from '../events.js';
 
 const debug = debugOf('backchannel');
 
@@ -131,4 +132,5 @@ export async function handleBackchannelLogout(context: Context, req: HttpRequest
   res.setHeader('Cache-Control', 'no-store');
   sendStatus(res, 200);
   debug('logout token of %s accepted: mark written by %s', iss, sid === undefined ? 'sub (the user\'s sessions started before now)' : 'sid (that provider session)');
+  emit(context.options.events, { type: 'backchannelLogout', issuer: iss, sub, sid }, req);
 }

@@ -10,6 +10,7 @@
 import type { HttpRequest, HttpResponse } from '../http.js';
 import type { ResolvedOptions } from '../config/resolved-options.js';
 import { debugOf } from '../debug.js';
+import { emit, sidOf } from '../events.js';
 import { AuthError } from '../errors.js';
 import { LogoutMarks } from '../logout/logout-marks.js';
 import type { ProviderRegistry } from '../provider/provider-registry.js';
@@ -71,7 +72,7 @@ async function renewSession(context: RenewalDeps, req: HttpRequest, res: HttpRes
     return context.sessions.write(req, res, session.tokens, session.claims, session.createdAt, session.ref);
   }
   try {
-    const refreshed = await refreshSession(context, session);
+    const refreshed = await refreshSession(context, req, session, 'auto');
     return await context.sessions.write(req, res, refreshed.tokens, refreshed.claims, session.createdAt, session.ref);
   } catch (err) {
     if (err instanceof AuthError && err.code === 'refresh_failed' && (session.tokens.expiresAt ?? 0) > Date.now() / 1000) {
@@ -110,6 +111,7 @@ export async function resolveSession(
   if (options.routes.backchannelLogout !== false
     && await new LogoutMarks(storeOf(req, options.storeTimeout), options.sessionDuration).ended(session.claims, session.createdAt)) {
     debugBackchannel('session ended by a back-channel logout mark of %s', session.claims.iss);
+    emit(options.events, { type: 'sessionExpired', reason: 'backchannel', issuer: session.claims.iss, sub: session.claims.sub, sid: sidOf(session.claims) }, req);
     await sessions.end(req, res, session);
     return undefined;
   }

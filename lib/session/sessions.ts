@@ -8,6 +8,7 @@
 import type { HttpRequest, HttpResponse } from '../http.js';
 import type { ResolvedOptions } from '../config/resolved-options.js';
 import { debugOf } from '../debug.js';
+import { emit, sidOf } from '../events.js';
 import type { UserClaims } from '../provider/provider.js';
 import { CookieStorage } from './cookie-storage.js';
 import { Sealer } from './seal.js';
@@ -48,8 +49,8 @@ export class Sessions {
   /**
    * The request's session cookie, opened: a session, or (`sessionStorage: 'store'`) a reference
    * to {@link Sessions.load}. A missing, tampered, truncated, foreign or expired cookie is "no
-   * session" (a debug line, never an error); one that ended by time says why (its seal's `exp`:
-   * idle, absolute or the provider's end).
+   * session" (a debug line, never an error); one that ended by time (its seal's `exp`: idle,
+   * absolute or the provider's end) also emits `sessionExpired`, once per request.
    */
   read(req: HttpRequest): AuthSession | SessionReference | undefined {
     const sealed = this.#cookie.read(req);
@@ -57,12 +58,12 @@ export class Sessions {
     const now = Date.now() / 1000;
     const cached = this.#cache.get(sealed, now);
     if (cached !== undefined) return cached;
-    const session = this.#open(sealed, now);
+    const session = this.#open(req, sealed, now);
     if (session !== undefined) this.#cache.set(sealed, session);
     return session;
   }
 
-  #open(sealed: string, now: number): AuthSession | SessionReference | undefined {
+  #open(req: HttpRequest, sealed: string, now: number): AuthSession | SessionReference | undefined {
     // Opened whatever its age, so that a session that ended by time is told from a forged cookie.
     const opened = unsealCookiePayload(this.#sealer, sealed, -Infinity);
     if (opened === undefined || typeof opened.payload.createdAt !== 'number') {
@@ -72,15 +73,24 @@ export class Sessions {
     const { payload, staleKey } = opened;
     const session = this.#storage.open(payload, { createdAt: payload.createdAt!, touchedAt: payload.iat, expiresAt: payload.exp, staleKey });
     if (payload.exp > now) return session;
-    if (session !== undefined) this.#ended(session, now);
+    if (session !== undefined) this.#ended(req, session, now);
     else debug('session cookie "%s" ignored: expired, and not of this sessionStorage', this.#cookie.name);
     return undefined;
   }
 
-  /** The debug line of a session whose cookie came back after its seal's end. */
-  #ended(session: AuthSession | SessionReference, now: number): void {
-    const reason = timeEndReason(this.#options, session);
+  /** The debug line and `sessionExpired` of a session whose cookie came back after its seal's end. */
+  #ended(req: HttpRequest, session: AuthSession | SessionReference, now: number): void {
+    const options = this.#options;
+    const reason = timeEndReason(options, session);
+    const claims = isReference(session) ? undefined : session.claims;
     debug('session ended by time (%s) %d s ago: its cookie is ignored', reason, Math.round(now - session.expiresAt));
+    emit(options.events, {
+      type: 'sessionExpired',
+      reason,
+      issuer: claims?.iss ?? options.issuerIdentifier ?? options.adapter?.issuer,
+      sub: claims?.sub,
+      sid: claims === undefined ? undefined : sidOf(claims),
+    }, req);
   }
 
   /**

@@ -5,8 +5,11 @@
  * @packageDocumentation
  */
 import type { ResolvedOptions } from '../config/resolved-options.js';
+import type { RefreshTrigger } from '../config/event-options.js';
 import { debugOf } from '../debug.js';
 import { asAuthError, AuthError } from '../errors.js';
+import { emit, sidOf } from '../events.js';
+import type { HttpRequest } from '../http.js';
 import { boundKey } from '../provider/dpop-key.js';
 import type { UserClaims } from '../provider/provider.js';
 import type { ProviderRegistry } from '../provider/provider-registry.js';
@@ -17,7 +20,7 @@ const debug = debugOf('refresh');
 
 /** What a refresh needs of `authCallback()`'s parts: handed in, so that `session/` imports no route. */
 export interface RefreshDeps {
-  readonly options: Pick<ResolvedOptions, 'dpop'>;
+  readonly options: Pick<ResolvedOptions, 'dpop' | 'events'>;
   readonly providers: Pick<ProviderRegistry, 'forSession'>;
   /** Token refreshes in flight, shared by the requests of one session. */
   readonly refreshes: RefreshFlights;
@@ -70,6 +73,11 @@ export class RefreshFlights {
  * logout still finds it and `requireAuth({ acr, maxAge })` still judges the login. The refresh
  * token, scope and UserInfo claims are kept when the provider sends no new ones.
  *
+ * Each token request emits `refresh` or `refreshFailed` (once, however many requests share it),
+ * and a refused one `sessionExpired` (reason `refresh-refused`), on `req`: the request that
+ * started it.
+ *
+ * @param trigger - `'auto'` (`autoRefresh`, before the app's handler) or `'app'` (`req.oidc.refresh()`)
  * @param params - this refresh's own token request parameters (`req.oidc.refresh({ tokenEndpointParams })`),
  *   checked by the caller, over the `refreshParams` option's
  * @throws AuthError `session_ended` (401) when the provider refuses the refresh token
@@ -78,7 +86,9 @@ export class RefreshFlights {
  *   malformed answer): the session is kept and a later request may try again.
  *   `refresh_unavailable` (400) when the session holds no refresh token.
  */
-export function refreshSession(context: RefreshDeps, session: AuthSession, params?: Readonly<Record<string, string>>): Promise<RefreshedSession> {
+export function refreshSession(
+  context: RefreshDeps, req: HttpRequest, session: AuthSession, trigger: RefreshTrigger, params?: Readonly<Record<string, string>>,
+): Promise<RefreshedSession> {
   const refreshToken = session.tokens.refreshToken;
   if (refreshToken === undefined) {
     return Promise.reject(new AuthError('refresh_unavailable', 400, 'This session has no refresh token: sign in again to get new tokens'));
@@ -89,11 +99,15 @@ export function refreshSession(context: RefreshDeps, session: AuthSession, param
   const asked = params === undefined || Object.keys(params).length === 0 ? '' : `\n${JSON.stringify(params)}`;
   return context.refreshes.run(`${refreshToken}\n${session.tokens.accessToken}${asked}`, async () => {
     const started = performance.now();
-    const issuer = session.claims.iss;
+    const { iss: issuer, sub } = session.claims;
+    const sid = sidOf(session.claims);
+    const { events } = context.options;
     try {
       const refreshed = await refreshedSession(context, session, refreshToken, params);
       const durationMs = performance.now() - started;
-      debug('tokens refreshed at %s in %d ms%s', issuer, Math.round(durationMs), refreshed.tokens.refreshToken === refreshToken ? '' : ', refresh token rotated');
+      debug('tokens refreshed at %s in %d ms (%s)%s', issuer, Math.round(durationMs), trigger === 'auto' ? 'autoRefresh' : 'req.oidc.refresh()',
+        refreshed.tokens.refreshToken === refreshToken ? '' : ', refresh token rotated');
+      emit(events, { type: 'refresh', issuer, sub, sid, durationMs, trigger }, req);
       return refreshed;
     } catch (err) {
       const error = asAuthError(err);
@@ -101,6 +115,8 @@ export function refreshSession(context: RefreshDeps, session: AuthSession, param
       const code = error.code === 'session_ended' ? 'session_ended' : 'refresh_failed';
       debug('refresh at %s failed in %d ms: %s%s', issuer, Math.round(durationMs), code,
         error.cause instanceof AuthError ? ` (${error.cause.code})` : '');
+      emit(events, { type: 'refreshFailed', issuer, sub, sid, code, status: error.status, durationMs, trigger, error }, req);
+      if (code === 'session_ended') emit(events, { type: 'sessionExpired', reason: 'refresh-refused', issuer, sub, sid }, req);
       throw err;
     }
   });

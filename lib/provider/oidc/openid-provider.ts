@@ -77,6 +77,11 @@ export class OpenIdProvider implements Provider {
     return this.#options.redirectUri.href;
   }
 
+  /** The issuer identifier as configured: discovery refuses a document that names another. */
+  get issuer(): string {
+    return this.#options.issuerIdentifier;
+  }
+
   /**
    * The provider's `openid-client` configuration, discovered on first call (OpenID Connect
    * Discovery 1.0 §4), then cached.
