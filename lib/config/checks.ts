@@ -4,10 +4,28 @@
  *
  * @packageDocumentation
  */
+import { createRequire } from 'node:module';
 import { ConfigurationError } from '../errors.js';
 
 /** JWS algorithms an ID token may be signed with; `none` and the HMAC family (which need the client secret as key) excluded. */
 export const ASYMMETRIC_JWS_ALGS: ReadonlySet<string> = new Set(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'Ed25519', 'EdDSA']);
+
+const resolveFromHere = createRequire(import.meta.url).resolve;
+
+/**
+ * An optional peer dependency that `key` needs (package.json `peerDependenciesMeta`): checked at
+ * start-up, so that a missing one is a clear error, not a failure on the first login.
+ *
+ * @param resolve - finds the package (default: Node's resolution from this package)
+ * @throws ConfigurationError naming `key`, the package and the command that installs it
+ */
+export function assertInstalled(name: string, key: string, resolve: (name: string) => string = resolveFromHere): void {
+  try {
+    resolve(name);
+  } catch {
+    fail(key, `needs the package "${name}", an optional peer dependency that is not installed: npm install ${name}`);
+  }
+}
 
 /** Throws the {@link ConfigurationError} of `authCallback()`'s option `key`. */
 export function fail(key: string, problem: string): never {

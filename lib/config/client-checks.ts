@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
-import { ASYMMETRIC_JWS_ALGS, assertString, fail } from './checks.js';
+import { ASYMMETRIC_JWS_ALGS, assertInstalled, assertString, fail } from './checks.js';
 import { defaultKeyAlgorithm, describeKey, keyMismatch, privateKeyObject } from './key-algorithms.js';
 import type { ResolvedOptions } from './resolved-options.js';
 import type { JWK } from 'jose';
@@ -92,9 +92,11 @@ function checkKeyFits(key: KeyObject, alg: string, algKey: string, keyKey: strin
 }
 
 /**
- * Checks that `certificate` holds a certificate and the private key that goes with it.
+ * Checks that `certificate` holds a certificate and the private key that goes with it, and that
+ * `undici` (an optional peer dependency, which presents it) is installed.
  *
- * @throws ConfigurationError naming `clientCertificate.cert` or `clientCertificate.key`
+ * @throws ConfigurationError naming `clientCertificate.cert` or `clientCertificate.key`, or
+ *   `clientCertificate` when undici is missing
  */
 export function checkClientCertificate(certificate: ClientCertificate): void {
   if (certificate === null || typeof certificate !== 'object') fail('clientCertificate', 'must be { cert, key } (PEM)');
@@ -111,4 +113,6 @@ export function checkClientCertificate(certificate: ClientCertificate): void {
     fail('clientCertificate.key', 'is not a PEM private key (or its passphrase is wrong)');
   }
   if (!x509.checkPrivateKey(key)) fail('clientCertificate.key', 'is not the private key of clientCertificate.cert');
+  // Node's fetch cannot present a client certificate: undici's can (provider/oidc/client-certificate.ts).
+  assertInstalled('undici', 'clientCertificate');
 }
