@@ -89,7 +89,7 @@ describe('the example app (npm start)', () => {
     const claims = async () => JSON.parse((await browser.request(`${baseURL}/api/me`, { headers: { accept: 'application/json' } })).body) as { iat: number };
     const before = await claims();
     await new Promise((resolve) => setTimeout(resolve, 1100)); // a refresh would now change iat
-    const refused = [
+    const refused: Record<string, string>[] = [
       { origin: 'https://attacker.example' },
       { 'sec-fetch-site': 'cross-site', origin: 'https://attacker.example' },
       { 'sec-fetch-site': 'same-site', origin: baseURL.replace('localhost', '127.0.0.1') },
