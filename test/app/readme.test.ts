@@ -65,13 +65,17 @@ describe("the README's app", () => {
     expect(existsSync(join(root, 'dist', 'index.d.ts'))).toBe(true);
   });
 
-  test('is a whole app: imports, authCallback() from the environment, a guarded route, an error handler, listen()', () => {
+  test('is a whole app: imports, express-session, authCallback() from the environment, a guarded route, an error handler, listen()', () => {
     const app = firstTypeScriptBlock(readme);
     expect(app).toMatch(/^import express\b/m);
+    expect(app).toMatch(/^import session from 'express-session';$/m);
+    expect(app).toMatch(/session: session\(\{/);
     expect(app).toContain("from 'express-oidc-callback'");
     expect(app).toMatch(/authCallback\(\{[\s\S]*process\.env\./);
     expect(app).toContain('requireAuth()');
     expect(app).toMatch(/: ErrorRequestHandler = /);
+    expect(app).toMatch(/if \(status >= 500\) console\.error\(err\)/); // 5xx logged, with their cause
+    expect(app).not.toMatch(/\.stack\b/);                              // never sent to the browser
     expect(app).toContain('app.listen(');
   });
 
