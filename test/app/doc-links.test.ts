@@ -16,12 +16,6 @@ const pages = [
   ...readdirSync(join(root, 'docs')).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`),
 ];
 
-/**
- * Pages the documentation links to that are written separately; a link to one of them is
- * accepted while it does not exist yet (an anchor into it is not).
- */
-const PAGES_TO_COME = new Set(['docs/troubleshooting.md', 'docs/observability.md']);
-
 /** `markdown` without its fenced code blocks and inline code spans: links there are not links. */
 function withoutCode(markdown: string): string {
   return markdown.replace(/^(```|~~~)[^\n]*\n[\s\S]*?^\1[^\n]*$/gm, '').replace(/`[^`\n]*`/g, '');
@@ -66,9 +60,7 @@ function brokenLink(page: string, target: string): string | undefined {
   const [path, anchor] = target.split('#', 2) as [string, string | undefined];
   const file = path === '' ? page : relative(root, join(root, dirname(page), decodeURI(path)));
   if (file.startsWith('..')) return `${target}: outside the repository`;
-  if (!existsSync(join(root, file))) {
-    return PAGES_TO_COME.has(file) && anchor === undefined ? undefined : `${target}: no such file (${file})`;
-  }
+  if (!existsSync(join(root, file))) return `${target}: no such file (${file})`;
   if (anchor === undefined || anchor === '') return undefined;
   if (!file.endsWith('.md')) return `${target}: an anchor into a file that is not Markdown`;
   return headingAnchors(readFileSync(join(root, file), 'utf8')).has(anchor) ? undefined : `${target}: no heading #${anchor} in ${file}`;
@@ -83,13 +75,13 @@ describe('links of the README and docs/', () => {
 
   test('the README links every documentation page', () => {
     const readme = linkTargets(readFileSync(join(root, 'README.md'), 'utf8')).map((t) => t.split('#')[0]);
-    const docs = [...pages.filter((p) => p.startsWith('docs/') && p !== 'docs/README.md'), ...PAGES_TO_COME];
+    const docs = pages.filter((p) => p.startsWith('docs/') && p !== 'docs/README.md');
     expect(docs.filter((page) => !readme.includes(page))).toEqual([]);
   });
 
   test('the documentation index links every page beside it', () => {
     const index = linkTargets(readFileSync(join(root, 'docs/README.md'), 'utf8')).map((t) => `docs/${t.split('#')[0]}`);
-    const docs = [...pages.filter((p) => p.startsWith('docs/') && p !== 'docs/README.md'), ...PAGES_TO_COME];
+    const docs = pages.filter((p) => p.startsWith('docs/') && p !== 'docs/README.md');
     expect(docs.filter((page) => !index.includes(page))).toEqual([]);
   });
 
