@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
  * @property {boolean} logs it has login routes (all but the bare route)
  * @property {boolean} loginBench its login is measured
  * @property {boolean} memory the memory phase runs it
- * @property {boolean} isThisPackage the targets of issue 6 apply to it
+ * @property {boolean} isThisPackage the printout's goals are checked for it
  * @property {RegExp} sessionCookie the names of its session cookie (and its chunks)
  * @property {string} clientId
  * @property {string} clientSecret

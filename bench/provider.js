@@ -1,7 +1,7 @@
 // @ts-check
 /**
  * The OpenID Provider of the benchmark, in its own process: the example app's development
- * provider (oidc-provider, its devInteractions login form) with one client per contestant, and a
+ * provider (oidc-provider, with its development login form) with one client per contestant, and a
  * count of the requests it receives, by endpoint, which the orchestrator reads (`counts`), and its
  * CPU time (`cpu`, µs).
  *

@@ -1,6 +1,6 @@
 // @ts-check
 /**
- * The printout: one markdown table per measurement, the targets of issue 6 checked against this
+ * The printout: one markdown table per measurement, this package's goals checked against this
  * run, and the line that says when, where and how it was measured.
  */
 import { mb, median, medianRange, table } from './stats.js';
@@ -125,12 +125,12 @@ export function formatReport({ settings, contestants, guarded, logins, cookies, 
       String(Math.round(heapGrowth(m))), m.records === undefined ? 'n/a (no store)' : (m.records / m.logins).toFixed(2), (m.logins / m.seconds).toFixed(0)]),
   ), '');
 
-  // The targets of issue 6, for this package (and for the build compared with it).
+  // This package's goals (and the compared build's), checked against this run.
   const eoc = contestants.find((c) => c.key === 'express-openid-connect');
   const ours = contestants.filter((c) => c.isThisPackage);
-  const mark = (/** @type {boolean} */ ok) => (ok ? 'met' : '**missed**');
+  const mark = (/** @type {boolean} */ ok) => (ok ? 'yes' : '**no**');
   /** @type {[string, (c: import('./contestants.js').Contestant) => [string, boolean]][]} */
-  const targets = [
+  const goals = [
     ['guarded req/s ≥ 0.90 × bare', (c) => [`${median(g(c).ratio).toFixed(2)} ×`, median(g(c).ratio) >= 0.9]],
     ['p99 ≤ 1.5 × bare', (c) => [`${median(g(c).p99ratio).toFixed(2)} ×`, median(g(c).p99ratio) <= 1.5]],
     ['no Set-Cookie on guarded responses', (c) => [`${median(g(c).setCookie).toFixed(2)} per response`, median(g(c).setCookie) === 0]],
@@ -155,10 +155,10 @@ export function formatReport({ settings, contestants, guarded, logins, cookies, 
       return [`${records.toFixed(2)} records, ${Math.round(perLogin)} heap bytes per login`, records === 0];
     }],
   ];
-  out.push('### Targets (issue 6)', '');
+  out.push('### Goals', '');
   out.push(table(
-    ['target', ...ours.map((c) => c.label)],
-    targets.map(([name, check]) => [name, ...ours.map((c) => {
+    ['goal', ...ours.map((c) => c.label)],
+    goals.map(([name, check]) => [name, ...ours.map((c) => {
       const [value, ok] = check(c);
       return `${value}: ${mark(ok)}`;
     })]),

@@ -32,6 +32,9 @@ if (issuer === undefined) {
       redirect_uris: [`${baseURL}/callback`],
       post_logout_redirect_uris: [baseURL],
     }],
+    // A refresh token with every login, so that the profile page's Refresh button has one to use
+    // (a real provider issues one for the offline_access scope, or by its own settings).
+    configuration: { issueRefreshToken: async () => true },
   });
   issuer = devProvider.issuer;
   console.log(`Development OpenID Provider at ${issuer} (any user name and password sign in)`);

@@ -1,6 +1,6 @@
 // @ts-check
 /**
- * This package, as its README shows it: express-session, authCallback(), requireAuth(); with
+ * This package as an app mounts it: express-session, authCallback(), requireAuth(); with
  * BENCH_SESSION_OPTION=1, express-session given to authCallback() (its `session` option). From
  * dist/, or from the build that `BENCH_DIST` names (BENCH_COMPARE in run.js).
  */

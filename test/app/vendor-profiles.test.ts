@@ -1,5 +1,5 @@
 /**
- * The configurations README.md's "Providers" section gives for Auth0, Scalekit, PingOne,
+ * The configurations docs/providers.md gives for Auth0, Scalekit, PingOne,
  * Asgardeo, WorkOS and a generic OpenID Provider, each proved end to end (login → callback →
  * token exchange → /api/me → logout where the vendor has one) against `oidc-provider`
  * reproducing that vendor's issuer identifier, endpoint paths, parameters and response shapes

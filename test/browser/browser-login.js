@@ -2,8 +2,9 @@
 /**
  * The login flow in a real browser: Debian's Chromium, driven by playwright-core, signs into the
  * example app (`example-app/server.js`, what `npm start` runs) through its embedded development
- * OpenID Provider, reads the profile, checks the session cookie as the browser stored it, signs
- * out at the app and at the provider, and is sent to log in again.
+ * OpenID Provider, reads the profile, calls the JSON API from the page, refreshes the tokens,
+ * checks the session cookie as the browser stored it, signs out at the app and at the provider,
+ * and is sent to log in again.
  *
  * Run with `npm run test:browser` (it builds first: the example app imports `dist/`). Not a jest
  * test: jest runs `test/**\/*.test.ts` only. Prints one line per step, saves a screenshot of each
@@ -162,7 +163,7 @@ async function run() {
   console.log(`Chromium ${browser.version()} (${executablePath})`);
   const context = await browser.newContext({ viewport: { width: 1000, height: 800 } });
   context.setDefaultTimeout(STEP_TIMEOUT_MS);
-  // Only the app and its provider: the provider's dev pages @import a Google font, and tests call no outside host.
+  // Only the app and its provider: tests call no outside host (oidc-provider's own error page @imports a font).
   const allowed = new Set([new URL(baseURL).origin, new URL(issuer).origin]);
   /** @type {Set<string>} */
   const blocked = new Set();
@@ -187,19 +188,24 @@ async function run() {
   const onProvider = (/** @type {URL} */ url) => url.origin === new URL(issuer).origin;
   /** @param {string} name */
   const heading = (name) => browserPage.getByRole('heading', { level: 1, name, exact: true });
+  const main = browserPage.locator('main');
+  /** The profile page's claims table, as `{ name: the text shown }`. */
+  const claimsTable = async () => Object.fromEntries(await main.locator('#claims tr').evaluateAll(
+    (rows) => rows.map((row) => [row.querySelector('th')?.textContent ?? '', row.querySelector('td')?.textContent ?? '']),
+  ));
 
   await step('home', 'the home page says "not signed in" and offers "Sign in"', async () => {
     const res = await browserPage.goto(`${baseURL}/`);
     assert.equal(res?.status(), 200, 'GET / status');
-    await heading('express-oidc-callback example').waitFor();
-    assert.match(await browserPage.locator('body').innerText(), /You are not signed in\./);
+    await heading('Welcome').waitFor();
+    assert.match(await main.innerText(), /You are not signed in\./);
     assert.deepEqual(await sessionCookies(context, baseURL), [], 'no session cookie before signing in');
   });
 
-  await step('provider-login', '"Sign in" leads to the provider\'s login form', async () => {
-    await browserPage.getByRole('link', { name: 'Sign in', exact: true }).click();
+  await step('provider-login', '"Sign in" leads to the provider\'s sign-in page', async () => {
+    await main.getByRole('link', { name: 'Sign in', exact: true }).click();
     await browserPage.waitForURL(onProvider);
-    await heading('Sign-in').waitFor();
+    await heading('Sign in').waitFor();
     assert.match(new URL(browserPage.url()).pathname, /^\/interaction\//, 'the provider\'s interaction page');
     await browserPage.getByPlaceholder('Enter any login').waitFor();
   });
@@ -207,31 +213,58 @@ async function run() {
   await step('provider-consent', `signing in as "${USER}" leads to the provider's consent page`, async () => {
     await browserPage.getByPlaceholder('Enter any login').fill(USER);
     await browserPage.getByPlaceholder('and password').fill('any password');
-    await browserPage.getByRole('button', { name: 'Sign-in', exact: true }).click();
+    await browserPage.getByRole('button', { name: 'Sign in', exact: true }).click();
     await heading('Authorize').waitFor();
     assert.ok(onProvider(new URL(browserPage.url())), `consent is asked by the provider, at ${browserPage.url()}`);
-    const scopes = await browserPage.locator('ul').first().innerText();
+    const scopes = await main.locator('ul').first().innerText();
     assert.match(scopes, /profile/, 'the consent page lists the profile scope');
     assert.match(scopes, /email/, 'the consent page lists the email scope');
   });
 
-  await step('signed-in-home', 'consenting returns to the home page, signed in', async () => {
+  await step('signed-in-home', 'consenting returns to the home page, signed in; the header shows the user and "Sign out"', async () => {
     await browserPage.getByRole('button', { name: 'Continue', exact: true }).click();
     await browserPage.waitForURL(onApp('/'));
-    await browserPage.getByText('Signed in as').waitFor();
-    assert.equal(await browserPage.locator('p strong').first().innerText(), USER, 'the signed-in name');
+    await heading('Welcome back').waitFor();
+    assert.equal(await main.locator('p strong').first().innerText(), USER, 'the signed-in name');
+    assert.match(await browserPage.locator('header').innerText(), new RegExp(`${USER}\\s+Sign out`), 'the header names the user');
     assert.equal(new URL(browserPage.url()).search, '', 'no code or state left in the address bar');
   });
 
-  await step('profile', '/profile shows the ID token\'s claims', async () => {
-    await browserPage.getByRole('link', { name: 'Profile', exact: true }).click();
+  await step('profile', 'the profile shows the session\'s times and the claims, times as dates', async () => {
+    await main.getByRole('link', { name: 'Your profile', exact: true }).click();
     await browserPage.waitForURL(onApp('/profile'));
     await heading('Profile').waitFor();
-    const claims = JSON.parse(await browserPage.locator('#claims').innerText());
+    const claims = await claimsTable();
     assert.equal(claims.sub, USER, 'claims.sub');
     assert.equal(claims.name, USER, 'claims.name');
     assert.equal(claims.email, `${USER}@example.com`, 'claims.email');
     assert.equal(claims.iss, issuer, 'claims.iss');
+    assert.match(claims.iat ?? '', /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/, 'claims.iat as a date');
+    const session = await main.locator('dl').innerText();
+    assert.match(session, /Signed in since\s+\d{4}-\d\d-\d\d/, 'when the user signed in');
+    assert.match(session, /Session expires\s+at \d{4}-\d\d-\d\d .* at the latest, or after 1 day without use/, 'when the session ends');
+    assert.match(session, /Access token\s+expires in 60 minutes/, 'when the access token expires');
+  });
+
+  await step('api-call', '"Call /api/me" fetches the guarded JSON API from the page and shows its answer', async () => {
+    await browserPage.getByRole('button', { name: 'Call /api/me', exact: true }).click();
+    const result = main.locator('#api-result');
+    await result.waitFor({ state: 'visible' });
+    const [status, ...json] = (await result.innerText()).split('\n');
+    assert.equal(status, '200 OK', 'the API answered');
+    const me = JSON.parse(json.join('\n'));
+    assert.equal(me.sub, USER, '/api/me sub');
+    assert.equal(me.aud, 'example-app', '/api/me aud: every claim, not only req.user\'s');
+  });
+
+  await step('refresh', '"Refresh tokens" refreshes the tokens and returns to the profile', async () => {
+    const iat = (await claimsTable()).iat;
+    await sleep(1100); // a new second, so that the refreshed ID token's iat differs
+    await browserPage.getByRole('button', { name: 'Refresh tokens', exact: true }).click();
+    await browserPage.waitForURL(onApp('/profile'));
+    await main.getByText('The tokens were refreshed.').waitFor();
+    assert.notEqual((await claimsTable()).iat, iat, 'a new ID token (its iat)');
+    assert.equal((await claimsTable()).sub, USER, 'the same user');
   });
 
   await step('session-cookie', 'the session cookie is HttpOnly, SameSite=Lax, host-only, and hidden from document.cookie', async () => {
@@ -250,8 +283,7 @@ async function run() {
   });
 
   await step('provider-logout', '"Sign out" ends the app session and asks the provider to sign out', async () => {
-    await browserPage.getByRole('link', { name: 'Sign out', exact: true })
-      .or(browserPage.getByRole('button', { name: 'Sign out', exact: true })).click();
+    await browserPage.locator('header').getByRole('button', { name: 'Sign out', exact: true }).click();
     await browserPage.waitForURL(onProvider);
     await heading('Sign out of the development provider?').waitFor();
     assert.deepEqual(await sessionCookies(context, baseURL), [], 'the app cleared its session cookie');
@@ -260,14 +292,14 @@ async function run() {
   await step('signed-out-home', 'confirming at the provider returns to the home page, signed out', async () => {
     await browserPage.getByRole('button', { name: 'Yes, sign me out', exact: true }).click();
     await browserPage.waitForURL(onApp('/'));
-    await heading('express-oidc-callback example').waitFor();
-    assert.match(await browserPage.locator('body').innerText(), /You are not signed in\./);
+    await heading('Welcome').waitFor();
+    assert.match(await main.innerText(), /You are not signed in\./);
   });
 
-  await step('profile-needs-login', '/profile now sends the browser to the provider\'s login form', async () => {
+  await step('profile-needs-login', '/profile now sends the browser to the provider\'s sign-in page', async () => {
     await browserPage.goto(`${baseURL}/profile`);
     await browserPage.waitForURL(onProvider);
-    await heading('Sign-in').waitFor();
+    await heading('Sign in').waitFor();
     await browserPage.getByPlaceholder('Enter any login').waitFor();
     assert.match(new URL(browserPage.url()).pathname, /^\/interaction\//, 'the provider\'s interaction page');
   });

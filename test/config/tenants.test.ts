@@ -97,7 +97,7 @@ let logged: AuthError[] = [];
  * The app: express-session (a MemoryStore), authCallback(`auth`), and, per tenant, `/o/{org}/`
  * (who is signed in, and at which issuer), `/o/{org}/me` (req.oidc.claims, every claim, `iss`,
  * `aud` and `sid` included, behind requireAuth()), `/o/{org}/refresh`
- * (req.oidc.refresh()); `/whoami` names no tenant. Errors answer as README's minimal handler
+ * (req.oidc.refresh()); `/whoami` names no tenant. Errors answer as docs/routes.md's minimal handler
  * does: `{ error: code, error_description }`, the message only when `expose`; 5xx are logged.
  */
 function buildApp(auth: AuthCallbackConfig): Express {
