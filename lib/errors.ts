@@ -227,6 +227,29 @@ export function plainText(value: string, max: number): string {
 }
 
 /**
+ * OAuth `error`s that are about the redirect URI itself: `invalid_redirect_uri` (oidc-provider,
+ * after RFC 7591 §3.2.2) and `redirect_uri_mismatch` (Google, GitHub).
+ */
+const REDIRECT_URI_ERRORS: ReadonlySet<string> = new Set(['invalid_redirect_uri', 'redirect_uri_mismatch']);
+
+/**
+ * When a provider's refusal is about the `redirect_uri` this app sent (its `error` says so, or
+ * its `error_description` names `redirect_uri`), what to fix: the URI sent, and that it must be
+ * registered at the provider exactly as sent; else `undefined`. The description only adds this
+ * hint: the error's `code` is always the provider's `error`, never read from its text.
+ *
+ * @param error - the provider's OAuth `error`
+ * @param description - its `error_description`, if any
+ * @param sent - the `redirect_uri` the request carried
+ */
+export function redirectUriRefusal(error: unknown, description: unknown, sent: string): string | undefined {
+  const named = typeof error === 'string' && REDIRECT_URI_ERRORS.has(error);
+  if (!named && !(typeof description === 'string' && /redirect_?uri/i.test(description))) return undefined;
+  return `the provider refused the redirect_uri this app sent, ${sent}: register it at the provider exactly as sent (scheme, host, port, path, `
+    + 'no trailing slash added or missing), or change baseURL or routes.callback (with tenants, the client\'s redirectUri) to make it the registered one';
+}
+
+/**
  * `err` as an {@link AuthError}: itself, or a 500 `internal_error` with `err` as its `cause` (an
  * unexpected failure: a bug, or a hook of the app's that threw), so that everything the
  * middleware passes to `next()` has a `status` and a `code`.
