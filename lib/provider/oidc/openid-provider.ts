@@ -333,7 +333,9 @@ export class OpenIdProvider implements Provider {
         configuration, callbackUrl, grantChecks, this.#options.tokenEndpointParams, await dpopOptions(configuration, dpop),
       ));
     } catch (err) {
-      throw translateError(err, 'token', { httpTimeout: this.#options.httpTimeout, redirectUri: callbackUrl.origin + callbackUrl.pathname });
+      throw translateError(err, 'token', {
+        httpTimeout: this.#options.httpTimeout, redirectUri: callbackUrl.origin + callbackUrl.pathname, ...(checks.maxAge !== undefined && { maxAge: checks.maxAge }),
+      });
     }
     const tokens = validatedTokenSet(response, this.#options);
     if (tokens.idToken === undefined || tokens.claims === undefined) {

@@ -68,6 +68,8 @@ export interface RequestDetail {
   issuer?: string;
   /** `httpTimeout`, in seconds: named when the provider did not answer in time. */
   httpTimeout?: number;
+  /** The `max_age` the login sent, in seconds: named when `auth_time` is older. */
+  maxAge?: number;
   /** The `redirect_uri` the request carried (PAR, the code exchange): named when the provider refuses it. */
   redirectUri?: string;
 }
@@ -207,18 +209,19 @@ const CLOCK_FIX = 'a token fresh from the provider cannot be, so this server\'s 
  * @param tolerance - `clockTolerance`, in seconds
  */
 export function clockFault(claim: string, seconds: number, tolerance: number, cause?: Error): AuthError {
-  const where = claim === 'exp' ? `expired ${seconds} seconds ago` : `is ${seconds} seconds in the future`;
+  const where = `is ${seconds} seconds in the ${claim === 'exp' ? 'past' : 'future'}`;
   const name = { exp: 'exp (expiry)', nbf: 'nbf (not before)', iat: 'iat (issued at)' }[claim] ?? claim;
   return new AuthError('invalid_id_token', 502,
     `The ID token's ${name} ${where} by this server's clock, beyond clockTolerance (${tolerance} seconds): ${CLOCK_FIX}`,
     cause === undefined ? undefined : { cause });
 }
 
-/** The 401 `max_age_exceeded` of an `auth_time` older than `max_age` allows, with by how much. */
-function maxAgeExceeded(check: TimestampCheck | undefined, cause: Error | undefined): AuthError {
-  const by = check === undefined ? '' : `, by ${Math.max(0, Math.round(check.now - check.tolerance - check.value))} seconds beyond max_age and clockTolerance (${check.tolerance} seconds)`;
+/** The 401 `max_age_exceeded` of an `auth_time` older than `max_age` allows, with how old it is. */
+function maxAgeExceeded(check: TimestampCheck | undefined, maxAge: number | undefined, cause: Error | undefined): AuthError {
+  const age = check === undefined ? ''
+    : `: ${Math.round(check.now - check.value)} seconds old${maxAge === undefined ? '' : `, for a max_age of ${maxAge}`} and a clockTolerance of ${check.tolerance} seconds`;
   return new AuthError('max_age_exceeded', 401,
-    `The provider did not re-authenticate the user within the max_age this login asked for (the ID token's auth_time is older${by}; OpenID Connect Core 1.0 §3.1.2.1): `
+    `The provider did not re-authenticate the user within the max_age this login asked for (the ID token's auth_time is older${age}; OpenID Connect Core 1.0 §3.1.2.1): `
     + 'sign in again; if the user did just sign in, check this server\'s clock (NTP)', { cause });
 }
 
@@ -293,7 +296,7 @@ export function translateError(err: unknown, step: 'discovery' | 'par' | 'token'
     }
     if (code === 'OAUTH_JWT_TIMESTAMP_CHECK_FAILED') {
       const check = timestampCheck(err);
-      if (checkedClaim(err) === 'auth_time') return maxAgeExceeded(check, cause);
+      if (checkedClaim(err) === 'auth_time') return maxAgeExceeded(check, detail.maxAge, cause);
       if (check !== undefined && (check.claim === 'exp' || check.claim === 'nbf')) {
         return clockFault(check.claim, Math.round(Math.abs(check.now - check.value)), check.tolerance, cause);
       }
