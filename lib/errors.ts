@@ -245,7 +245,7 @@ const REDIRECT_URI_ERRORS: ReadonlySet<string> = new Set(['invalid_redirect_uri'
 export function redirectUriRefusal(error: unknown, description: unknown, sent: string): string | undefined {
   const named = typeof error === 'string' && REDIRECT_URI_ERRORS.has(error);
   if (!named && !(typeof description === 'string' && /redirect_?uri/i.test(description))) return undefined;
-  return `the provider refused the redirect_uri this app sent, ${sent}: register it at the provider exactly as sent (scheme, host, port, path, `
+  return `the redirect_uri this app sent, ${sent}, is not one the provider has registered for this client: register it there exactly as sent (scheme, host, port, path, `
     + 'no trailing slash added or missing), or change baseURL or routes.callback (with tenants, the client\'s redirectUri) to make it the registered one';
 }
 

@@ -10,7 +10,7 @@ import { checkAuthentication, checkSessionExpiry } from './authentication-checks
 import { checkAuthorizationResponse, readAuthorizationResponse } from './authorization-response.js';
 import { authSessionOf, type Context } from '../runtime.js';
 import { boundKey } from '../provider/dpop-key.js';
-import { AuthError, oauthErrorCode, plainText } from '../errors.js';
+import { AuthError, oauthErrorCode, plainText, redirectUriRefusal } from '../errors.js';
 import { renewExpressSession } from '../transaction/express-session.js';
 import { handleIdpInitiatedLogin } from './idp-initiated-login.js';
 import type { Provider } from '../provider/provider.js';
@@ -27,11 +27,14 @@ const MAX_DESCRIPTION_LENGTH = 300;
 /**
  * The `error` response (RFC 6749 §4.1.2.1) as an {@link AuthError} whose `code` is the OAuth
  * `error`; the `error_description` is kept as plain text (no markup: the message may be shown).
+ * When the provider refused the login's `redirect_uri` (and still sent the browser back to it,
+ * as some do), the message names that URI and says it must be registered exactly.
  */
-function authorizationError(error: string, description: string | null): AuthError {
+function authorizationError(error: string, description: string | null, redirectUri: string): AuthError {
   const code = oauthErrorCode(error, 'invalid_request');
   const text = description === null ? '' : plainText(description, MAX_DESCRIPTION_LENGTH);
-  return new AuthError(code, 400, `The OpenID Provider answered the login with "${code}"${text ? `: ${text}` : ''}`);
+  const refused = redirectUriRefusal(error, description, redirectUri);
+  return new AuthError(code, 400, `The OpenID Provider answered the login with "${code}"${text ? `: ${text}` : ''}${refused === undefined ? '' : `; ${refused}`}`);
 }
 
 /**
@@ -59,7 +62,7 @@ function transactionFor(context: Context, req: HttpRequest, res: HttpResponse, p
   if (error !== null) {
     // OpenID Connect Core 1.0 §3.1.2.6: a silent login the provider cannot complete without the user.
     if (taken.transaction.silent === true && SILENT_LOGIN_ERRORS.has(error)) return { ...taken.transaction, signedOut: true };
-    throw authorizationError(error, params.get('error_description'));
+    throw authorizationError(error, params.get('error_description'), taken.transaction.redirectUri);
   }
   if (!params.get('code')) throw new AuthError('missing_code', 400, 'Authorization code not found in the callback');
   return taken.transaction;
