@@ -16,6 +16,7 @@ import { debug } from '../debug.js';
 import type { Provider } from '../provider/provider.js';
 import type { Transaction } from '../transaction/transaction.js';
 import { loginStateOf } from './login-state.js';
+import { redirectToBaseOrigin } from './login-origin.js';
 
 /** `Sec-Fetch-Dest` values of a navigation (Fetch Metadata Request Headers): a page or a frame's. */
 const NAVIGATION_DESTINATIONS: ReadonlySet<string> = new Set(['document', 'iframe', 'frame', 'fencedframe']);
@@ -63,6 +64,10 @@ export function checkNavigation(req: HttpRequest): void {
  * third-party-initiated login (`iss`, OpenID Connect Core 1.0 §4) starts at the issuer it
  * names, when this app signs in there.
  *
+ * A browser that asks for it at another host than `baseURL`'s, or over plain http when `baseURL`
+ * is https, is first sent to the same path at `baseURL`'s origin, where the callback will find
+ * the pending-login cookie (see `redirectToBaseOrigin()`).
+ *
  * Errors (passed to `next()`): `invalid_request` (400) for a malformed or too long login
  * parameter, or a request that is not a page load (a `Sec-Fetch-Dest` other than a document or a frame);
  * `issuer_mismatch` (400) for an `iss` this app does not sign in with; `unknown_issuer` (400)
@@ -70,7 +75,10 @@ export function checkNavigation(req: HttpRequest): void {
  */
 export async function handleLogin(context: Context, req: HttpRequest, res: HttpResponse): Promise<void> {
   checkNavigation(req);
-  const raw = req.method === 'POST' ? `?${(await readFormPost(req)).toString()}` : originalUrl(req);
+  const url = originalUrl(req);
+  const raw = req.method === 'POST' ? `?${(await readFormPost(req)).toString()}` : url;
+  const path = url.split('?', 1)[0]!;
+  if (redirectToBaseOrigin(context.options, req, res, path, req.method === 'POST' ? raw : url.slice(path.length))) return;
   const login = readLoginRequest(raw, context.options);
   const provider = login.iss === undefined ? await context.providers.forRequest(req) : await context.providers.forNamedIssuer(login.iss, req);
   if (provider === undefined) throw new AuthError('issuer_mismatch', 400, 'The login names an issuer this app does not sign in with');
