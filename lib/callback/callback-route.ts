@@ -38,6 +38,30 @@ function authorizationError(error: string, description: string | null, redirectU
 }
 
 /**
+ * The 400 `missing_transaction` of a callback that finds no pending login, saying which case it
+ * is. With some of this app's cookies in the request, cookies reach the app and the login itself
+ * is gone: the callback was used already, or the login started in another browser or took too
+ * long. With none of them (no cookie at all, or only other apps'), the browser did not keep or
+ * did not send the pending-login cookie `/login` set, and the message lists why that happens.
+ */
+function missingTransaction(cookies: 'none' | 'foreign' | 'own', options: Context['options']): AuthError {
+  const lifetime = `transactionDuration (${options.transactionDuration} seconds)`;
+  if (cookies === 'own') {
+    return new AuthError('missing_transaction', 400,
+      `No login is pending in this browser: this callback was already used (a reload, or the back button), the login was started in another browser, or it took longer than ${lifetime}: `
+      + 'start again from the login page');
+  }
+  const origin = options.baseURL.origin;
+  const carried = cookies === 'none' ? 'with no cookies at all' : 'with cookies, but none of this app\'s';
+  return new AuthError('missing_transaction', 400,
+    `No login is pending in this browser: the callback came ${carried}, so the browser did not keep or did not send the pending-login cookie that the login page set. `
+    + `Usual causes: the login started at another host than baseURL's ${origin} (cookies set at 127.0.0.1 are not sent to localhost, nor the other way round); `
+    + 'an https: baseURL served over plain http: (browsers drop Secure cookies set over http:); the browser blocks cookies for this site; '
+    + 'a proxy that drops or rewrites Set-Cookie; '
+    + `the login took longer than ${lifetime}, or this page was reloaded after it finished. Start again from the login page at ${origin}`);
+}
+
+/**
  * Takes the pending transaction for this response, or throws the 400 that says why there is none.
  *
  * The transaction is checked before `error` and `code`: an answer that does not belong to this
@@ -52,7 +76,7 @@ function transactionFor(context: Context, req: HttpRequest, res: HttpResponse, p
     case 'found':
       break;
     case 'none':
-      throw new AuthError('missing_transaction', 400, 'No login is pending in this browser: start again from the login page');
+      throw missingTransaction(taken.cookies, context.options);
     case 'state_mismatch':
       throw new AuthError('state_mismatch', 400, 'The callback\'s state does not match the pending login: start again from the login page');
     case 'expired':
@@ -89,7 +113,9 @@ function basePathOf(redirectUri: string, context: Context): string {
  * `GET`/`POST {routes.callback}`: the authorization response.
  *
  * In order: the pending transaction for `state` is taken from its cookie (every outcome uses it
- * up); no pending transaction → 400 `missing_transaction`; unknown `state` → 400
+ * up); no pending transaction → 400 `missing_transaction`, whose message tells a browser that sent
+ * none of this app's cookies (cookies do not reach the app: it lists why) from one whose login is
+ * gone (used, or expired); unknown `state` → 400
  * `state_mismatch` (RFC 6749 §10.12); an expired one → 400 `transaction_expired`; an `error`
  * parameter → 400 with `code` = the OAuth `error` (RFC 6749 §4.1.2.1); no `code` → 400
  * `missing_code`; a response at another `redirect_uri` than the login's (`tenants`: an issuer's
