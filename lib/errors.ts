@@ -120,6 +120,28 @@ export const AuthErrorCodes = {
    * `request_object_signing_alg_values_supported`, RFC 9101, OpenID Connect Discovery 1.0 §3 (502).
    */
   REQUEST_OBJECT_UNSUPPORTED: 'request_object_unsupported',
+  /**
+   * A login reached the app over plain http from a proxy that ended TLS (it sent
+   * `X-Forwarded-Proto: https`, or the browser came back with a `Secure` cookie), but the app
+   * does not trust that proxy (Express: no `app.set('trust proxy', …)`), and the app's
+   * express-session cookie is `secure: true`: express-session never sets it on such a request,
+   * so the app's session would not survive the login (500: the app's configuration).
+   */
+  TRUST_PROXY_MISSING: 'trust_proxy_missing',
+  /**
+   * A login reached an app served over plain http (an `http:` `baseURL`, no proxy saying
+   * otherwise) whose express-session cookie is `secure: true`: express-session never sets a
+   * `Secure` cookie over http, so the app's session would not survive the login (500: the app's
+   * configuration).
+   */
+  SECURE_COOKIE_OVER_HTTP: 'secure_cookie_over_http',
+  /**
+   * The app's express-session cookie is `SameSite=Strict`: browsers do not send it on the
+   * provider's redirect back to the callback (a cross-site navigation), so the login could not
+   * renew that session (session fixation) and the app would not see it there (500: the app's
+   * configuration; use `sameSite: 'lax'`).
+   */
+  SESSION_COOKIE_STRICT: 'session_cookie_strict',
   /** The express-session store failed, or did not answer within `storeTimeout` seconds (503). */
   STORE_UNAVAILABLE: 'store_unavailable',
   /** An unexpected failure inside the middleware (500); `cause` has the details. */

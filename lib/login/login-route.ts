@@ -17,6 +17,7 @@ import type { Provider } from '../provider/provider.js';
 import type { Transaction } from '../transaction/transaction.js';
 import { loginStateOf } from './login-state.js';
 import { redirectToBaseOrigin } from './login-origin.js';
+import { checkExpressSessionCookie } from './express-session-cookie.js';
 
 /** `Sec-Fetch-Dest` values of a navigation (Fetch Metadata Request Headers): a page or a frame's. */
 const NAVIGATION_DESTINATIONS: ReadonlySet<string> = new Set(['document', 'iframe', 'frame', 'fencedframe']);
@@ -92,11 +93,14 @@ export async function handleLogin(context: Context, req: HttpRequest, res: HttpR
  *
  * The app's `loginState(req)`, when set, is sealed with the login.
  *
- * Errors: `mix_up_unprotected` (500, see `checkMixUpDefense()`); `hook_failed` (500) from
+ * Errors: `session_cookie_strict`, `trust_proxy_missing`, `secure_cookie_over_http` (500) when the
+ * app's express-session cookie would not survive the login (see `checkExpressSessionCookie()`);
+ * `mix_up_unprotected` (500, see `checkMixUpDefense()`); `hook_failed` (500) from
  * `loginState`; `dpop_unsupported` (502) with
  * `dpop: 'required'` and a provider that does not advertise DPoP; discovery failures (502/504).
  */
 export async function startLogin(context: Context, req: HttpRequest, res: HttpResponse, provider: Provider, login: LoginRequest): Promise<void> {
+  checkExpressSessionCookie(context.options, req);
   await checkMixUpDefense(context, provider);
   const { dpop } = context.options;
   if (dpop === 'required' && !await provider.supportsDPoP()) {
