@@ -8,6 +8,7 @@ import { redirect, type HttpRequest, type HttpResponse } from '../http.js';
 import { authSessionOf, type Context } from '../runtime.js';
 import { destroyExpressSession } from '../transaction/express-session.js';
 import { LogoutStateCookie } from './logout-state.js';
+import { debug } from '../debug.js';
 
 /** How one logout goes. */
 export interface LogoutRequest {
@@ -25,6 +26,10 @@ export interface LogoutRequest {
  * and `state` (see `logout-state.ts`), or straight to `returnTo` when `idpLogout` is off or the
  * provider has no such endpoint or cannot be reached. The provider is the session's issuer (with
  * `tenants`; without a session, the request's).
+ *
+ * A provider that has not registered `post_logout_redirect_uri` refuses it on its own error page
+ * (RP-Initiated Logout 1.0 §3: it must not redirect to an unregistered URI), so the app never
+ * learns of it; a debug line names the URI sent, to compare with the provider's list.
  *
  * @throws AuthError `store_unavailable` (503); the express-session store's error when it fails to destroy the session
  */
@@ -49,6 +54,11 @@ export async function endSession(context: Context, req: HttpRequest, res: HttpRe
   }
   // The pending logout is kept only for a provider that may send the browser back with it.
   if (endSessionUrl?.searchParams.get('state') === state) context.logoutState.keep(res, state, logout.returnTo);
+  // A provider that refuses post_logout_redirect_uri says so on its own page, which the app never sees.
+  if (endSessionUrl !== undefined) {
+    debug('logout at %s with post_logout_redirect_uri %s: the provider must have it registered for this client exactly as sent (its "allowed logout URLs")',
+      endSessionUrl.origin + endSessionUrl.pathname, endSessionUrl.searchParams.get('post_logout_redirect_uri') ?? '(none)');
+  }
   res.setHeader('Cache-Control', 'no-store');
   redirect(res, endSessionUrl?.href ?? local);
 }
