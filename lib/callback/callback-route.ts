@@ -78,9 +78,12 @@ function transactionFor(context: Context, req: HttpRequest, res: HttpResponse, p
     case 'none':
       throw missingTransaction(taken.cookies, context.options);
     case 'state_mismatch':
-      throw new AuthError('state_mismatch', 400, 'The callback\'s state does not match the pending login: start again from the login page');
+      throw new AuthError('state_mismatch', 400,
+        'The callback\'s state matches none of the logins pending in this browser: it belongs to an older login (its pending-login cookie was replaced by newer ones, '
+        + 'or the callback URL was bookmarked or reused), or to a login started elsewhere (another browser, or someone else\'s link): start again from the login page');
     case 'expired':
-      throw new AuthError('transaction_expired', 400, 'The login took too long: start again from the login page');
+      throw new AuthError('transaction_expired', 400,
+        `The login took longer than transactionDuration (${context.options.transactionDuration} seconds) between the login page and the callback: start again from the login page`);
   }
   const error = params.get('error');
   if (error !== null) {

@@ -6,9 +6,11 @@
  * lifetime); a browser that sent some of them has cookies reaching the app, and its login is
  * gone (used, another browser, too slow). End to end: a login started at 127.0.0.1 while
  * `baseURL` says localhost fails so at the callback, unless the browser's page load was first
- * sent to localhost (lib/login/login-origin.ts), and then it completes.
+ * sent to localhost (lib/login/login-origin.ts), and then it completes. Its neighbours say what
+ * they are too: `state_mismatch` (an older login's or another browser's callback) and
+ * `transaction_expired` (naming transactionDuration).
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
+import { afterAll, beforeAll, beforeEach, describe, expect, jest, test } from '@jest/globals';
 import express from 'express';
 import request from 'supertest';
 import { authCallback } from '../../lib/index.js';
@@ -18,6 +20,12 @@ import { startHostileProvider, type HostileProvider } from '../support/hostile-p
 import { serveApp, type RunningServer } from '../support/http-server.js';
 
 const JSON_ACCEPT = { accept: 'application/json' };
+/** Every timer API but `Date`: with these left real, `jest.useFakeTimers` only moves the clock. */
+const ALL_BUT_DATE = [
+  'hrtime', 'nextTick', 'performance', 'queueMicrotask', 'requestAnimationFrame', 'cancelAnimationFrame',
+  'requestIdleCallback', 'cancelIdleCallback', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval',
+  'setTimeout', 'clearTimeout',
+] as const;
 const NAVIGATION = { 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document', 'upgrade-insecure-requests': '1' };
 
 let provider: HostileProvider;
@@ -111,5 +119,36 @@ describe('a login started at 127.0.0.1 while baseURL says localhost', () => {
     const landed = await browser.request(back.headers.get('location')!);
     expect({ status: landed.status, location: landed.headers.get('location') }).toEqual({ status: 302, location: '/' });
     expect(await browser.cookie(app.baseURL, 'oidc_session')).toBeDefined();
+  });
+});
+
+describe('the other answers of a callback without its pending login say why', () => {
+  /** Starts a login as a plain client: the pending-login cookie (`name=value`) and the authorization request's state. */
+  async function pendingLogin(): Promise<{ cookie: string; state: string }> {
+    const res = await fetch(`${app.baseURL}/login`, { redirect: 'manual' });
+    const cookie = res.headers.getSetCookie().map((c) => c.split(';', 1)[0]!).find((c) => c.includes('_tx_'))!;
+    return { cookie, state: new URL(res.headers.get('location')!).searchParams.get('state')! };
+  }
+
+  test('a state that matches none of the pending logins: 400 state_mismatch naming an older login\'s or another browser\'s callback', async () => {
+    const { cookie } = await pendingLogin();
+    const answer = await callback({ cookie });
+    expect({ status: answer.status, code: answer.code }).toEqual({ status: 400, code: 'state_mismatch' });
+    expect(answer.message).toContain('The callback\'s state matches none of the logins pending in this browser: it belongs to an older login');
+    expect(answer.message).toContain('or to a login started elsewhere (another browser, or someone else\'s link): start again from the login page');
+  });
+
+  test('a pending login older than transactionDuration whose cookie is still sent: 400 transaction_expired naming transactionDuration', async () => {
+    const { cookie, state } = await pendingLogin();
+    jest.useFakeTimers({ doNotFake: [...ALL_BUT_DATE], now: Date.now() + 301_000 });
+    try {
+      const res = await fetch(`${app.baseURL}/callback?code=some-code&state=${state}`, { headers: { ...JSON_ACCEPT, cookie }, redirect: 'manual' });
+      const answer = await res.json() as { code: string; message: string };
+      expect({ status: res.status, code: answer.code }).toEqual({ status: 400, code: 'transaction_expired' });
+      expect(answer.message).toBe('The login took longer than transactionDuration (300 seconds) between the login page and the callback: start again from the login page');
+      expect(provider.requests.token).toBe(0);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 });
