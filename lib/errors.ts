@@ -125,21 +125,21 @@ export const AuthErrorCodes = {
    * `X-Forwarded-Proto: https`, or the browser came back with a `Secure` cookie), but the app
    * does not trust that proxy (Express: no `app.set('trust proxy', …)`), and the app's
    * express-session cookie is `secure: true`: express-session never sets it on such a request,
-   * so the app's session would not survive the login (500: the app's configuration).
+   * so the app's session would not survive the login (500): the app's configuration is at fault.
    */
   TRUST_PROXY_MISSING: 'trust_proxy_missing',
   /**
    * A login reached an app served over plain http (an `http:` `baseURL`, no proxy saying
    * otherwise) whose express-session cookie is `secure: true`: express-session never sets a
-   * `Secure` cookie over http, so the app's session would not survive the login (500: the app's
-   * configuration).
+   * `Secure` cookie over http, so the app's session would not survive the login (500): the app's
+   * configuration is at fault.
    */
   SECURE_COOKIE_OVER_HTTP: 'secure_cookie_over_http',
   /**
    * The app's express-session cookie is `SameSite=Strict`: browsers do not send it on the
    * provider's redirect back to the callback (a cross-site navigation), so the login could not
-   * renew that session (session fixation) and the app would not see it there (500: the app's
-   * configuration; use `sameSite: 'lax'`).
+   * renew that session (session fixation) and the app would not see it there (500): the app's
+   * configuration is at fault; use `sameSite: 'lax'`.
    */
   SESSION_COOKIE_STRICT: 'session_cookie_strict',
   /** The express-session store failed, or did not answer within `storeTimeout` seconds (503). */
