@@ -12,7 +12,7 @@ import { parse, serialize } from 'cookie';
 import type { TLSSocket } from 'node:tls';
 import type { ResolvedOptions } from '../config/resolved-options.js';
 import { debug } from '../debug.js';
-import { appendSetCookie, redirect, type HttpRequest, type HttpResponse } from '../http.js';
+import { appendSetCookie, redirect, requestPath, type HttpRequest, type HttpResponse } from '../http.js';
 import { companionCookie } from '../session/session-cookie.js';
 
 /** Lifetime of the mark that a browser was sent to `baseURL`'s origin, in seconds: long enough for one redirect. */
@@ -79,8 +79,8 @@ function domainMatches(hostname: string, domain: string): boolean {
 
 /**
  * Sends a browser that asks for the login route elsewhere than `baseURL`'s origin there first,
- * to the same path and query (a `POST`'s form as the query of a `GET`, which the login route
- * reads the same): 302 (303 for a `POST`). "Elsewhere" is another host name (with `cookie.domain`,
+ * to the login route under `baseURL`'s path with the same query (a `POST`'s form as the query
+ * of a `GET`, which the login route reads the same): 302 (303 for a `POST`). "Elsewhere" is another host name (with `cookie.domain`,
  * one outside that domain: its cookies are shared), or plain http when `baseURL` is https. The
  * port is not compared: cookies are not kept per port.
  *
@@ -101,14 +101,13 @@ function domainMatches(hostname: string, domain: string): boolean {
  * loop; only one that refuses all cookies would be sent round until its redirect limit, and such
  * a browser could not keep the pending-login cookie either.
  *
- * The target is always `baseURL`'s origin (from the configuration, never from `Host` or
- * `X-Forwarded-*`) with the request's own path and query; a path that would resolve to another
- * origin (`//host`, `/\host`) is not redirected.
+ * The target is always `baseURL`'s origin and path (from the configuration, never from `Host`,
+ * `X-Forwarded-*` or a path a proxy rewrote) with the login route and the request's query.
  *
  * @param query - the login's parameters, `?…` (a `POST`'s form, read already)
  * @returns `true` when it answered the request (the redirect), `false` when the login goes ahead
  */
-export function redirectToBaseOrigin(options: ResolvedOptions, req: HttpRequest, res: HttpResponse, path: string, query: string): boolean {
+export function redirectToBaseOrigin(options: ResolvedOptions, req: HttpRequest, res: HttpResponse, query: string): boolean {
   if (!isBrowserNavigation(req)) return false;
   const { baseURL, cookie } = options;
   const hostname = requestHostname(req);
@@ -127,7 +126,7 @@ export function redirectToBaseOrigin(options: ResolvedOptions, req: HttpRequest,
       arrivedAt, baseURL.origin);
     return false;
   }
-  const target = new URL(`${path}${query}`, baseURL.origin);
+  const target = new URL(`${options.basePath}${requestPath(req)}${query}`, baseURL.origin);
   if (target.origin !== baseURL.origin) return false;
   debug('login asked at %s, not at baseURL\'s %s: the browser is sent there first, where the callback will find its cookie', arrivedAt, baseURL.origin);
   appendSetCookie(res, [serialize(mark.name, '1', { ...mark.attributes, maxAge: MOVED_MARK_SECONDS })]);

@@ -78,8 +78,8 @@ export async function handleLogin(context: Context, req: HttpRequest, res: HttpR
   checkNavigation(req);
   const url = originalUrl(req);
   const raw = req.method === 'POST' ? `?${(await readFormPost(req)).toString()}` : url;
-  const path = url.split('?', 1)[0]!;
-  if (redirectToBaseOrigin(context.options, req, res, path, req.method === 'POST' ? raw : url.slice(path.length))) return;
+  const q = url.indexOf('?');
+  if (redirectToBaseOrigin(context.options, req, res, req.method === 'POST' ? raw : q === -1 ? '' : url.slice(q))) return;
   const login = readLoginRequest(raw, context.options);
   const provider = login.iss === undefined ? await context.providers.forRequest(req) : await context.providers.forNamedIssuer(login.iss, req);
   if (provider === undefined) throw new AuthError('issuer_mismatch', 400, 'The login names an issuer this app does not sign in with');

@@ -113,6 +113,12 @@ describe('another host than baseURL\'s: the browser is sent to baseURL\'s origin
     expect(res.text).toBe('');
   });
 
+  test('behind a proxy that strips baseURL\'s path (the app sees /login for /app/login): the target is under baseURL\'s path', async () => {
+    const stripped = appWith({ baseURL: 'http://localhost:3000/app' });
+    const res = await request(stripped).get('/login?returnTo=%2Fx').set('Host', '127.0.0.1:3000').set(NAVIGATION);
+    expect(res.headers.location).toBe('http://localhost:3000/app/login?returnTo=%2Fx');
+  });
+
   test('under a mount path the whole path is kept', async () => {
     const mounted = express();
     mounted.use('/auth', authCallback(config({ baseURL: 'http://localhost:3000/auth' })));
