@@ -120,6 +120,28 @@ export const AuthErrorCodes = {
    * `request_object_signing_alg_values_supported`, RFC 9101, OpenID Connect Discovery 1.0 §3 (502).
    */
   REQUEST_OBJECT_UNSUPPORTED: 'request_object_unsupported',
+  /**
+   * A login reached the app over plain http from a proxy that ended TLS (it sent
+   * `X-Forwarded-Proto: https`, or the browser came back with a `Secure` cookie), but the app
+   * does not trust that proxy (Express: no `app.set('trust proxy', …)`), and the app's
+   * express-session cookie is `secure: true`: express-session never sets it on such a request,
+   * so the app's session would not survive the login (500): the app's configuration is at fault.
+   */
+  TRUST_PROXY_MISSING: 'trust_proxy_missing',
+  /**
+   * A login reached an app served over plain http (an `http:` `baseURL`, no proxy saying
+   * otherwise) whose express-session cookie is `secure: true`: express-session never sets a
+   * `Secure` cookie over http, so the app's session would not survive the login (500): the app's
+   * configuration is at fault.
+   */
+  SECURE_COOKIE_OVER_HTTP: 'secure_cookie_over_http',
+  /**
+   * The app's express-session cookie is `SameSite=Strict`: browsers do not send it on the
+   * provider's redirect back to the callback (a cross-site navigation), so the login could not
+   * renew that session (session fixation) and the app would not see it there (500): the app's
+   * configuration is at fault; use `sameSite: 'lax'`.
+   */
+  SESSION_COOKIE_STRICT: 'session_cookie_strict',
   /** The express-session store failed, or did not answer within `storeTimeout` seconds (503). */
   STORE_UNAVAILABLE: 'store_unavailable',
   /** An unexpected failure inside the middleware (500); `cause` has the details. */
@@ -224,6 +246,29 @@ const NOT_PLAIN = /[^\x20\x21\x23-\x25\x28-\x3b\x3d\x3f-\x5b\x5d-\x5f\x61-\x7e]+
  */
 export function plainText(value: string, max: number): string {
   return value.replace(NOT_PLAIN, ' ').slice(0, max).trim();
+}
+
+/**
+ * OAuth `error`s that are about the redirect URI itself: `invalid_redirect_uri` (oidc-provider,
+ * after RFC 7591 §3.2.2) and `redirect_uri_mismatch` (Google, GitHub).
+ */
+const REDIRECT_URI_ERRORS: ReadonlySet<string> = new Set(['invalid_redirect_uri', 'redirect_uri_mismatch']);
+
+/**
+ * When a provider's refusal is about the `redirect_uri` this app sent (its `error` says so, or
+ * its `error_description` names `redirect_uri`), what to fix: the URI sent, and that it must be
+ * registered at the provider exactly as sent; else `undefined`. The description only adds this
+ * hint: the error's `code` is always the provider's `error`, never read from its text.
+ *
+ * @param error - the provider's OAuth `error`
+ * @param description - its `error_description`, if any
+ * @param sent - the `redirect_uri` the request carried
+ */
+export function redirectUriRefusal(error: unknown, description: unknown, sent: string): string | undefined {
+  const named = typeof error === 'string' && REDIRECT_URI_ERRORS.has(error);
+  if (!named && !(typeof description === 'string' && /redirect_?uri/i.test(description))) return undefined;
+  return `the redirect_uri this app sent, ${sent}, is not one the provider has registered for this client: register it there exactly as sent (scheme, host, port, path, `
+    + 'no trailing slash added or missing), or change baseURL or routes.callback (with tenants, the client\'s redirectUri) to make it the registered one';
 }
 
 /**

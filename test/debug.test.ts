@@ -101,9 +101,9 @@ describe('DEBUG=express-oidc-callback:*, a whole login, refresh and logout', () 
       new RegExp(`^express-oidc-callback:callback signed in at ${issuer}: the callback took \\d+ ms$`),
       new RegExp(`^express-oidc-callback:refresh tokens refreshed at ${issuer} in \\d+ ms \\(autoRefresh\\), refresh token rotated$`),
       /^express-oidc-callback:session session sealed in the cookie: \d+ bytes of cookie, ends in \d+ s$/,
-      new RegExp(`^express-oidc-callback:logout logged out of ${issuer}; on to the provider's end_session_endpoint$`),
+      new RegExp(`^express-oidc-callback:logout logged out of ${issuer}; on to the provider's end_session_endpoint ${issuer}/session/end with post_logout_redirect_uri http://localhost:\\d+ \\(registered at the provider exactly as sent\\?\\)$`),
       /^express-oidc-callback:logout back from the provider's logout: its state matched, on to its returnTo$/,
-      /^express-oidc-callback:callback no pending login in this browser: refused$/,
+      /^express-oidc-callback:callback no pending login in this browser \(no cookie at all\): refused$/,
     ];
     expect(written).toEqual(expected.map((pattern) => expect.stringMatching(pattern)));
     expect(written.flatMap((line) => leaksIn(line, secrets))).toEqual([]);

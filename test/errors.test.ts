@@ -13,7 +13,7 @@
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { AuthError, AuthErrorCodes, ConfigurationError, ERR_INVALID_OPTION, oauthErrorCode, plainText, redacted } from '../lib/errors.js';
+import { AuthError, AuthErrorCodes, ConfigurationError, ERR_INVALID_OPTION, oauthErrorCode, plainText, redacted, redirectUriRefusal } from '../lib/errors.js';
 import { authCallback, requireAuth } from '../lib/index.js';
 import { Browser, type Page } from './support/browser.js';
 import { startHostileProvider, type HostileProvider } from './support/hostile-provider.js';
@@ -307,6 +307,24 @@ describe('the codes: a closed union of this package\'s, and the provider\'s type
     expect(thrown).toBeInstanceOf(ConfigurationError);
     expect(thrown).toMatchObject({ code: ERR_INVALID_OPTION, option: 'secret', name: 'ConfigurationError' });
     expect(() => requireAuth({ redirect: 'no' as unknown as boolean })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION', option: 'redirect' }));
+  });
+});
+
+describe('redirectUriRefusal(): a refusal about the redirect_uri names the URI sent and that it must be registered exactly', () => {
+  const SENT = 'https://app.example.test/callback';
+  test.each([
+    ['invalid_redirect_uri', null],
+    ['redirect_uri_mismatch', null],
+    ['invalid_request', 'redirect_uri did not match any of the client\'s registered redirect_uris'],
+    ['invalid_grant', 'authorization code redirectUri mismatch'],
+  ])('%s (%s)', (error, description) => {
+    const hint = redirectUriRefusal(error, description, SENT);
+    expect(hint).toContain(`the redirect_uri this app sent, ${SENT}, is not one the provider has registered for this client`);
+    expect(hint).toContain('register it there exactly as sent');
+  });
+
+  test.each([['access_denied', 'The user denied the request'], ['invalid_grant', 'grant request is invalid'], ['invalid_request', null]])('none for %s (%s)', (error, description) => {
+    expect(redirectUriRefusal(error, description, SENT)).toBeUndefined();
   });
 });
 

@@ -10,7 +10,7 @@ import { checkAuthentication, checkSessionExpiry } from './authentication-checks
 import { checkAuthorizationResponse, readAuthorizationResponse } from './authorization-response.js';
 import { authSessionOf, type Context } from '../runtime.js';
 import { boundKey } from '../provider/dpop-key.js';
-import { asAuthError, AuthError, oauthErrorCode, plainText } from '../errors.js';
+import { asAuthError, AuthError, oauthErrorCode, plainText, redirectUriRefusal } from '../errors.js';
 import { debugOf } from '../debug.js';
 import { emit, sidOf } from '../events.js';
 import { renewExpressSession } from '../transaction/express-session.js';
@@ -31,11 +31,41 @@ const MAX_DESCRIPTION_LENGTH = 300;
 /**
  * The `error` response (RFC 6749 §4.1.2.1) as an {@link AuthError} whose `code` is the OAuth
  * `error`; the `error_description` is kept as plain text (no markup: the message may be shown).
+ * When the provider refused the login's `redirect_uri` (and still sent the browser back to it,
+ * as some do), the message names that URI and says it must be registered exactly.
  */
-function authorizationError(error: string, description: string | null): AuthError {
+function authorizationError(error: string, description: string | null, redirectUri: string): AuthError {
   const code = oauthErrorCode(error, 'invalid_request');
   const text = description === null ? '' : plainText(description, MAX_DESCRIPTION_LENGTH);
-  return new AuthError(code, 400, `The OpenID Provider answered the login with "${code}"${text ? `: ${text}` : ''}`);
+  const refused = redirectUriRefusal(error, description, redirectUri);
+  return new AuthError(code, 400, `The OpenID Provider answered the login with "${code}"${text ? `: ${text}` : ''}${refused === undefined ? '' : `; ${refused}`}`);
+}
+
+/** What a callback without a pending login carried, for its debug line. */
+const CARRIED = { none: 'no cookie at all', foreign: 'none of this app\'s cookies', own: 'this app\'s cookies: the login is used or gone' } as const;
+
+/**
+ * The 400 `missing_transaction` of a callback that finds no pending login, saying which case it
+ * is. With some of this app's cookies in the request, cookies reach the app and the login itself
+ * is gone: the callback was used already, or the login started in another browser or took too
+ * long. With none of them (no cookie at all, or only other apps'), the browser did not keep or
+ * did not send the pending-login cookie `/login` set, and the message lists why that happens.
+ */
+function missingTransaction(cookies: 'none' | 'foreign' | 'own', options: Context['options']): AuthError {
+  const lifetime = `transactionDuration (${options.transactionDuration} seconds)`;
+  if (cookies === 'own') {
+    return new AuthError('missing_transaction', 400,
+      `No login is pending in this browser: this callback was already used (a reload, or the back button), the login was started in another browser, or it took longer than ${lifetime}: `
+      + 'start again from the login page');
+  }
+  const origin = options.baseURL.origin;
+  const carried = cookies === 'none' ? 'with no cookies at all' : 'with cookies, but none of this app\'s';
+  return new AuthError('missing_transaction', 400,
+    `No login is pending in this browser: the callback came ${carried}, so the browser did not keep or did not send the pending-login cookie that the login page set. `
+    + `Usual causes: the login started at another host than baseURL's ${origin} (cookies set at 127.0.0.1 are not sent to localhost, nor the other way round); `
+    + 'an https: baseURL served over plain http: (browsers drop Secure cookies set over http:); the browser blocks cookies for this site; '
+    + 'a proxy that drops or rewrites Set-Cookie; '
+    + `the login took longer than ${lifetime}, or this page was reloaded after it finished. Start again from the login page at ${origin}`);
 }
 
 /**
@@ -58,14 +88,17 @@ function transactionFor(context: Context, req: HttpRequest, res: HttpResponse, p
       debug('pending login found: started at %s %d s ago%s', taken.transaction.issuer, now - taken.transaction.createdAt, taken.transaction.silent === true ? ', prompt=none' : '');
       break;
     case 'none':
-      debug('no pending login in this browser: refused');
-      throw new AuthError('missing_transaction', 400, 'No login is pending in this browser: start again from the login page');
+      debug('no pending login in this browser (%s): refused', CARRIED[taken.cookies]);
+      throw missingTransaction(taken.cookies, context.options);
     case 'state_mismatch':
       debug('the callback\'s state matches none of the pending logins: refused');
-      throw new AuthError('state_mismatch', 400, 'The callback\'s state does not match the pending login: start again from the login page');
+      throw new AuthError('state_mismatch', 400,
+        'The callback\'s state matches none of the logins pending in this browser: it belongs to an older login (its pending-login cookie was replaced by newer ones, '
+        + 'or the callback URL was bookmarked or reused), or to a login started elsewhere (another browser, or someone else\'s link): start again from the login page');
     case 'expired':
       debug('pending login found but expired (transactionDuration): refused');
-      throw new AuthError('transaction_expired', 400, 'The login took too long: start again from the login page');
+      throw new AuthError('transaction_expired', 400,
+        `The login took longer than transactionDuration (${context.options.transactionDuration} seconds) between the login page and the callback: start again from the login page`);
   }
   const error = params.get('error');
   if (error !== null) {
@@ -74,7 +107,7 @@ function transactionFor(context: Context, req: HttpRequest, res: HttpResponse, p
       debug('silent login answered %s: not signed in at the provider, back to the page anonymous', error);
       return { ...taken.transaction, signedOut: true };
     }
-    const refused = authorizationError(error, params.get('error_description'));
+    const refused = authorizationError(error, params.get('error_description'), taken.transaction.redirectUri);
     debug('the provider answered the login with an error: %s', refused.code);
     throw refused;
   }
@@ -103,7 +136,9 @@ function basePathOf(redirectUri: string, context: Context): string {
  * `GET`/`POST {routes.callback}`: the authorization response.
  *
  * In order: the pending transaction for `state` is taken from its cookie (every outcome uses it
- * up); no pending transaction → 400 `missing_transaction`; unknown `state` → 400
+ * up); no pending transaction → 400 `missing_transaction`, whose message tells a browser that sent
+ * none of this app's cookies (cookies do not reach the app: it lists why) from one whose login is
+ * gone (used, or expired); unknown `state` → 400
  * `state_mismatch` (RFC 6749 §10.12); an expired one → 400 `transaction_expired`; an `error`
  * parameter → 400 with `code` = the OAuth `error` (RFC 6749 §4.1.2.1); no `code` → 400
  * `missing_code`; a response at another `redirect_uri` than the login's (`tenants`: an issuer's

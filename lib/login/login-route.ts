@@ -17,6 +17,8 @@ import { emit } from '../events.js';
 import type { Provider } from '../provider/provider.js';
 import type { Transaction } from '../transaction/transaction.js';
 import { loginStateOf } from './login-state.js';
+import { redirectToBaseOrigin } from './login-origin.js';
+import { checkExpressSessionCookie } from './express-session-cookie.js';
 
 const debug = debugOf('login');
 
@@ -66,6 +68,10 @@ export function checkNavigation(req: HttpRequest): void {
  * third-party-initiated login (`iss`, OpenID Connect Core 1.0 §4) starts at the issuer it
  * names, when this app signs in there.
  *
+ * A browser that asks for it at another host than `baseURL`'s, or over plain http when `baseURL`
+ * is https, is first sent to the same path at `baseURL`'s origin, where the callback will find
+ * the pending-login cookie (see `redirectToBaseOrigin()`).
+ *
  * Errors (passed to `next()`): `invalid_request` (400) for a malformed or too long login
  * parameter, or a request that is not a page load (a `Sec-Fetch-Dest` other than a document or a frame);
  * `issuer_mismatch` (400) for an `iss` this app does not sign in with; `unknown_issuer` (400)
@@ -77,7 +83,10 @@ export async function handleLogin(context: Context, req: HttpRequest, res: HttpR
   let silent = false;
   try {
     checkNavigation(req);
-    const raw = req.method === 'POST' ? `?${(await readFormPost(req)).toString()}` : originalUrl(req);
+    const url = originalUrl(req);
+    const raw = req.method === 'POST' ? `?${(await readFormPost(req)).toString()}` : url;
+    const q = url.indexOf('?');
+    if (redirectToBaseOrigin(context.options, req, res, req.method === 'POST' ? raw : q === -1 ? '' : url.slice(q))) return;
     const login = readLoginRequest(raw, context.options);
     silent = login.silent;
     provider = login.iss === undefined ? await context.providers.forRequest(req) : await context.providers.forNamedIssuer(login.iss, req);
@@ -112,11 +121,14 @@ function issuerOf(context: Context, provider: Provider | undefined): string | un
  *
  * The app's `loginState(req)`, when set, is sealed with the login.
  *
- * Errors: `mix_up_unprotected` (500, see `checkMixUpDefense()`); `hook_failed` (500) from
+ * Errors: `session_cookie_strict`, `trust_proxy_missing`, `secure_cookie_over_http` (500) when the
+ * app's express-session cookie would not survive the login (see `checkExpressSessionCookie()`);
+ * `mix_up_unprotected` (500, see `checkMixUpDefense()`); `hook_failed` (500) from
  * `loginState`; `dpop_unsupported` (502) with
  * `dpop: 'required'` and a provider that does not advertise DPoP; discovery failures (502/504).
  */
 export async function startLogin(context: Context, req: HttpRequest, res: HttpResponse, provider: Provider, login: LoginRequest): Promise<void> {
+  checkExpressSessionCookie(context.options, req);
   await checkMixUpDefense(context, provider);
   const { dpop } = context.options;
   if (dpop === 'required' && !await provider.supportsDPoP()) {

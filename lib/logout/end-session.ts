@@ -30,6 +30,10 @@ export interface LogoutRequest {
  * provider has no such endpoint or cannot be reached. The provider is the session's issuer (with
  * `tenants`; without a session, the request's). A session ended emits `logout`.
  *
+ * A provider that has not registered `post_logout_redirect_uri` refuses it on its own error page
+ * (RP-Initiated Logout 1.0 §3: it must not redirect to an unregistered URI), so the app never
+ * learns of it; a debug line names the URI sent, to compare with the provider's list.
+ *
  * @throws AuthError `store_unavailable` (503); the express-session store's error when it fails to destroy the session
  */
 export async function endSession(context: Context, req: HttpRequest, res: HttpResponse, logout: LogoutRequest): Promise<void> {
@@ -55,7 +59,10 @@ export async function endSession(context: Context, req: HttpRequest, res: HttpRe
   if (endSessionUrl?.searchParams.get('state') === state) context.logoutState.keep(res, state, logout.returnTo);
   res.setHeader('Cache-Control', 'no-store');
   redirect(res, endSessionUrl?.href ?? local);
-  const why = endSessionUrl !== undefined ? 'on to the provider\'s end_session_endpoint'
+  // A provider that refuses post_logout_redirect_uri says so on its own page, which the app never
+  // sees: the line names the URI sent, which must be registered for this client exactly as sent.
+  const why = endSessionUrl !== undefined
+    ? `on to the provider's end_session_endpoint ${endSessionUrl.origin}${endSessionUrl.pathname} with post_logout_redirect_uri ${endSessionUrl.searchParams.get('post_logout_redirect_uri') ?? '(none)'} (registered at the provider exactly as sent?)`
     : logout.idpLogout ? 'local only: the provider has no usable end_session_endpoint, or could not be reached' : 'local only: idpLogout is off';
   debug('%s; %s', session === undefined ? 'logout without a session' : `logged out of ${session.claims.iss}`, why);
   if (session !== undefined) {

@@ -28,6 +28,30 @@ function expressSessionOf(req: HttpRequest): ExpressSession | undefined {
   return session !== null && typeof session?.regenerate === 'function' ? session : undefined;
 }
 
+/** What the app's express-session says of its cookie on this request (express-session's `Cookie`, read structurally). */
+export interface ExpressSessionCookie {
+  /** `cookie.secure` as express-session resolved it for this session: `true`, `false` (`'auto'` becomes one of them). */
+  secure: unknown;
+  /** `cookie.sameSite`: `true` (Strict), `false`, `'lax'`, `'strict'`, `'none'` (any case). */
+  sameSite: unknown;
+  /** `true` when the request carried express-session's cookie for this session: its cookie evidently reaches the app. */
+  carried: boolean;
+}
+
+/**
+ * The request's express-session cookie settings, or `undefined` when express-session did not run
+ * on it. `carried` looks for the session id in the `Cookie` header (express-session's cookie is
+ * `s:<id>.<signature>`), so it needs neither the cookie's name nor its secret.
+ */
+export function expressSessionCookieOf(req: HttpRequest): ExpressSessionCookie | undefined {
+  const session = expressSessionOf(req);
+  const cookie = session?.cookie as { secure?: unknown; sameSite?: unknown } | undefined;
+  if (cookie === undefined || cookie === null || typeof cookie !== 'object') return undefined;
+  const id = (req as { sessionID?: unknown }).sessionID;
+  const carried = typeof id === 'string' && id.length >= 16 && (req.headers.cookie?.includes(encodeURIComponent(id)) === true || req.headers.cookie?.includes(id) === true);
+  return { secure: cookie.secure, sameSite: cookie.sameSite, carried };
+}
+
 /**
  * At login, replaces the request's express-session (if any) under a new id, against session
  * fixation (OWASP ASVS V3.2.1): the app's data in it is carried over and saved; a session with

@@ -35,6 +35,8 @@ interface SealedTransaction {
 /** The pending logins of one `authCallback()`, in the browser's cookies. */
 export class TransactionCookie {
   readonly #prefix: string;
+  /** The cookie name every cookie of this `authCallback()` starts with, once a `__Host-`/`__Secure-` prefix is dropped. */
+  readonly #base: string;
   readonly #attributes: SerializeOptions;
   readonly #sealer: Sealer;
   readonly #duration: number;
@@ -47,6 +49,7 @@ export class TransactionCookie {
     const hostOnly = options.cookie.secure && options.cookie.domain === undefined;
     const base = options.cookie.name.replace(/^__(Host|Secure)-/, '');
     this.#prefix = `${hostOnly ? '__Host-' : ''}${base}_tx_`;
+    this.#base = base;
     this.#attributes = {
       httpOnly: true,
       // SameSite=None is dropped by browsers without Secure; they accept Secure from http://localhost.
@@ -122,7 +125,7 @@ export class TransactionCookie {
    */
   take(req: IncomingMessage, res: ServerResponse, state: string | undefined, now: number): TakenTransaction {
     const present = this.#present(req);
-    if (present.size === 0) return { kind: 'none' };
+    if (present.size === 0) return { kind: 'none', cookies: this.#carried(req) };
     const name = state === undefined ? undefined : this.#name(state);
     const value = name === undefined ? undefined : present.get(name);
     if (name === undefined || value === undefined) return { kind: 'state_mismatch' };
@@ -131,6 +134,15 @@ export class TransactionCookie {
     if (opened === undefined || opened.state !== state) return { kind: 'state_mismatch' };
     const { transaction } = opened;
     return transaction.createdAt + this.#duration <= now ? { kind: 'expired' } : { kind: 'found', transaction };
+  }
+
+  /** What a request without a pending login carries: no cookie, only others' cookies, or some of this `authCallback()`'s. */
+  #carried(req: IncomingMessage): 'none' | 'foreign' | 'own' {
+    const header = req.headers.cookie;
+    if (header === undefined || header.trim() === '') return 'none';
+    const names = Object.keys(parse(header));
+    if (names.length === 0) return 'none';
+    return names.some((name) => name.replace(/^__(Host|Secure)-/, '').startsWith(this.#base)) ? 'own' : 'foreign';
   }
 
   #clear(res: ServerResponse, names: Iterable<string>): void {

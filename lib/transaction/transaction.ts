@@ -50,7 +50,13 @@ export interface Transaction {
 export type TakenTransaction =
   | { kind: 'found'; transaction: Transaction }
   | { kind: 'expired' }
-  /** No pending transaction at all: no login started in this browser, or this callback was already used. */
-  | { kind: 'none' }
+  /**
+   * No pending transaction at all: no login started in this browser, or this callback was already
+   * used, or the browser did not keep or send the cookie. `cookies` says what the request carried
+   * instead: no cookie at all, only other sites' or apps' (`foreign`), or some of this
+   * `authCallback()`'s (`own`: the session cookie, its companions), for a message that tells
+   * "cookies do not reach this app" from "this login is gone".
+   */
+  | { kind: 'none'; cookies: 'none' | 'foreign' | 'own' }
   /** Transactions are pending, but none for this `state`: all of them are dropped. */
   | { kind: 'state_mismatch' };

@@ -137,7 +137,7 @@ describe('the example app (npm start)', () => {
 
     const api = await browser.request(`${baseURL}/callback?state=x`, { headers: { accept: 'application/json' } });
     expect(api.status).toBe(400);
-    expect(JSON.parse(api.body)).toEqual({ error: 'missing_transaction', error_description: 'No login is pending in this browser: start again from the login page' });
+    expect(JSON.parse(api.body)).toEqual({ error: 'missing_transaction', error_description: expect.stringMatching(/^No login is pending in this browser: the callback came with no cookies at all, .* Start again from the login page at http:\/\/localhost:\d+$/) });
   });
 
   test('answers errors without a stack trace, escaped', async () => {

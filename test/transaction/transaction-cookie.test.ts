@@ -167,7 +167,7 @@ describe('take(): a transaction is read once (RFC 6749 §10.12, RFC 9700 §4.7.1
     const jar = new Jar();
     jar.write(store, 'state-a', tx(T0));
     jar.take(store, 'state-a');
-    expect(jar.take(store, 'state-a')).toEqual({ kind: 'none' });
+    expect(jar.take(store, 'state-a')).toEqual({ kind: 'none', cookies: 'none' });
   });
 
   test('a replayed state while another login is pending is a state mismatch, and leaves that other login pending (a replay cannot cancel another tab\'s)', () => {
@@ -194,8 +194,26 @@ describe('take(): a transaction is read once (RFC 6749 §10.12, RFC 9700 §4.7.1
 describe('take(): nothing pending, or an unknown state', () => {
   test('with no transaction cookie at all, any state gives "none"', () => {
     const store = newStore();
-    expect(new Jar().take(store, 'state-a')).toEqual({ kind: 'none' });
-    expect(new Jar().take(store, undefined)).toEqual({ kind: 'none' });
+    expect(new Jar().take(store, 'state-a')).toEqual({ kind: 'none', cookies: 'none' });
+    expect(new Jar().take(store, undefined)).toEqual({ kind: 'none', cookies: 'none' });
+  });
+
+  test('"none" says what the request carried instead: no cookie, only others\' (foreign), or some of this authCallback()\'s (own)', () => {
+    const store = newStore();
+    const jar = new Jar();
+    jar.cookies.set('connect.sid', 's%3Aabc');
+    jar.cookies.set('theme', 'dark');
+    expect(jar.take(store, 'state-a')).toEqual({ kind: 'none', cookies: 'foreign' });
+    for (const own of ['__Host-oidc_session', '__Host-oidc_session_silent', 'oidc_session.0']) {
+      const withOwn = new Jar();
+      withOwn.cookies.set('connect.sid', 's%3Aabc');
+      withOwn.cookies.set(own, 'x');
+      expect(withOwn.take(store, 'state-a')).toEqual({ kind: 'none', cookies: 'own' });
+    }
+    const named = newStore({ cookie: { name: 'appauth' } });
+    const other = new Jar();
+    other.cookies.set('__Host-oidc_session', 'x');
+    expect(other.take(named, 'state-a')).toEqual({ kind: 'none', cookies: 'foreign' });
   });
 
   test('an unknown state is a state mismatch that clears nothing: a forged callback cannot cancel this browser\'s pending logins', () => {
@@ -273,7 +291,7 @@ describe('write(): bounds on number and age', () => {
     for (let i = 0; i < MAX_PENDING_TRANSACTIONS + 3; i++) jar.write(store, `s${i}`, tx(T0 + i, `t${i}`));
     expect(jar.cookies.size).toBe(MAX_PENDING_TRANSACTIONS);
     for (let i = 3; i < MAX_PENDING_TRANSACTIONS + 3; i++) expect(jar.take(store, `s${i}`).kind).toBe('found');
-    expect(jar.take(store, 's0')).toEqual({ kind: 'none' }); // s0, s1, s2 were cleared
+    expect(jar.take(store, 's0')).toEqual({ kind: 'none', cookies: 'none' }); // s0, s1, s2 were cleared
   });
 
   test('the newest is always kept, and "oldest" is by createdAt, not by the order of the cookies', () => {

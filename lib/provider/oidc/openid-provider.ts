@@ -10,7 +10,7 @@ import * as client from 'openid-client';
 import { chooseAuthMethod, clientAuthentication, importClientKey } from './client-authentication.js';
 import { capturingFetch, tokenResponseCapture, type TokenResponseCapture } from './token-response-capture.js';
 import { dpopOptions, isUnknownKey, validatedTokenSet, type TokenEndpointResponse } from './token-exchange.js';
-import { translateError } from './translate-error.js';
+import { issuerMismatch, translateError } from './translate-error.js';
 import { withUserAgent } from '../user-agent.js';
 import type { DPoPKey } from '../dpop-key.js';
 import { AuthError } from '../../errors.js';
@@ -53,6 +53,18 @@ function checkRequestObjectSupport(metadata: client.ServerMetadata, alg: string,
 }
 
 /**
+ * The URL discovery requests for `issuer`, as openid-client builds it: the issuer itself when it
+ * already names a `/.well-known/` document, else `/.well-known/openid-configuration` appended to
+ * its path (OpenID Connect Discovery 1.0 §4).
+ */
+export function discoveryUrl(issuer: URL): string {
+  if (issuer.href.includes('/.well-known/')) return issuer.href;
+  const url = new URL(issuer.href);
+  url.pathname = `${url.pathname}/.well-known/openid-configuration`.replace('//', '/');
+  return url.href;
+}
+
+/**
  * The OpenID Provider behind one `authCallback()`: discovered once, on first use.
  *
  * Concurrent first requests share one discovery; a failed discovery is not cached, so the next
@@ -87,12 +99,14 @@ export class OpenIdProvider implements Provider {
    * Discovery 1.0 §4), then cached.
    *
    * @throws AuthError `provider_unreachable` (502), `provider_timeout` (504) or
-   *   `invalid_provider_response` (502, e.g. the document's `issuer` is not the configured one)
+   *   `invalid_provider_response` (502, e.g. the document's `issuer` is not the configured one),
+   *   each naming the `/.well-known/` URL requested and what it answered (see `translateError()`)
    */
   configuration(): Promise<client.Configuration> {
     if (this.#configuration === undefined) {
       const o = this.#options;
       const started = performance.now();
+      const url = discoveryUrl(o.issuer);
       const pending = client
         .discovery(o.issuer, o.clientId, this.#clientMetadata(), client.None(), {
           timeout: o.httpTimeout,
@@ -102,12 +116,7 @@ export class OpenIdProvider implements Provider {
         .then((discovered) => {
           // openid-client compares normalised URLs; Discovery §4.3 wants the identical string.
           const metadata = discovered.serverMetadata();
-          const published = metadata.issuer;
-          if (published !== o.issuerIdentifier) {
-            throw new AuthError('invalid_provider_response', 502,
-              `The provider's discovery document names the issuer "${published}", not the configured "${o.issuerIdentifier}"; `
-              + 'set issuer to exactly the value the provider publishes (OpenID Connect Discovery 1.0 §4.3)');
-          }
+          if (metadata.issuer !== o.issuerIdentifier) throw issuerMismatch(url, metadata.issuer, o.issuerIdentifier);
           debug('discovered %s in %d ms%s%s%s', o.issuerIdentifier, Math.round(performance.now() - started),
             metadata.pushed_authorization_request_endpoint === undefined ? '' : ', PAR endpoint',
             metadata.end_session_endpoint === undefined ? ', no end_session_endpoint' : '',
@@ -116,7 +125,7 @@ export class OpenIdProvider implements Provider {
         })
         .catch((err: unknown) => {
           this.#configuration = undefined;
-          const error = translateError(err, 'discovery');
+          const error = translateError(err, 'discovery', { url, issuer: o.issuerIdentifier, httpTimeout: o.httpTimeout });
           debug('discovery of %s failed in %d ms: %s (the next request tries again)', o.issuerIdentifier, Math.round(performance.now() - started), error.code);
           throw error;
         });
@@ -254,7 +263,7 @@ export class OpenIdProvider implements Provider {
       try {
         return await client.buildAuthorizationUrlWithPAR(configuration, request);
       } catch (err) {
-        throw translateError(err, 'par');
+        throw translateError(err, 'par', { httpTimeout: o.httpTimeout, redirectUri: o.redirectUri.href });
       }
     }
     try {
@@ -339,7 +348,9 @@ export class OpenIdProvider implements Provider {
         configuration, callbackUrl, grantChecks, this.#options.tokenEndpointParams, await dpopOptions(configuration, dpop),
       ));
     } catch (err) {
-      throw translateError(err, 'token');
+      throw translateError(err, 'token', {
+        httpTimeout: this.#options.httpTimeout, redirectUri: callbackUrl.origin + callbackUrl.pathname, ...(checks.maxAge !== undefined && { maxAge: checks.maxAge }),
+      });
     }
     const tokens = validatedTokenSet(response, this.#options);
     if (tokens.idToken === undefined || tokens.claims === undefined) {
@@ -366,7 +377,7 @@ export class OpenIdProvider implements Provider {
     try {
       response = await this.#grant(async (configuration) => client.refreshTokenGrant(configuration, refreshToken, parameters, await dpopOptions(configuration, dpop)));
     } catch (err) {
-      throw translateError(err, 'token');
+      throw translateError(err, 'token', { httpTimeout: this.#options.httpTimeout });
     }
     return validatedTokenSet(response, this.#options);
   }
@@ -405,7 +416,7 @@ export class OpenIdProvider implements Provider {
     try {
       return await client.fetchUserInfo(configuration, accessToken, expectedSubject, await dpopOptions(configuration, dpop)) as UserInfoClaims;
     } catch (err) {
-      throw translateError(err, 'userinfo');
+      throw translateError(err, 'userinfo', { httpTimeout: configuration.timeout });
     }
   }
 
@@ -424,7 +435,7 @@ export class OpenIdProvider implements Provider {
         configuration, accessToken, url, init.method ?? 'GET', init.body ?? null, new Headers(init.headers), await dpopOptions(configuration, dpop),
       );
     } catch (err) {
-      throw translateError(err, 'resource');
+      throw translateError(err, 'resource', { httpTimeout: configuration.timeout });
     }
   }
 

@@ -11,6 +11,7 @@ import { AuthError } from '../../errors.js';
 import { importDPoPKey, type DPoPKey } from '../dpop-key.js';
 import type { IdTokenClaims, RefreshedTokens } from '../provider.js';
 import { tokenHash, tokenSetOf } from '../token-set.js';
+import { clockFault } from './translate-error.js';
 
 /** The token endpoint's answer, as openid-client gives it. */
 export type TokenEndpointResponse = Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
@@ -42,7 +43,7 @@ export function validatedTokenSet(response: TokenEndpointResponse, options: Issu
   if (claims !== undefined) {
     // openid-client checks that iat is a number only.
     if (claims.iat > now + options.clockTolerance) {
-      throw new AuthError('invalid_id_token', 502, 'The ID token failed validation (its iat is in the future beyond clockTolerance)');
+      throw clockFault('iat', claims.iat - now, options.clockTolerance);
     }
     // openid-client compares azp only when aud names several audiences.
     if (claims.azp !== undefined && claims.azp !== options.clientId) {
