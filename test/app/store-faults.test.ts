@@ -15,7 +15,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import { RedisStore } from 'connect-redis';
-import express from 'express';
+import express, { type Express } from 'express';
 import session from 'express-session';
 import { authCallback, requireAuth, type AuthCallbackConfig } from 'express-oidc-callback';
 import { createClient } from 'redis';
@@ -81,7 +81,7 @@ afterEach(async () => {
  * `clientOptions`), express-session given as the `session` option, the back-channel logout route,
  * `GET /api/me` (every claim, 401 when signed out) and errors as JSON.
  */
-async function startApp(auth: Partial<AuthCallbackConfig> = {}, clientOptions: ClientOptions = {}): Promise<App> {
+async function startApp(auth: Partial<AuthCallbackConfig> = {}, clientOptions: ClientOptions = {}, routes?: (app: Express) => void): Promise<App> {
   const client = createClient({ url: redis.url, ...clientOptions });
   client.on('error', () => undefined); // reconnection errors while Redis is down: these tests cause them
   await client.connect();
@@ -97,6 +97,7 @@ async function startApp(auth: Partial<AuthCallbackConfig> = {}, clientOptions: C
       ...auth,
     }));
     app.get('/api/me', requireAuth({ redirect: false }), (req, res) => { res.json(req.oidc.claims); });
+    routes?.(app);
     app.use(errorAsJson);
     return app;
   });
@@ -381,5 +382,26 @@ describe('a refresh whose tokens cannot be written (the provider rotated the ref
     expect(elsewhere.status).toBe(200);
     expect(await elsewhere.json()).toMatchObject({ sub: USER });
     expect(hostile.refreshRequests().length).toBe(refreshesBefore + 1);
+  });
+});
+
+describe('express-session\'s own write at the end of a response (the session option)', () => {
+  test('a store that hangs while express-session saves the app\'s data ends the response within storeTimeout, not never', async () => {
+    const app = await startApp({}, {}, (server) => {
+      server.post('/api/note', requireAuth({ redirect: false }), (req, res) => {
+        (req as unknown as { session: Record<string, unknown> }).session.note = 'saved at the end of the response';
+        redis.pause(); // after express-session read the session, before it saves it
+        res.json({ noted: true });
+      });
+    });
+    const browser = await signIn(app);
+    const { answer, ms } = await timed(() => browser.request(`${app.baseURL}/api/note`, { method: 'POST', headers: JSON_ACCEPT }).then(
+      (page) => page.status,
+      (err: Error) => err.message,
+    ));
+    expect(ms).toBeLessThan(ANSWER_BOUND_MS);
+    expect(typeof answer).toBe('string'); // the request failed: its status line had gone out, the connection was closed
+    redis.resume();
+    expect((await meOnceBack(browser, app)).status).toBe(200);
   });
 });
