@@ -383,6 +383,55 @@ describe('a refresh whose tokens cannot be written (the provider rotated the ref
     expect(await elsewhere.json()).toMatchObject({ sub: USER });
     expect(hostile.refreshRequests().length).toBe(refreshesBefore + 1);
   });
+  test('Redis down for a moment, disableOfflineQueue: the write is tried again within storeTimeout, and the request succeeds', async () => {
+    const app = await startApp({ storeTimeout: 3 }, { disableOfflineQueue: true });
+    hostile.behaviour.expiresIn = 1;
+    const browser = await signIn(app);
+    hostile.behaviour.expiresIn = 3600;
+    const refreshesBefore = hostile.refreshRequests().length;
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+
+    let back: Promise<void> = Promise.resolve();
+    onNextTokenRequest(async () => {
+      await redis.down();
+      back = new Promise((resolve) => setTimeout(resolve, 100)).then(() => redis.up());
+    });
+    const page = await me(browser, app);
+    await back;
+    expect(page.status).toBe(200);
+    expect(JSON.parse(page.body)).toMatchObject({ sub: USER });
+    expect(hostile.refreshRequests().length).toBe(refreshesBefore + 1);
+    // Written: another instance reads the refreshed tokens.
+    const other = await startApp();
+    const elsewhere = await fetch(`${other.baseURL}/api/me`, { headers: { ...JSON_ACCEPT, cookie: `${COOKIE}=${await cookieOf(browser, app)}` } });
+    expect(elsewhere.status).toBe(200);
+    expect(hostile.refreshRequests().length).toBe(refreshesBefore + 1);
+  });
+});
+
+describe('req.oidc.refresh() after the response\'s headers went out (sessionStorage \'store\')', () => {
+  test('the cookie cannot change, but the store record gets the refreshed tokens: the next request, on any instance, uses them', async () => {
+    const routes = (server: Express): void => {
+      server.get('/api/stream', requireAuth({ redirect: false }), async (req, res) => {
+        res.type('text').write('streaming, ');
+        await req.oidc.refresh();
+        res.end('refreshed');
+      });
+      server.get('/api/access-token', requireAuth({ redirect: false }), (req, res) => { res.json({ accessToken: req.oidc.accessToken }); });
+    };
+    const app = await startApp({}, {}, routes);
+    const browser = await signIn(app);
+    const cookie = await cookieOf(browser, app);
+    const streamed = await browser.request(`${app.baseURL}/api/stream`);
+    expect(streamed.body).toBe('streaming, refreshed');
+    expect(await cookieOf(browser, app)).toBe(cookie);
+    const refreshed = hostile.issued.accessTokens.at(-1);
+
+    const other = await startApp({}, {}, routes);
+    const elsewhere = await fetch(`${other.baseURL}/api/access-token`, { headers: { ...JSON_ACCEPT, cookie: `${COOKIE}=${cookie}` } });
+    expect(elsewhere.status).toBe(200);
+    expect(await elsewhere.json()).toEqual({ accessToken: refreshed });
+  });
 });
 
 describe('express-session\'s own write at the end of a response (the session option)', () => {
