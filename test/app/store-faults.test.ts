@@ -131,10 +131,10 @@ async function timed<T>(run: () => Promise<T>): Promise<{ answer: T; ms: number 
   return { answer, ms: Date.now() - started };
 }
 
-/** `GET /api/me` until it is not a 503 (node-redis reconnects on its own schedule), at most 5 s. */
+/** `GET /api/me` until it is not a 5xx (node-redis reconnects on its own schedule), at most 5 s. */
 async function meOnceBack(browser: Browser, app: App): Promise<Page> {
   let page = await me(browser, app);
-  for (let i = 0; page.status === 503 && i < 50; i++) {
+  for (let i = 0; page.status >= 500 && i < 50; i++) {
     await new Promise((resolve) => setTimeout(resolve, 100));
     page = await me(browser, app);
   }
@@ -337,6 +337,7 @@ describe.each(Object.keys(FAULTS) as (keyof typeof FAULTS)[])('Redis %s (node-re
     try {
       const { answer, ms } = await timed(() => postLogout(app.baseURL, form(token)));
       expectStoreUnavailable(answer);
+      expect(answer.headers.get('cache-control')).toBe('no-store'); // a cached error would answer the retry
       expect(ms).toBeLessThan(ANSWER_BOUND_MS);
     } finally {
       await FAULTS[fault].end();
@@ -451,6 +452,40 @@ describe('express-session\'s own write at the end of a response (the session opt
     expect(ms).toBeLessThan(ANSWER_BOUND_MS);
     expect(typeof answer).toBe('string'); // the request failed: its status line had gone out, the connection was closed
     redis.resume();
+    expect((await meOnceBack(browser, app)).status).toBe(200);
+  });
+});
+
+describe('express-session mounted with app.use(): the store client\'s own settings (as the session option\'s TSDoc advises)', () => {
+  test('node-redis with disableOfflineQueue: a request while Redis is down fails at once, not after node-redis\'s reconnection; the session works once Redis is back', async () => {
+    const client = createClient({ url: redis.url, disableOfflineQueue: true });
+    client.on('error', () => undefined);
+    await client.connect();
+    const server = await serveApp((baseURL) => {
+      const app = express();
+      app.use(session({ store: new RedisStore({ client }), secret: SESSION_SECRET, resave: false, saveUninitialized: false }));
+      app.use(authCallback({ issuer: hostile.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, baseURL, secret: SECRET, sessionStorage: 'store', storeTimeout: 10 }));
+      app.get('/api/me', requireAuth({ redirect: false }), (req, res) => {
+        (req as unknown as { session: Record<string, unknown> }).session.seen = true; // the app's own data: express-session has a record to read
+        res.json(req.oidc.claims);
+      });
+      app.use(errorAsJson);
+      return app;
+    });
+    const app = { baseURL: server.baseURL, close: async () => { await server.close(); client.destroy(); } };
+    running.push(app);
+    const browser = await signIn(app);
+    expect((await me(browser, app)).status).toBe(200); // express-session's own record now exists
+
+    await redis.down();
+    try {
+      const { answer, ms } = await timed(() => me(browser, app));
+      expect(answer.status).toBe(500); // express-session's error reaches the app's error handler as it is
+      expect(JSON.parse(answer.body).code).not.toBe('store_unavailable');
+      expect(ms).toBeLessThan(ANSWER_BOUND_MS); // not storeTimeout's 10 s: the client's own setting
+    } finally {
+      await redis.up();
+    }
     expect((await meOnceBack(browser, app)).status).toBe(200);
   });
 });
