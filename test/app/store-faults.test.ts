@@ -79,7 +79,8 @@ afterEach(async () => {
 /**
  * An app with server-side sessions in Redis (connect-redis on a node-redis client made with
  * `clientOptions`), express-session given as the `session` option, the back-channel logout route,
- * `GET /api/me` (every claim, 401 when signed out) and errors as JSON.
+ * `GET /api/me` (every claim, 401 when signed out), `POST /api/refresh` (`req.oidc.refresh()`)
+ * and errors as JSON.
  */
 async function startApp(auth: Partial<AuthCallbackConfig> = {}, clientOptions: ClientOptions = {}, routes?: (app: Express) => void): Promise<App> {
   const client = createClient({ url: redis.url, ...clientOptions });
@@ -97,6 +98,14 @@ async function startApp(auth: Partial<AuthCallbackConfig> = {}, clientOptions: C
       ...auth,
     }));
     app.get('/api/me', requireAuth({ redirect: false }), (req, res) => { res.json(req.oidc.claims); });
+    app.post('/api/refresh', requireAuth({ redirect: false }), async (req, res, next) => {
+      try {
+        await req.oidc.refresh();
+        res.json({ refreshed: true });
+      } catch (err) {
+        next(err);
+      }
+    });
     routes?.(app);
     app.use(errorAsJson);
     return app;
@@ -207,9 +216,18 @@ describe('store records expire with their sessions (Redis PTTL)', () => {
    * The session record's PTTL is the cookie's own expiry (connect-redis hands Redis whole seconds,
    * rounded up); the cookie's expiry is the idle one, capped by the absolute one.
    */
-  async function expectRecordExpiresWithCookie(browser: Browser, app: App, duration: number, idle: number): Promise<Reference> {
+  async function expectRecordExpiresWithCookie(
+    browser: Browser, app: App, duration: number, idle: number, providerEnd: (reference: Reference) => number = () => Infinity,
+  ): Promise<Reference> {
     const reference = await referenceOf(browser, app);
-    expect(reference.exp).toBe(Math.min(Math.floor(reference.createdAt) + duration, reference.iat + idle));
+    const ours = Math.min(Math.floor(reference.createdAt) + duration, reference.iat + idle);
+    const provider = providerEnd(reference);
+    if (provider >= ours) {
+      expect(reference.exp).toBe(ours);
+    } else { // the provider's end was read from its answer, up to a second before the cookie was sealed (iat)
+      expect(reference.exp).toBeGreaterThanOrEqual(provider - 1);
+      expect(reference.exp).toBeLessThanOrEqual(provider);
+    }
     const pttl = await inspector.pTTL(redisKey(recordKey('session', reference.ref)));
     const remaining = reference.exp * 1000 - Date.now();
     expect(pttl).toBeGreaterThan(remaining - 500);
@@ -245,6 +263,22 @@ describe('store records expire with their sessions (Redis PTTL)', () => {
     await until(start + duration + 1.05);
     expect(await inspector.exists(redisKey(recordKey('session', capped.ref)))).toBe(0);
     expect((await me(browser, app)).status).toBe(401);
+  });
+
+  test('a provider session that ends sooner (refresh_expires_in) caps the record, at login and after a refresh', async () => {
+    const app = await startApp();
+    hostile.behaviour.tokenResponseExtras = { refresh_expires_in: 60 };
+    try {
+      const browser = await signIn(app);
+      const reference = await expectRecordExpiresWithCookie(browser, app, 7 * 24 * 3600, 24 * 3600, (r) => r.iat + 60);
+      hostile.behaviour.tokenResponseExtras = { refresh_expires_in: 90 }; // the provider extends its session at a refresh
+      const refresh = await browser.request(`${app.baseURL}/api/refresh`, { method: 'POST', headers: JSON_ACCEPT });
+      expect(refresh.status).toBe(200);
+      const refreshed = await expectRecordExpiresWithCookie(browser, app, 7 * 24 * 3600, 24 * 3600, (r) => r.iat + 90);
+      expect(refreshed.exp).toBeGreaterThan(reference.exp);
+    } finally {
+      hostile.behaviour.tokenResponseExtras = {};
+    }
   });
 
   test('logout deletes the record at once', async () => {
