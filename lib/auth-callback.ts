@@ -17,12 +17,12 @@ import { handleBackchannelLogout } from './logout/backchannel-logout.js';
 import { handleLogout } from './logout/logout-route.js';
 import { ProviderRegistry } from './provider/provider-registry.js';
 import { attach, contextOf, type Context } from './runtime.js';
-import { callStore } from './session/record-store.js';
 import { renewalOf, resolveSession } from './session/renewal.js';
 import { Sealer } from './session/seal.js';
 import { isReference, type AuthSession, type SessionReference } from './session/session.js';
 import { Sessions } from './session/sessions.js';
 import { RefreshFlights } from './session/token-refresh.js';
+import { runExpressSession } from './transaction/express-session.js';
 import { TransactionCookie } from './transaction/transaction-cookie.js';
 import { LogoutStateCookie } from './logout/logout-state.js';
 import { returnFromLogout } from './logout/end-session.js';
@@ -166,10 +166,14 @@ export function authCallback(config: AuthCallbackConfig): Middleware {
       }).catch(fail);
     };
     // express-session returns at once when it already ran on this request. Its store's failure,
-    // or no answer within storeTimeout, is a 503 like every other store fault.
+    // or no answer within storeTimeout, is a 503 like every other store fault; its save at the
+    // end of the response is held to storeTimeout too.
     // (A login starting without a session needs no store: its pending login is a cookie.)
     if (sessionMiddleware !== undefined && usesStore && (opened !== undefined || handler !== handleLogin)) {
-      callStore(options.storeTimeout, (done) => sessionMiddleware(req as Request, res as Response, done)).then(run, fail);
+      const expressSession = (request: HttpRequest, response: HttpResponse, done: (err?: unknown) => void): void => {
+        sessionMiddleware(request as Request, response as Response, done);
+      };
+      runExpressSession(expressSession, req, res, options.storeTimeout).then(run, fail);
     } else {
       run();
     }

@@ -58,16 +58,32 @@ export interface SessionOptions {
    * Mount express-session with `app.use()` instead when the app's own routes use `req.session`;
    * `authCallback()` then gives it a new id at each login, the app's data kept (no session
    * fixation). When express-session already ran on a request, it is not run again. Its store's
-   * failure, or no answer within `storeTimeout`, is a 503 `store_unavailable`. Default: unset.
+   * failure, or no answer within `storeTimeout`, is a 503 `store_unavailable`; its save at the
+   * end of a response (a changed session, or `touch()`) is held to `storeTimeout` too, the
+   * connection closed when the store does not answer (the status line went out already).
+   * Default: unset.
+   *
+   * Mounted with `app.use()`, express-session reads and writes its store on its own, before and
+   * after this package, with no time limit: a Redis that is down has node-redis and ioredis
+   * queue its commands until it is back, and a hung one never answers. Set the client up to
+   * fail: node-redis 5 `createClient({ disableOfflineQueue: true })` fails commands at once
+   * while disconnected (its `commandOptions.timeout` only covers commands not yet sent, so a hung
+   * Redis still hangs requests); ioredis 5 `new Redis({ enableOfflineQueue: false,
+   * commandTimeout: 5000, maxRetriesPerRequest: 1 })` (milliseconds) bounds both. express-session
+   * then hands the store's error to the app's error handler (not as a `store_unavailable`):
+   * answer it with 503.
    */
   session?: RequestHandler;
   /**
    * Time limit of each call this package makes to the express-session store (server-side session
-   * records, back-channel logout marks, the app's express-session renewed at login), and of
-   * express-session's own session load when it is given as the `session` option, in seconds: a
-   * store that fails or does not answer in time is a 503 `store_unavailable`, never a hung
-   * request. express-session mounted with `app.use()` makes its own store calls, which this does
-   * not bound. Default `5`.
+   * records, back-channel logout marks, the app's express-session renewed at login and destroyed
+   * at logout), and of express-session's own session load and save when it is given as the
+   * `session` option, in seconds: a store that fails or does not answer in time is a 503
+   * `store_unavailable`, never a hung request. Refreshed tokens, which the provider may have
+   * replaced for good (refresh token rotation), are written again after a store failure until
+   * `storeTimeout` has passed. express-session mounted with `app.use()` makes its own store
+   * calls, which this does not bound (see the `session` option for the client settings that
+   * do). Default `5`.
    */
   storeTimeout?: number;
   /**

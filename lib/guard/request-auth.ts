@@ -108,8 +108,9 @@ export class RequestAuth {
 
   /**
    * Refreshes the tokens now (RFC 6749 §6), whatever their expiry, and reseals the session cookie
-   * (when the response's headers are not sent yet). Concurrent calls for one session (with the
-   * same parameters) share one token endpoint request.
+   * (when the response's headers are not sent yet; with `sessionStorage: 'store'` its record is
+   * rewritten either way, a store fault retried within `storeTimeout`). Concurrent calls for one
+   * session (with the same parameters) share one token endpoint request.
    *
    * @param options - `tokenEndpointParams`: parameters of this refresh's token request over the
    *   `refreshParams` option's, e.g. `{ resource: 'https://api.example.com' }` (RFC 8707 §2.2);
@@ -121,7 +122,8 @@ export class RequestAuth {
    * @throws AuthError `unauthorized` (401) without a session; `refresh_unavailable` (400) without
    *   a refresh token; `session_ended` (401: the cookie is cleared, and the request is anonymous
    *   from then on) when the provider refuses the refresh token or the new ID token names
-   *   another user; `refresh_failed` (503) when the provider fails (the session is kept)
+   *   another user; `refresh_failed` (503) when the provider fails (the session is kept);
+   *   `store_unavailable` (503) when the refreshed tokens could not be written (see `storeTimeout`)
    */
   async refresh(options: { tokenEndpointParams?: Record<string, string> } = {}): Promise<void> {
     const context = this.#context;
@@ -133,10 +135,7 @@ export class RequestAuth {
     if (session === undefined) throw new AuthError('unauthorized', 401, 'Authentication required: sign in first');
     try {
       const refreshed = await refreshSession(context, this.#req, session, 'app', params);
-      const renewed = this.#res.headersSent
-        ? { ...session, tokens: refreshed.tokens, claims: refreshed.claims }
-        : await context.sessions.write(this.#req, this.#res, refreshed.tokens, refreshed.claims, session.createdAt, session.ref);
-      attach(this.#req, context, renewed);
+      attach(this.#req, context, await context.sessions.writeRefreshed(this.#req, this.#res, session, refreshed.tokens, refreshed.claims));
     } catch (err) {
       if (err instanceof AuthError && err.code === 'session_ended') {
         if (!this.#res.headersSent) await context.sessions.end(this.#req, this.#res, session);

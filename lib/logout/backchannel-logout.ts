@@ -94,10 +94,16 @@ async function validateLogoutToken(context: Context, req: HttpRequest, token: st
  * store. Answers 200 with `Cache-Control: no-store`, or 400 `{ error: 'invalid_request',
  * error_description }` (§2.8).
  *
- * Errors (passed to `next()`): `store_unavailable` (503); `provider_unreachable`,
- * `provider_timeout` (502/504) when the provider's metadata or keys cannot be fetched.
+ * Errors (passed to `next()`, every answer with `Cache-Control: no-store`): `store_unavailable`
+ * (503) when the mark cannot be read or written; `provider_unreachable`, `provider_timeout`
+ * (502/504) when the provider's metadata or keys cannot be fetched. §2.8 asks for 400 when "the
+ * logout failed"; a 5xx is answered instead, as the failure is this side's and passes: §2.5 lets
+ * the provider retransmit after "potentially recoverable errors", and the same logout token,
+ * retried within 120 seconds (plus `clockTolerance`) of its `iat`, is then applied (its `jti`
+ * is kept only once its mark is written).
  */
 export async function handleBackchannelLogout(context: Context, req: HttpRequest, res: HttpResponse): Promise<void> {
+  res.setHeader('Cache-Control', 'no-store'); // on the error answers too: a cached one would answer a retry
   const store = storeOf(req, context.options.storeTimeout);
   let params: URLSearchParams;
   try {
@@ -129,7 +135,6 @@ export async function handleBackchannelLogout(context: Context, req: HttpRequest
   await marks.mark(iss, sid === undefined ? { sub: sub! } : { sid });
   // The jti is kept once the mark is written, so that a delivery the store failed can be retried.
   await marks.remember(iss, jti, LOGOUT_TOKEN_MAX_AGE + 2 * context.options.clockTolerance);
-  res.setHeader('Cache-Control', 'no-store');
   sendStatus(res, 200);
   debug('logout token of %s accepted: mark written by %s', iss, sid === undefined ? 'sub (the user\'s sessions started before now)' : 'sid (that provider session)');
   emit(context.options.events, { type: 'backchannelLogout', issuer: iss, sub, sid }, req);

@@ -73,7 +73,7 @@ async function renewSession(context: RenewalDeps, req: HttpRequest, res: HttpRes
   }
   try {
     const refreshed = await refreshSession(context, req, session, 'auto');
-    return await context.sessions.write(req, res, refreshed.tokens, refreshed.claims, session.createdAt, session.ref);
+    return await context.sessions.writeRefreshed(req, res, session, refreshed.tokens, refreshed.claims);
   } catch (err) {
     if (err instanceof AuthError && err.code === 'refresh_failed' && (session.tokens.expiresAt ?? 0) > Date.now() / 1000) {
       debugRefresh('early refresh failed, the access token is still valid: the session goes on, the next request tries again');

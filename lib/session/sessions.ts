@@ -8,6 +8,7 @@
 import type { HttpRequest, HttpResponse } from '../http.js';
 import type { ResolvedOptions } from '../config/resolved-options.js';
 import { debugOf } from '../debug.js';
+import { AuthError } from '../errors.js';
 import { emit, sidOf } from '../events.js';
 import type { UserClaims } from '../provider/provider.js';
 import { CookieStorage } from './cookie-storage.js';
@@ -21,6 +22,9 @@ import { StoreStorage } from './store-storage.js';
 import { userClaims } from './user-claims.js';
 
 const debug = debugOf('session');
+
+/** Pause between two attempts to write refreshed tokens to a store that refused them, in milliseconds. */
+const RETRY_MS = 50;
 
 /** The sessions of one `authCallback()`. Times are in seconds since the epoch. */
 export class Sessions {
@@ -129,6 +133,39 @@ export class Sessions {
       staleKey: false,
       ...(saved.ref !== undefined && { ref: saved.ref }),
     };
+  }
+
+  /**
+   * Writes the tokens of a refresh over `session`'s. The provider may have rotated the refresh
+   * token (RFC 9700 §4.14.2), the stored one then being dead: a write lost to a store fault would
+   * end the session at its next refresh. So a store that refuses the write is asked again, every
+   * {@link RETRY_MS} ms, until `storeTimeout` has passed since the first attempt (each attempt
+   * itself held to `storeTimeout`). When the response's headers were sent already (an app that
+   * refreshed while streaming), the cookie cannot change: with `sessionStorage: 'store'` the
+   * record is still rewritten, until the cookie's own expiry.
+   *
+   * @returns the session as later requests will read it
+   * @throws AuthError `store_unavailable` (503) when the store failed throughout; the session's
+   *   record and cookie are then unchanged, and the refreshed tokens are lost unless the store
+   *   applies the write late (a store that queued it) or this instance reuses the refresh (see
+   *   `RefreshFlights`)
+   */
+  async writeRefreshed(req: HttpRequest, res: HttpResponse, session: AuthSession, tokens: SealedTokens, claims: UserClaims): Promise<AuthSession> {
+    const deadline = Date.now() + this.#options.storeTimeout * 1000;
+    for (;;) {
+      try {
+        if (!res.headersSent) return await this.write(req, res, tokens, claims, session.createdAt, session.ref);
+        if (this.#options.sessionStorage === 'store') {
+          const sealedTokens = pickTokens(tokens.idToken === undefined ? { ...tokens, claims } : tokens);
+          await this.#storage.save(req, sealedTokens, session.createdAt, session.expiresAt, session.ref); // the cookie names the same record
+        }
+        return { ...session, tokens, claims };
+      } catch (err) {
+        if (!(err instanceof AuthError) || err.code !== 'store_unavailable' || Date.now() + RETRY_MS >= deadline) throw err;
+        debug('refreshed tokens not written, the store failed: trying again');
+        await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+      }
+    }
   }
 
   /**

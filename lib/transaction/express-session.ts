@@ -1,12 +1,15 @@
 /**
- * The app's express-session, when it runs: renewed at login (a new id, the app's data kept) and
- * destroyed at logout. Its store's failures are `store_unavailable` (503), held to
- * `storeTimeout` like this package's own records.
+ * The app's express-session, when it runs: run by `authCallback()` itself (the `session` option),
+ * renewed at login (a new id, the app's data kept) and destroyed at logout. Its store's failures
+ * are `store_unavailable` (503), held to `storeTimeout` like this package's own records.
  *
  * @packageDocumentation
  */
-import type { HttpRequest } from '../http.js';
+import type { HttpRequest, HttpResponse } from '../http.js';
+import { debugOf } from '../debug.js';
 import { callStore } from '../session/record-store.js';
+
+const debug = debugOf('session');
 
 /**
  * The part of an express-session `Session` used here, typed structurally so that this package
@@ -50,6 +53,53 @@ export function expressSessionCookieOf(req: HttpRequest): ExpressSessionCookie |
   const id = (req as { sessionID?: unknown }).sessionID;
   const carried = typeof id === 'string' && id.length >= 16 && (req.headers.cookie?.includes(encodeURIComponent(id)) === true || req.headers.cookie?.includes(id) === true);
   return { secure: cookie.secure, sameSite: cookie.sameSite, carried };
+}
+
+/** express-session's middleware, as the `session` option gives it. */
+type ExpressSessionMiddleware = (req: HttpRequest, res: HttpResponse, next: (err?: unknown) => void) => void;
+
+/**
+ * Holds express-session's own write at the end of the response to `timeout` seconds.
+ * express-session saves a changed session, or touches a loaded one (`resave: false` with a store
+ * that has `touch()`, connect-redis among them), after the status line and the body (all but its
+ * last byte) went out, and ends the response only once its store answers: a store that never
+ * answers would leave the response unfinished for ever. After `timeout` seconds the connection is
+ * closed instead. No 503 can be answered any more, as the status was sent; the store's late answer
+ * finds nothing left to write to.
+ */
+function limitEndOfResponseSave(res: HttpResponse, timeout: number): void {
+  const end = res.end as (...args: unknown[]) => HttpResponse;
+  res.end = function endWithinStoreTimeout(this: HttpResponse, ...args: unknown[]): HttpResponse {
+    const returned = end.apply(this, args);
+    if (!res.writableEnded) { // express-session waits for its store before it ends the response
+      const timer = setTimeout(() => {
+        if (res.writableEnded) return;
+        debug('express-session\'s store did not save the session within %d s (storeTimeout): connection closed', timeout);
+        res.destroy();
+      }, timeout * 1000);
+      res.once('close', () => clearTimeout(timer));
+    }
+    return returned;
+  } as typeof res.end;
+}
+
+/**
+ * Runs express-session (the `session` option) on a request, its session load held to `timeout`
+ * seconds, and its save at the end of the response too (see {@link limitEndOfResponseSave}).
+ * express-session returns at once on a request it already ran on. A late answer of its store,
+ * after `timeout`, goes nowhere: the request was answered with the 503 already.
+ *
+ * @param timeout - `storeTimeout`, in seconds
+ * @throws AuthError `store_unavailable` (503) when its store fails or does not answer in time
+ */
+export async function runExpressSession(middleware: ExpressSessionMiddleware, req: HttpRequest, res: HttpResponse, timeout: number): Promise<void> {
+  try {
+    await callStore(timeout, (done) => middleware(req, res, done));
+  } finally {
+    // express-session wrapped res.end as it started (before its store answered): wrapped again
+    // here, the time limit runs before express-session's own end.
+    limitEndOfResponseSave(res, timeout);
+  }
 }
 
 /**
