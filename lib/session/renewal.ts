@@ -73,7 +73,8 @@ async function renewSession(context: RenewalDeps, req: HttpRequest, res: HttpRes
   }
   try {
     const refreshed = await refreshSession(context, req, session, 'auto');
-    return await context.sessions.write(req, res, refreshed.tokens, refreshed.claims, session.createdAt, session.ref);
+    // A server-side session's record was written by the refresh, once for all its requests.
+    return await context.sessions.write(req, res, refreshed.tokens, refreshed.claims, session.createdAt, session.ref, session.ref !== undefined);
   } catch (err) {
     if (err instanceof AuthError && err.code === 'refresh_failed' && (session.tokens.expiresAt ?? 0) > Date.now() / 1000) {
       debugRefresh('early refresh failed, the access token is still valid: the session goes on, the next request tries again');

@@ -109,14 +109,16 @@ export class Sessions {
    * @param claims - the claims of `tokens.idToken` (or the adapter's claims, sealed when there is no ID token)
    * @param createdAt - when the user logged in
    * @param ref - the store record to rewrite; a new one when omitted
+   * @param recordSaved - `true` when the store record `ref` already holds `tokens` (a refresh
+   *   wrote it, see {@link Sessions.saveRecord}): only the cookie is written
    * @returns the session as later requests will read it
    * @throws AuthError `session_too_large` (500), `store_unavailable` (503)
    */
-  async write(req: HttpRequest, res: HttpResponse, tokens: SealedTokens, claims: UserClaims, createdAt: number, ref?: string): Promise<AuthSession> {
+  async write(req: HttpRequest, res: HttpResponse, tokens: SealedTokens, claims: UserClaims, createdAt: number, ref?: string, recordSaved = false): Promise<AuthSession> {
     const now = Math.floor(Date.now() / 1000);
     const sealedTokens = pickTokens(tokens.idToken === undefined ? { ...tokens, claims } : tokens);
     const expiresAt = sessionExpiry(this.#options, createdAt, now, providerSessionEnd(sealedTokens, claims));
-    const saved = await this.#storage.save(req, sealedTokens, createdAt, expiresAt, ref);
+    const saved = await this.#storage.save(req, sealedTokens, createdAt, expiresAt, ref, !recordSaved);
     const cookies = this.#cookie.write(req, res, saved.value, expiresAt);
     debug('session sealed %s: %d bytes of cookie%s, ends in %d s', saved.ref === undefined ? 'in the cookie' : 'in the store (the cookie holds its reference)',
       saved.value.length, cookies > 1 ? ` in ${cookies} chunks` : '', expiresAt - now);
@@ -129,6 +131,20 @@ export class Sessions {
       staleKey: false,
       ...(saved.ref !== undefined && { ref: saved.ref }),
     };
+  }
+
+  /**
+   * Writes the store record `ref` (`sessionStorage: 'store'`) with `tokens`, until
+   * {@link sessionExpiry}, without a cookie: what a refresh does once for every request (and
+   * instance) waiting for it; each then writes its cookie with {@link Sessions.write}'s
+   * `recordSaved`. With cookie sessions there is no record: nothing is written.
+   *
+   * @throws AuthError `store_unavailable` (503)
+   */
+  async saveRecord(req: HttpRequest, tokens: SealedTokens, claims: UserClaims, createdAt: number, ref: string): Promise<void> {
+    const now = Math.floor(Date.now() / 1000);
+    const sealedTokens = pickTokens(tokens.idToken === undefined ? { ...tokens, claims } : tokens);
+    await this.#storage.save(req, sealedTokens, createdAt, sessionExpiry(this.#options, createdAt, now, providerSessionEnd(sealedTokens, claims)), ref);
   }
 
   /**
