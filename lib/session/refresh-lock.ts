@@ -18,8 +18,9 @@ const debug = debugOf('refresh');
  * the `refreshLock` option for a store other than Redis. Both calls are held to `storeTimeout`
  * (a failure or no answer in time is a 503 `store_unavailable`).
  *
- * @example A lease in PostgreSQL (a table `leases (key text primary key, token text, until timestamptz)`):
+ * @example A lease in PostgreSQL
  * ```ts
+ * // create table leases (key text primary key, token text, until timestamptz)
  * const refreshLock: RefreshLock = {
  *   async acquire(key, token, ttlMs) {
  *     const { rowCount } = await pool.query(
