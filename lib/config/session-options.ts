@@ -91,10 +91,12 @@ export interface SessionOptions {
    *
    * The lease lasts `2 × httpTimeout + 2 × storeTimeout + 2` seconds (32 s with the defaults):
    * enough for its holder's record read and write and a token request with one retry, so that
-   * it never runs out under a live holder; only a crashed holder's is waited out, after which a
-   * waiting instance takes it. A request that sees no new tokens within the lease time and
-   * `storeTimeout` is a 503 `refresh_failed` (the session is kept). Every lease call is held to
-   * `storeTimeout` (a failure: 503 `store_unavailable`).
+   * it never runs out under a live holder; only a crashed holder's is waited out. A waiting
+   * request that finds the lease free without new tokens (the holder's refresh failed, or its
+   * lease ran out) takes it and refreshes itself; one that sees no new tokens within the lease
+   * time and `storeTimeout` is a 503 `refresh_failed` (the session is kept). A refresh that the
+   * provider refuses (`invalid_grant`) deletes the record: the waiting requests end the session
+   * too. Every lease call is held to `storeTimeout` (a failure: 503 `store_unavailable`).
    *
    * - unset (default): the Redis client of a connect-redis store (v8 and later:
    *   `req.sessionStore.client`, node-redis v4/v5 or ioredis; keys under the store's `prefix`,

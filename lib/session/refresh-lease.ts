@@ -69,10 +69,12 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * A refresh the provider refuses deletes the record before the lease is given up.
  *
  * A request that finds the lease taken waits, reading the record (every 25 ms, then up to
- * every 250 ms): new tokens there are its answer; no record means the session ended. Once the
- * lease would have run out ({@link leaseMs}: its holder may have crashed) it tries to take it
- * once. A refresh with its own parameters (`tokenEndpointParams`) is never answered with
- * another's tokens: it waits for the lease and refreshes from the record's newest refresh token.
+ * every 250 ms): new tokens there are its answer; no record means the session ended. After each
+ * read it tries to take the lease: it is free again without new tokens when its holder's refresh
+ * failed, or when the holder crashed and the lease ran out ({@link leaseMs}); the request then
+ * refreshes itself, under the lease, so that a refresh token is never used by two at once.
+ * A refresh with its own parameters (`tokenEndpointParams`) is never answered with another's
+ * tokens: it waits for the lease and refreshes from the record's newest refresh token.
  *
  * @param refresh - the token request, from the session it is given
  * @throws AuthError `session_ended` (401) when the record is gone, or `refresh` says so;
@@ -125,19 +127,16 @@ export async function refreshUnderLease(
 
   if (await lock.acquire(key, token, ttl)) return hold();
   debug('another instance holds the refresh lease: waiting for the record\'s new tokens');
-  const started = Date.now();
-  const deadline = started + ttl + options.storeTimeout * 1000;
-  let triedAfterExpiry = false;
+  const deadline = Date.now() + ttl + options.storeTimeout * 1000;
   for (let pause = FIRST_POLL_MS; ; pause = Math.min(2 * pause, LONGEST_POLL_MS)) {
     await sleep(pause);
     const current = await reload();
     if (!ownParams && refreshedElsewhere(current, session)) return current;
-    if (ownParams || (!triedAfterExpiry && Date.now() - started >= ttl)) {
-      triedAfterExpiry = true;
-      if (await lock.acquire(key, token, ttl)) {
-        debug('refresh lease taken after waiting');
-        return hold();
-      }
+    // Free again without new tokens: its holder's refresh failed, or the holder crashed and the
+    // lease ran out. Taking it now, this request refreshes, from the record read under it.
+    if (await lock.acquire(key, token, ttl)) {
+      debug('refresh lease taken after waiting: its holder gave it up without new tokens, or crashed');
+      return hold();
     }
     if (Date.now() >= deadline) {
       throw new AuthError('refresh_failed', 503, 'Another instance is refreshing this session\'s tokens and no new tokens appeared in time: try again shortly');

@@ -57,7 +57,9 @@ export interface RefreshLock {
  * Typed loosely: both clients' overloaded methods fit.
  */
 export interface RedisLockClient {
+  /** `SET`: node-redis `set(key, value, { NX: true, PX: ms })`, ioredis `set(key, value, 'PX', ms, 'NX')`. */
   set: (...args: never[]) => unknown;
+  /** `EVAL`: node-redis `eval(script, { keys, arguments })`, ioredis `eval(script, numberOfKeys, ...keysAndArgs)`. */
   eval: (...args: never[]) => unknown;
 }
 

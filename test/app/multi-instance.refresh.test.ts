@@ -45,6 +45,8 @@ const op = {
   refreshGrants: 0,
   /** OAuth error codes of the refused token requests since the test began. */
   grantErrors: [] as string[],
+  /** The refresh grants since the test began: their `test_marker` parameter and the access token issued. */
+  refreshes: [] as Array<{ marker: string | undefined; accessToken: string }>,
 };
 
 let redis: RedisServer;
@@ -117,6 +119,10 @@ describe.each(setups)('two instances behind a round-robin proxy, $label', ({ loc
       await req.oidc.refresh();
       res.json({ sub: req.user?.sub, accessToken: req.oidc.accessToken });
     });
+    app.post('/refresh-own', async (req, res) => {
+      await req.oidc.refresh({ tokenEndpointParams: { test_marker: 'own' } });
+      res.json({ sub: req.user?.sub, accessToken: req.oidc.accessToken });
+    });
     app.use(errorAsJson);
     const server = createServer(app);
     servers.push(server);
@@ -144,7 +150,10 @@ describe.each(setups)('two instances behind a round-robin proxy, $label', ({ loc
     });
     proxy = roundRobinProxy([await startInstance(auth!), await startInstance(auth!)]);
     bed.provider.provider.on('grant.success', (ctx) => {
-      if (ctx.oidc.params?.grant_type === 'refresh_token') op.refreshGrants += 1;
+      if (ctx.oidc.params?.grant_type !== 'refresh_token') return;
+      op.refreshGrants += 1;
+      const body = ctx.oidc.body as Record<string, string | undefined> | undefined;
+      op.refreshes.push({ marker: body?.test_marker, accessToken: (ctx.body as { access_token: string }).access_token });
     });
     bed.provider.provider.on('grant.error', (_ctx, err) => {
       op.grantErrors.push(err.error);
@@ -161,6 +170,7 @@ describe.each(setups)('two instances behind a round-robin proxy, $label', ({ loc
     op.accessTokenTtl = 3600;
     op.refreshGrants = 0;
     op.grantErrors.length = 0;
+    op.refreshes.length = 0;
     Object.assign(lockCalls, { acquired: 0, refused: 0, released: 0 });
   });
 
@@ -241,6 +251,23 @@ describe.each(setups)('two instances behind a round-robin proxy, $label', ({ loc
     expect(op.grantErrors).toEqual([]);
   }, 30_000);
 
+  test('a refresh with its own parameters amid a burst of automatic ones is never answered with their tokens, and never uses a refresh token twice', async () => {
+    const cookie = await signedInWithExpiredToken();
+
+    const [own, ...auto] = await Promise.all([send(cookie, '/refresh-own', 'POST'), ...Array.from({ length: 9 }, () => send(cookie))]);
+    expect([own, ...auto].map((a) => a.status)).toEqual(Array(10).fill(200));
+    expect(op.grantErrors).toEqual([]);
+    // Its answer is the token its own grant (with its parameter) issued.
+    const ownGrants = op.refreshes.filter((r) => r.marker === 'own');
+    expect(ownGrants.map((r) => r.accessToken)).toEqual([own.body.accessToken]);
+    // The automatic refresh ran once, unless the session already held the new tokens.
+    expect(op.refreshes.filter((r) => r.marker === undefined).length).toBeLessThanOrEqual(1);
+    const issued = new Set(op.refreshes.map((r) => r.accessToken));
+    for (const answer of auto) expect(issued.has(answer.body.accessToken)).toBe(true);
+    // The session holds the last refresh's tokens.
+    expect((await send(cookie)).body.accessToken).toBe(op.refreshes.at(-1)!.accessToken);
+  }, 30_000);
+
   if (lock === undefined) {
     test('a lease whose holder crashed (taken, never given up) runs out: after the lease time a waiting request refreshes', async () => {
       const cookie = await signedInWithExpiredToken();
@@ -256,6 +283,25 @@ describe.each(setups)('two instances behind a round-robin proxy, $label', ({ loc
       expect(op.refreshGrants).toBe(1);
       expect(op.grantErrors).toEqual([]);
       expect((await send(cookie)).status).toBe(200);
+      expect(op.refreshGrants).toBe(1);
+    }, 30_000);
+
+    test('when no new tokens appear within the lease time and storeTimeout (a lease held too long), the waiting requests are a 503 refresh_failed and the session is kept', async () => {
+      const cookie = await signedInWithExpiredToken();
+      expect(await inspector.set(leaseKey(cookie), 'a-stuck-instance', { NX: true, PX: 60_000 })).toBe('OK');
+
+      const started = Date.now();
+      const answers = await Promise.all([send(cookie), send(cookie)]);
+      const waited = Date.now() - started;
+      expect(answers.map((a) => [a.status, a.body.code])).toEqual([[503, 'refresh_failed'], [503, 'refresh_failed']]);
+      expect(waited).toBeGreaterThanOrEqual(LEASE_MS + STORE_TIMEOUT * 1000 - 500);
+      expect(waited).toBeLessThan(LEASE_MS + STORE_TIMEOUT * 1000 + 3000);
+      expect(op.refreshGrants).toBe(0);
+
+      await inspector.del(leaseKey(cookie));
+      const after = await send(cookie);
+      expect(after.status).toBe(200);
+      expect(after.body.sub).toBe('alice');
       expect(op.refreshGrants).toBe(1);
     }, 30_000);
 
