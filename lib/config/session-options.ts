@@ -98,12 +98,12 @@ export interface SessionOptions {
    * provider refuses (`invalid_grant`) deletes the record: the waiting requests end the session
    * too. Every lease call is held to `storeTimeout` (a failure: 503 `store_unavailable`).
    *
-   * - unset (default): the Redis client of a connect-redis store (v8 and later:
-   *   `req.sessionStore.client`, node-redis v4/v5 or ioredis; keys under the store's `prefix`,
-   *   `sess:oidc:refresh-lock:…`);
-   *   none with another store (MemoryStore serves one process, where concurrent requests of a
-   *   session already share one refresh; a store of its own in each process cannot hold sessions
-   *   for several instances anyway)
+   * - unset (default): the Redis client of a connect-redis store, `req.sessionStore.client`
+   *   when it is a node-redis (v4, v5) or ioredis client (connect-redis 8 and later; keys under
+   *   the store's `prefix`, `sess:oidc:refresh-lock:…`). None with another store: MemoryStore
+   *   serves one process, where concurrent requests of a session already share one refresh; for
+   *   a shared store whose `client` is something else (another store package, a wrapper), give
+   *   its Redis client or a {@link RefreshLock} here. A debug line (`refresh`) says which, once per store.
    * - a node-redis (v4, v5: `SET … { NX, PX }`) or ioredis client (`SET … 'PX', ms, 'NX'`),
    *   released by a Lua script that deletes the lease only for its owner; keys `oidc:refresh-lock:…`
    * - a {@link RefreshLock} of your own, for another shared store
