@@ -116,8 +116,9 @@ export async function refreshUnderLease(
       try {
         return await save(await refresh(current));
       } catch (err) {
-        // Waiting instances see the record gone, and end the session too.
-        if (err instanceof AuthError && err.code === 'session_ended') await sessions.forget(req, current);
+        // Waiting instances see the record gone, and end the session too. (When the store fails
+        // here, the caller's own end of the session deletes it, or reports the failure.)
+        if (err instanceof AuthError && err.code === 'session_ended') await sessions.forget(req, current).catch(() => undefined);
         throw err;
       }
     } finally {

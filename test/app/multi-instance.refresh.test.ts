@@ -119,6 +119,9 @@ describe.each(setups)('two instances behind a round-robin proxy, $label', ({ loc
       await req.oidc.refresh();
       res.json({ sub: req.user?.sub, accessToken: req.oidc.accessToken });
     });
+    app.get('/refresh-token', (req, res) => {
+      res.json({ refreshToken: req.oidc.refreshToken ?? null });
+    });
     app.post('/refresh-own', async (req, res) => {
       await req.oidc.refresh({ tokenEndpointParams: { test_marker: 'own' } });
       res.json({ sub: req.user?.sub, accessToken: req.oidc.accessToken });
@@ -266,6 +269,30 @@ describe.each(setups)('two instances behind a round-robin proxy, $label', ({ loc
     for (const answer of auto) expect(issued.has(answer.body.accessToken)).toBe(true);
     // The session holds the last refresh's tokens.
     expect((await send(cookie)).body.accessToken).toBe(op.refreshes.at(-1)!.accessToken);
+  }, 30_000);
+
+  test('a refresh the provider refuses (invalid_grant) ends the session for every request waiting for it, on both instances', async () => {
+    op.accessTokenTtl = 3600;
+    const browser = new Browser();
+    expect((await browser.request((await authorizationResponse(browser, `${bed.baseURL}/login`)).href)).status).toBe(302);
+    const cookie = (await browser.cookie(bed.baseURL, 'oidc_session'))!;
+    const { refreshToken } = (await (await fetch(`${bed.baseURL}/refresh-token`, { headers: { cookie: `oidc_session=${cookie}` } })).json()) as { refreshToken: string };
+    expect(typeof refreshToken).toBe('string');
+    // The provider revokes the grant (as after a reused rotated refresh token, or an admin's action).
+    const stored = await bed.provider.provider.RefreshToken.find(refreshToken);
+    expect(stored).toBeDefined();
+    await stored!.destroy();
+
+    const answers = await Promise.all(Array.from({ length: 10 }, () => send(cookie, '/refresh', 'POST')));
+    // session_ended for the requests that shared the refresh; unauthorized for those that came
+    // after the record was deleted (their session was gone before they could refresh).
+    expect(answers.map((a) => a.status)).toEqual(Array(10).fill(401));
+    expect(answers.some((a) => a.body.code === 'session_ended')).toBe(true);
+    expect(answers.every((a) => a.body.code === 'session_ended' || a.body.code === 'unauthorized')).toBe(true);
+    expect(op.grantErrors).toEqual(['invalid_grant']); // one token request, however many requests and instances
+    expect(op.refreshGrants).toBe(0);
+    expect(await inspector.exists(STORE_PREFIX + recordKey('session', refOf(cookie)))).toBe(0);
+    expect((await send(cookie)).status).toBe(401);
   }, 30_000);
 
   if (lock === undefined) {
