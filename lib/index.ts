@@ -21,6 +21,7 @@ export type { AuthCallbackConfig } from './config/options.js';
 export type { ClientOptions, ClientAuthMethod, ClientCertificate } from './config/client-options.js';
 export type { LoginOptions, RoutesConfig } from './config/login-options.js';
 export type { SessionOptions, CookieConfig } from './config/session-options.js';
+export type { RefreshLock, RedisLockClient } from './session/refresh-lock.js';
 export type { LogoutOptions } from './config/logout-options.js';
 export type { HookOptions, AfterCallbackSession, AfterCallbackResult, JsonValue } from './config/hook-options.js';
 export type {

@@ -25,7 +25,7 @@ const TOP_LEVEL: Names<AuthCallbackConfig> = {
   allowInsecureRequests: true, dpop: true, dpopAlg: true, fetchUserInfo: true, pushedAuthorizationRequests: true,
   scope: true, routes: true, authorizationParams: true, loginParams: true, responseMode: true, transactionDuration: true,
   sessionDuration: true, sessionIdleDuration: true, sessionTouchInterval: true, sessionStorage: true, session: true,
-  storeTimeout: true, autoRefresh: true, refreshMargin: true, cookie: true, identityClaimFilter: true,
+  storeTimeout: true, autoRefresh: true, refreshMargin: true, refreshLock: true, cookie: true, identityClaimFilter: true,
   loginState: true, afterCallback: true, idpLogout: true, logoutParams: true, attemptSilentLogin: true,
   requestObject: true, tokenEndpointParams: true, refreshParams: true, events: true,
 };

@@ -11,6 +11,7 @@ import { PROTOCOL_CLAIMS } from '../session/user-claims.js';
 import { ConfigurationError } from '../errors.js';
 import type { ProviderAdapter } from '../provider/adapters/adapter.js';
 import { certificateFetch } from '../provider/oidc/client-certificate.js';
+import { isRedisClient, isRefreshLock, redisLock, type RefreshLock } from '../session/refresh-lock.js';
 import {
   ASYMMETRIC_JWS_ALGS, assertBoolean, assertRoute, assertSeconds, assertString, fail, isLoopbackHost, parseAbsoluteUrl, parseIssuer,
 } from './checks.js';
@@ -210,6 +211,7 @@ function resolveSession(config: AuthCallbackConfig, baseURL: URL) {
     storeTimeout: assertSeconds(config.storeTimeout, 'storeTimeout', 5, 0.001),
     autoRefresh: assertBoolean(config.autoRefresh, 'autoRefresh', true),
     refreshMargin: assertSeconds(config.refreshMargin, 'refreshMargin', 60),
+    refreshLock: refreshLockOption(config.refreshLock, sessionStorage),
     identityClaimFilter: identityClaimFilterOf(config.identityClaimFilter),
   } as const;
 }
@@ -231,6 +233,18 @@ export function resolveOptions(config: AuthCallbackConfig): ResolvedOptions {
   assertString(config.baseURL, 'baseURL');
   const baseURL = parseAbsoluteUrl(config.baseURL, 'baseURL');
   return Object.freeze({ ...provider, ...resolveLogin(config, baseURL), ...resolveSession(config, baseURL), ...resolveHooks(config) });
+}
+
+/** The `refreshLock` option: the app's lease, its Redis client's, `false`, or `'auto'` (unset). */
+function refreshLockOption(given: unknown, sessionStorage: 'cookie' | 'store'): RefreshLock | 'auto' | false {
+  if (given === undefined) return 'auto';
+  if (given === false) return false;
+  if (sessionStorage !== 'store') {
+    fail('refreshLock', 'needs sessionStorage: \'store\' (cookie sessions have no shared record to hand a refresh\'s tokens over): remove it, or set sessionStorage: \'store\'');
+  }
+  if (isRedisClient(given)) return redisLock(given);
+  if (isRefreshLock(given)) return given;
+  return fail('refreshLock', 'must be a node-redis or ioredis client, an object with acquire(key, token, ttlMs) and release(key, token), or false');
 }
 
 /** `attemptSilentLogin`, which sends `prompt=none`: not with another `prompt` the app fixed. */

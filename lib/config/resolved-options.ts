@@ -6,6 +6,7 @@
 import type { RequestHandler } from 'express';
 import type { JWK } from 'jose';
 import type { ProviderAdapter } from '../provider/adapters/adapter.js';
+import type { RefreshLock } from '../session/refresh-lock.js';
 import type { ClientAuthMethod } from './client-options.js';
 import type { AuthCallbackEvents } from './event-options.js';
 import type { HookOptions } from './hook-options.js';
@@ -79,6 +80,8 @@ export interface ResolvedOptions {
   readonly loginParams: readonly string[];
   readonly autoRefresh: boolean;
   readonly refreshMargin: number;
+  /** The refresh lease: `'auto'` (connect-redis's client, found per store), the app's (or its Redis client's), or `false` (none). */
+  readonly refreshLock: RefreshLock | 'auto' | false;
   /** Claims left out of `req.user` (`identityClaimFilter`). */
   readonly identityClaimFilter: ReadonlySet<string>;
   readonly loginState: HookOptions['loginState'];

@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 import type { RequestHandler } from 'express';
+import type { RedisLockClient, RefreshLock } from '../session/refresh-lock.js';
 
 /** Attributes of the sealed session cookie. `HttpOnly` and `Path=/` are always set. */
 export interface CookieConfig {
@@ -94,6 +95,41 @@ export interface SessionOptions {
   autoRefresh?: boolean;
   /** Seconds before the access token's expiry at which `autoRefresh` refreshes it. Default `60`. */
   refreshMargin?: number;
+  /**
+   * With `sessionStorage: 'store'`: how app instances sharing the store agree that one of them
+   * refreshes a session's tokens while the others wait for its result (a provider that rotates
+   * refresh tokens, RFC 9700 §4.14.2, refuses the second use of one, and may revoke the grant:
+   * the user would be signed out). The instance that takes the session's lease (an atomic
+   * set-if-absent with an expiry in the shared store) reads the session's record again, refreshes
+   * unless another instance just did, writes the record and gives the lease up; the others read
+   * the record until it holds the new tokens (`req.oidc.refresh({ tokenEndpointParams })`, which
+   * must not be answered with another refresh's tokens, waits for the lease and refreshes itself).
+   *
+   * The lease lasts `2 × httpTimeout + 2 × storeTimeout + 2` seconds (32 s with the defaults):
+   * enough for its holder's record read and write and a token request with one retry, so that
+   * it never runs out under a live holder; only a crashed holder's is waited out. A waiting
+   * request that finds the lease free without new tokens (the holder's refresh failed, or its
+   * lease ran out) takes it and refreshes itself; one that sees no new tokens within the lease
+   * time and `storeTimeout` is a 503 `refresh_failed` (the session is kept). A refresh that the
+   * provider refuses (`invalid_grant`) deletes the record: the waiting requests end the session
+   * too. Every lease call is held to `storeTimeout` (a failure: 503 `store_unavailable`).
+   *
+   * - unset (default): the Redis client of a connect-redis store, `req.sessionStore.client`
+   *   when it is a node-redis (v4, v5) or ioredis client (connect-redis 8 and later; keys under
+   *   the store's `prefix`, `sess:oidc:refresh-lock:…`). None with another store: MemoryStore
+   *   serves one process, where concurrent requests of a session already share one refresh; for
+   *   a shared store whose `client` is something else (another store package, a wrapper), give
+   *   its Redis client or a {@link RefreshLock} here. A debug line (`refresh`) says which, once per store.
+   * - a node-redis (v4, v5: `SET … { NX, PX }`) or ioredis client (`SET … 'PX', ms, 'NX'`),
+   *   released by a Lua script that deletes the lease only for its owner; keys `oidc:refresh-lock:…`
+   * - a {@link RefreshLock} of your own, for another shared store
+   * - `false`: no lease, each instance refreshes on its own (concurrent requests of a session
+   *   on two instances may then each refresh)
+   *
+   * Not used with `sessionStorage: 'cookie'` (a `ConfigurationError` when set): there the
+   * session lives in each request's cookie, and concurrent requests on two instances may each refresh.
+   */
+  refreshLock?: RefreshLock | RedisLockClient | false;
   /**
    * Extra parameters sent with every refresh token request (RFC 6749 §6), automatic or by
    * `req.oidc.refresh()`, e.g. `{ resource: 'https://api.example.com' }` (RFC 8707 §2.2). A

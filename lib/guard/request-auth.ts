@@ -108,9 +108,11 @@ export class RequestAuth {
 
   /**
    * Refreshes the tokens now (RFC 6749 §6), whatever their expiry, and reseals the session cookie
-   * (when the response's headers are not sent yet; with `sessionStorage: 'store'` its record is
-   * rewritten either way, a store fault retried within `storeTimeout`). Concurrent calls for one
-   * session (with the same parameters) share one token endpoint request.
+   * (when the response's headers are not sent yet; a server-side session's store record is
+   * written either way). Concurrent calls for one session (with the same parameters) share one
+   * token endpoint request; with server-side sessions and a refresh lease (see `refreshLock`),
+   * across instances too: a call without parameters may then be answered with the tokens another
+   * instance has just refreshed.
    *
    * @param options - `tokenEndpointParams`: parameters of this refresh's token request over the
    *   `refreshParams` option's, e.g. `{ resource: 'https://api.example.com' }` (RFC 8707 §2.2);

@@ -113,14 +113,16 @@ export class Sessions {
    * @param claims - the claims of `tokens.idToken` (or the adapter's claims, sealed when there is no ID token)
    * @param createdAt - when the user logged in
    * @param ref - the store record to rewrite; a new one when omitted
+   * @param recordSaved - `true` when the store record `ref` already holds `tokens` (a refresh
+   *   wrote it, see {@link Sessions.saveRecord}): only the cookie is written
    * @returns the session as later requests will read it
    * @throws AuthError `session_too_large` (500), `store_unavailable` (503)
    */
-  async write(req: HttpRequest, res: HttpResponse, tokens: SealedTokens, claims: UserClaims, createdAt: number, ref?: string): Promise<AuthSession> {
+  async write(req: HttpRequest, res: HttpResponse, tokens: SealedTokens, claims: UserClaims, createdAt: number, ref?: string, recordSaved = false): Promise<AuthSession> {
     const now = Math.floor(Date.now() / 1000);
     const sealedTokens = pickTokens(tokens.idToken === undefined ? { ...tokens, claims } : tokens);
     const expiresAt = sessionExpiry(this.#options, createdAt, now, providerSessionEnd(sealedTokens, claims));
-    const saved = await this.#storage.save(req, sealedTokens, createdAt, expiresAt, ref);
+    const saved = await this.#storage.save(req, sealedTokens, createdAt, expiresAt, ref, !recordSaved);
     const cookies = this.#cookie.write(req, res, saved.value, expiresAt);
     debug('session sealed %s: %d bytes of cookie%s, ends in %d s', saved.ref === undefined ? 'in the cookie' : 'in the store (the cookie holds its reference)',
       saved.value.length, cookies > 1 ? ` in ${cookies} chunks` : '', expiresAt - now);
@@ -136,30 +138,42 @@ export class Sessions {
   }
 
   /**
-   * Writes the tokens of a refresh over `session`'s. The provider may have rotated the refresh
-   * token (RFC 9700 §4.14.2), the stored one then being dead: a write lost to a store fault would
-   * end the session at its next refresh. So a store that refuses the write is asked again, every
-   * {@link RETRY_MS} ms, until `storeTimeout` has passed since the first attempt (each attempt
-   * itself held to `storeTimeout`). When the response's headers were sent already (an app that
-   * refreshed while streaming), the cookie cannot change: with `sessionStorage: 'store'` the
-   * record is still rewritten, until the cookie's own expiry.
+   * Writes the tokens of a refresh over `session`'s: its cookie, when the response's headers are
+   * not sent yet (an app that refreshed while streaming cannot change it). A server-side session's
+   * record was written by the refresh already ({@link Sessions.saveRecord}), once for every request
+   * sharing it: only the cookie is written here.
    *
    * @returns the session as later requests will read it
-   * @throws AuthError `store_unavailable` (503) when the store failed throughout; the session's
-   *   record and cookie are then unchanged, and the refreshed tokens are lost unless the store
-   *   applies the write late (a store that queued it) or this instance reuses the refresh (see
-   *   `RefreshFlights`)
    */
   async writeRefreshed(req: HttpRequest, res: HttpResponse, session: AuthSession, tokens: SealedTokens, claims: UserClaims): Promise<AuthSession> {
+    if (res.headersSent) return { ...session, tokens, claims };
+    return await this.write(req, res, tokens, claims, session.createdAt, session.ref, session.ref !== undefined);
+  }
+
+  /**
+   * Writes the store record `ref` (`sessionStorage: 'store'`) with `tokens`, until
+   * {@link sessionExpiry}, without a cookie: what a refresh does once for every request (and
+   * instance) waiting for it; each then writes its cookie with {@link Sessions.write}'s
+   * `recordSaved`. With cookie sessions there is no record: nothing is written.
+   *
+   * The provider may have rotated the refresh token (RFC 9700 §4.14.2), the stored one then being
+   * dead: a write lost to a store fault would end the session at its next refresh. So a store
+   * that refuses the write is asked again, every {@link RETRY_MS} ms, until `storeTimeout` has
+   * passed since the first attempt (each attempt itself held to `storeTimeout`).
+   *
+   * @throws AuthError `store_unavailable` (503) when the store failed throughout; the record is
+   *   then unchanged, and the refreshed tokens are lost unless the store applies the write late (a
+   *   store that queued it) or this instance reuses the refresh (see `RefreshFlights`)
+   */
+  async saveRecord(req: HttpRequest, tokens: SealedTokens, claims: UserClaims, createdAt: number, ref: string): Promise<void> {
     const deadline = Date.now() + this.#options.storeTimeout * 1000;
+    const now = Math.floor(Date.now() / 1000);
+    const sealedTokens = pickTokens(tokens.idToken === undefined ? { ...tokens, claims } : tokens);
+    const expiresAt = sessionExpiry(this.#options, createdAt, now, providerSessionEnd(sealedTokens, claims));
     for (;;) {
       try {
-        if (!res.headersSent) return await this.write(req, res, tokens, claims, session.createdAt, session.ref);
-        if (this.#options.sessionStorage === 'store') {
-          const sealedTokens = pickTokens(tokens.idToken === undefined ? { ...tokens, claims } : tokens);
-          await this.#storage.save(req, sealedTokens, session.createdAt, session.expiresAt, session.ref); // the cookie names the same record
-        }
-        return { ...session, tokens, claims };
+        await this.#storage.save(req, sealedTokens, createdAt, expiresAt, ref);
+        return;
       } catch (err) {
         if (!(err instanceof AuthError) || err.code !== 'store_unavailable' || Date.now() + RETRY_MS >= deadline) throw err;
         debug('refreshed tokens not written, the store failed: trying again');

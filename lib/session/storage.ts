@@ -28,10 +28,12 @@ export interface SessionStorage {
    * Keeps `tokens` until `expiresAt` (seconds since the epoch): the session cookie's new value,
    * and the record's id when there is one (`ref`, rewritten in place when given).
    *
+   * @param persist - `false` when the record `ref` already holds `tokens`: only the cookie's
+   *   value is made (default `true`)
    * @throws AuthError `session_too_large` (500) for a cookie that would not fit in a request's
    *   headers; `store_unavailable` (503)
    */
-  save(req: HttpRequest, tokens: SealedTokens, createdAt: number, expiresAt: number, ref: string | undefined): Promise<{ value: string; ref?: string }>;
+  save(req: HttpRequest, tokens: SealedTokens, createdAt: number, expiresAt: number, ref: string | undefined, persist?: boolean): Promise<{ value: string; ref?: string }>;
   /**
    * Forgets the session's record on the server, if it has one, so that a copy of its cookie no
    * longer works anywhere.

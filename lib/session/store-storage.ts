@@ -59,10 +59,12 @@ export class StoreStorage implements SessionStorage {
     return session && { ...session, ref };
   }
 
-  async save(req: HttpRequest, tokens: SealedTokens, createdAt: number, expiresAt: number, ref: string | undefined): Promise<{ value: string; ref: string }> {
+  async save(req: HttpRequest, tokens: SealedTokens, createdAt: number, expiresAt: number, ref: string | undefined, persist = true): Promise<{ value: string; ref: string }> {
     const storedRef = ref ?? randomBytes(32).toString('base64url');
-    const record: StoredSession = { sealed: this.#recordSealer.seal(tokens, expiresAt) };
-    await storeOf(req, this.#timeout).set(sessionKey(storedRef), record, expiresAt);
+    if (persist || ref === undefined) {
+      const record: StoredSession = { sealed: this.#recordSealer.seal(tokens, expiresAt) };
+      await storeOf(req, this.#timeout).set(sessionKey(storedRef), record, expiresAt);
+    }
     return { value: this.#cookieSealer.seal({ ref: storedRef, createdAt } satisfies SealedReference, expiresAt), ref: storedRef };
   }
 

@@ -1,6 +1,7 @@
 /**
  * Refreshing a session's tokens (RFC 6749 §6), once per session and process however many of its
- * requests ask at the same moment.
+ * requests ask at the same moment; with server-side sessions and a refresh lease, once per
+ * session across instances too (`refresh-lease.ts`).
  *
  * @packageDocumentation
  */
@@ -13,14 +14,15 @@ import type { HttpRequest } from '../http.js';
 import { boundKey } from '../provider/dpop-key.js';
 import type { UserClaims } from '../provider/provider.js';
 import type { ProviderRegistry } from '../provider/provider-registry.js';
+import { refreshUnderLease, type LeaseDeps } from './refresh-lease.js';
 import type { AuthSession, SealedTokens } from './session.js';
 import { loginClaimsOf, sealedClaimsOf } from './user-claims.js';
 
 const debug = debugOf('refresh');
 
 /** What a refresh needs of `authCallback()`'s parts: handed in, so that `session/` imports no route. */
-export interface RefreshDeps {
-  readonly options: Pick<ResolvedOptions, 'dpop' | 'events'>;
+export interface RefreshDeps extends LeaseDeps {
+  readonly options: Pick<ResolvedOptions, 'dpop' | 'events' | 'httpTimeout' | 'storeTimeout' | 'refreshLock'>;
   readonly providers: Pick<ProviderRegistry, 'forSession'>;
   /** Token refreshes in flight, shared by the requests of one session. */
   readonly refreshes: RefreshFlights;
@@ -77,14 +79,20 @@ export class RefreshFlights {
  * and a refused one `sessionExpired` (reason `refresh-refused`), on `req`: the request that
  * started it.
  *
+ * A server-side session (`sessionStorage: 'store'`, `session.ref`) is refreshed under its refresh
+ * lease when the store has one (see `refreshUnderLease()`: one token request across instances),
+ * and its store record is written here, once for all the requests that share the refresh: each
+ * then writes only its cookie (`Sessions.write()`'s `recordSaved`).
+ *
  * @param trigger - `'auto'` (`autoRefresh`, before the app's handler) or `'app'` (`req.oidc.refresh()`)
  * @param params - this refresh's own token request parameters (`req.oidc.refresh({ tokenEndpointParams })`),
  *   checked by the caller, over the `refreshParams` option's
  * @throws AuthError `session_ended` (401) when the provider refuses the refresh token
  *   (`invalid_grant`, RFC 6749 §5.2), or its new ID token is invalid, names another user or
  *   another provider session (`sid`): the session must end. `refresh_failed` (503) for a provider fault (unreachable, timeout, a
- *   malformed answer): the session is kept and a later request may try again.
- *   `refresh_unavailable` (400) when the session holds no refresh token.
+ *   malformed answer): the session is kept and a later request may try again; also when another
+ *   instance held the refresh lease and no new tokens appeared in the lease time.
+ *   `refresh_unavailable` (400) when the session holds no refresh token. `store_unavailable` (503).
  */
 export function refreshSession(
   context: RefreshDeps, req: HttpRequest, session: AuthSession, trigger: RefreshTrigger, params?: Readonly<Record<string, string>>,
@@ -97,29 +105,40 @@ export function refreshSession(
   // still be asked again once the refreshed access token is itself due. And by the call's own
   // parameters: a refresh asking for another `resource` must not be answered with another's tokens.
   const asked = params === undefined || Object.keys(params).length === 0 ? '' : `\n${JSON.stringify(params)}`;
-  return context.refreshes.run(`${refreshToken}\n${session.tokens.accessToken}${asked}`, async () => {
-    const started = performance.now();
-    const { iss: issuer, sub } = session.claims;
-    const sid = sidOf(session.claims);
-    const { events } = context.options;
-    try {
-      const refreshed = await refreshedSession(context, session, refreshToken, params);
-      const durationMs = performance.now() - started;
-      debug('tokens refreshed at %s in %d ms (%s)%s', issuer, Math.round(durationMs), trigger === 'auto' ? 'autoRefresh' : 'req.oidc.refresh()',
-        refreshed.tokens.refreshToken === refreshToken ? '' : ', refresh token rotated');
-      emit(events, { type: 'refresh', issuer, sub, sid, durationMs, trigger }, req);
-      return refreshed;
-    } catch (err) {
-      const error = asAuthError(err);
-      const durationMs = performance.now() - started;
-      const code = error.code === 'session_ended' ? 'session_ended' : 'refresh_failed';
-      debug('refresh at %s failed in %d ms: %s%s', issuer, Math.round(durationMs), code,
-        error.cause instanceof AuthError ? ` (${error.cause.code})` : '');
-      emit(events, { type: 'refreshFailed', issuer, sub, sid, code, status: error.status, durationMs, trigger, error }, req);
-      if (code === 'session_ended') emit(events, { type: 'sessionExpired', reason: 'refresh-refused', issuer, sub, sid }, req);
-      throw err;
-    }
+  return context.refreshes.run(`${refreshToken}\n${session.tokens.accessToken}${asked}`, () => {
+    const refresh = (current: AuthSession): Promise<RefreshedSession> => refreshAtProvider(context, req, current, trigger, params);
+    const { ref } = session;
+    return ref === undefined ? refresh(session) : refreshUnderLease(context, req, { ...session, ref }, params, refresh);
   });
+}
+
+/** The token request of {@link refreshSession} from `session`'s refresh token, its debug line and events. */
+async function refreshAtProvider(
+  context: RefreshDeps, req: HttpRequest, session: AuthSession, trigger: RefreshTrigger, params: Readonly<Record<string, string>> | undefined,
+): Promise<RefreshedSession> {
+  const refreshToken = session.tokens.refreshToken;
+  if (refreshToken === undefined) throw new AuthError('refresh_unavailable', 400, 'This session has no refresh token: sign in again to get new tokens');
+  const started = performance.now();
+  const { iss: issuer, sub } = session.claims;
+  const sid = sidOf(session.claims);
+  const { events } = context.options;
+  try {
+    const refreshed = await refreshedSession(context, session, refreshToken, params);
+    const durationMs = performance.now() - started;
+    debug('tokens refreshed at %s in %d ms (%s)%s', issuer, Math.round(durationMs), trigger === 'auto' ? 'autoRefresh' : 'req.oidc.refresh()',
+      refreshed.tokens.refreshToken === refreshToken ? '' : ', refresh token rotated');
+    emit(events, { type: 'refresh', issuer, sub, sid, durationMs, trigger }, req);
+    return refreshed;
+  } catch (err) {
+    const error = asAuthError(err);
+    const durationMs = performance.now() - started;
+    const code = error.code === 'session_ended' ? 'session_ended' : 'refresh_failed';
+    debug('refresh at %s failed in %d ms: %s%s', issuer, Math.round(durationMs), code,
+      error.cause instanceof AuthError ? ` (${error.cause.code})` : '');
+    emit(events, { type: 'refreshFailed', issuer, sub, sid, code, status: error.status, durationMs, trigger, error }, req);
+    if (code === 'session_ended') emit(events, { type: 'sessionExpired', reason: 'refresh-refused', issuer, sub, sid }, req);
+    throw err;
+  }
 }
 
 /** The token request of {@link refreshSession}, and the checks of what it returns. */

@@ -485,6 +485,32 @@ describe('resolveOptions(): the result', () => {
   });
 });
 
+describe('resolveOptions(): refreshLock', () => {
+  const ownLock = { acquire: async () => true, release: async () => undefined };
+
+  test('unset: \'auto\' (the lease is looked for on the store\'s client); false: none; a RefreshLock of the app\'s own is kept as given', () => {
+    expect(resolveOptions(config({ sessionStorage: 'store' })).refreshLock).toBe('auto');
+    expect(resolveOptions(config()).refreshLock).toBe('auto');
+    expect(resolveOptions(config({ sessionStorage: 'store', refreshLock: false })).refreshLock).toBe(false);
+    expect(resolveOptions(config({ refreshLock: false })).refreshLock).toBe(false);
+    expect(resolveOptions(config({ sessionStorage: 'store', refreshLock: ownLock })).refreshLock).toBe(ownLock);
+  });
+
+  test.each([
+    ['a string', 'redis://localhost'],
+    ['true', true],
+    ['an object without acquire()/release()', { set() {}, get() {} }],
+    ['an acquire() without release()', { acquire: async () => true }],
+  ])('refuses %s, naming what it takes', (_label, value) => {
+    expectTypeError(() => resolveOptions(config({ sessionStorage: 'store', refreshLock: value })),
+      'option "refreshLock" must be a node-redis or ioredis client, an object with acquire(key, token, ttlMs) and release(key, token), or false');
+  });
+
+  test('is refused with cookie sessions, which have no shared record to hand a refresh\'s tokens over', () => {
+    expectTypeError(() => resolveOptions(config({ refreshLock: ownLock })), 'option "refreshLock" needs sessionStorage: \'store\'');
+  });
+});
+
 describe('resolveOptions(): session life and refresh', () => {
   test('the defaults: sessionIdleDuration 86400, sessionTouchInterval 300, autoRefresh true, refreshMargin 60', () => {
     const options = resolveOptions(config());
