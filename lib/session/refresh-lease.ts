@@ -26,10 +26,16 @@ export interface LeaseDeps {
   readonly sessions: Pick<Sessions, 'load' | 'saveRecord' | 'forget'>;
 }
 
-/** Tokens and claims, as a refresh returns them. */
-interface Refreshed {
+/**
+ * Tokens and claims, as a refresh returns them. `unsaved`: the provider answered, but its tokens
+ * could not be written to the record (the store failed): the caller must write them before it
+ * answers (see `refreshSession()`), and the lease is kept until it runs out, so that no other
+ * instance refreshes from the record's old, perhaps rotated, refresh token meanwhile.
+ */
+export interface Refreshed {
   tokens: SealedTokens;
   claims: UserClaims;
+  unsaved?: boolean;
 }
 
 /** First and longest pause between two reads of the record by a waiting instance, in milliseconds. */
@@ -88,8 +94,14 @@ export async function refreshUnderLease(
   const { options, sessions } = context;
   const ownParams = params !== undefined && Object.keys(params).length > 0;
   const save = async (refreshed: Refreshed): Promise<Refreshed> => {
-    await sessions.saveRecord(req, refreshed.tokens, refreshed.claims, session.createdAt, session.ref);
-    return refreshed;
+    try {
+      await sessions.saveRecord(req, refreshed.tokens, refreshed.claims, session.createdAt, session.ref);
+      return refreshed;
+    } catch (err) {
+      if (!(err instanceof AuthError) || err.code !== 'store_unavailable') throw err;
+      debug('refreshed tokens not written (the store failed): kept by this instance, to be written by its next request');
+      return { ...refreshed, unsaved: true };
+    }
   };
   const configured = refreshLockOf(req, options.refreshLock);
   if (configured === undefined) return save(await refresh(session));
@@ -107,6 +119,7 @@ export async function refreshUnderLease(
 
   /** Under the lease: the record's new tokens, or a refresh of it, written; the lease given up. */
   const hold = async (): Promise<Refreshed> => {
+    let keepLease = false;
     try {
       const current = await reload();
       if (!ownParams && refreshedElsewhere(current, session)) {
@@ -114,7 +127,9 @@ export async function refreshUnderLease(
         return current;
       }
       try {
-        return await save(await refresh(current));
+        const refreshed = await save(await refresh(current));
+        keepLease = refreshed.unsaved === true;
+        return refreshed;
       } catch (err) {
         // Waiting instances see the record gone, and end the session too. (When the store fails
         // here, the caller's own end of the session deletes it, or reports the failure.)
@@ -122,7 +137,7 @@ export async function refreshUnderLease(
         throw err;
       }
     } finally {
-      await lock.release(key, token).catch(() => debug('refresh lease not given up (the store failed): it runs out by itself'));
+      if (!keepLease) await lock.release(key, token).catch(() => debug('refresh lease not given up (the store failed): it runs out by itself'));
     }
   };
 

@@ -14,7 +14,7 @@ import type { HttpRequest } from '../http.js';
 import { boundKey } from '../provider/dpop-key.js';
 import type { UserClaims } from '../provider/provider.js';
 import type { ProviderRegistry } from '../provider/provider-registry.js';
-import { refreshUnderLease, type LeaseDeps } from './refresh-lease.js';
+import { refreshUnderLease, type LeaseDeps, type Refreshed } from './refresh-lease.js';
 import type { AuthSession, SealedTokens } from './session.js';
 import { loginClaimsOf, sealedClaimsOf } from './user-claims.js';
 
@@ -29,10 +29,7 @@ export interface RefreshDeps extends LeaseDeps {
 }
 
 /** A refreshed session's tokens, and the claims of its (new or kept) ID token. */
-export interface RefreshedSession {
-  tokens: SealedTokens;
-  claims: UserClaims;
-}
+export type RefreshedSession = Refreshed;
 
 /**
  * How long a finished refresh is handed to later requests that still carry the old cookie, in
@@ -105,11 +102,29 @@ export function refreshSession(
   // still be asked again once the refreshed access token is itself due. And by the call's own
   // parameters: a refresh asking for another `resource` must not be answered with another's tokens.
   const asked = params === undefined || Object.keys(params).length === 0 ? '' : `\n${JSON.stringify(params)}`;
-  return context.refreshes.run(`${refreshToken}\n${session.tokens.accessToken}${asked}`, () => {
+  const flight = context.refreshes.run(`${refreshToken}\n${session.tokens.accessToken}${asked}`, () => {
     const refresh = (current: AuthSession): Promise<RefreshedSession> => refreshAtProvider(context, req, current, trigger, params);
     const { ref } = session;
     return ref === undefined ? refresh(session) : refreshUnderLease(context, req, { ...session, ref }, params, refresh);
   });
+  const { ref } = session;
+  return ref === undefined ? flight : flight.then((refreshed) => writeUnsaved(context, req, session, ref, refreshed));
+}
+
+/**
+ * The shared result of a refresh whose record write failed (`unsaved`), written now: by this
+ * request, or by a later one that reuses the refresh (`RefreshFlights`). The provider may have
+ * rotated the refresh token, so these tokens are the session's only live ones: they stay with the
+ * refresh, not lost, until a write succeeds.
+ *
+ * @throws AuthError `store_unavailable` (503) when the store still fails
+ */
+async function writeUnsaved(context: RefreshDeps, req: HttpRequest, session: AuthSession, ref: string, refreshed: RefreshedSession): Promise<RefreshedSession> {
+  if (refreshed.unsaved !== true) return refreshed;
+  await context.sessions.saveRecord(req, refreshed.tokens, refreshed.claims, session.createdAt, ref);
+  refreshed.unsaved = false; // shared by the requests reusing this refresh: written once is enough
+  debug('refreshed tokens written to the store after it failed');
+  return refreshed;
 }
 
 /** The token request of {@link refreshSession} from `session`'s refresh token, its debug line and events. */
