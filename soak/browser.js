@@ -31,6 +31,7 @@ const CLIENT_TIMEOUT_MS = 30_000;
 
 /**
  * @typedef {object} Answer what the app answered, for the printout's tables and checks
+ * @property {string} user whose browser sent it
  * @property {string} route e.g. `GET /api/me`
  * @property {number} start milliseconds since the epoch
  * @property {number} end
@@ -131,11 +132,13 @@ export class FlowError extends Error {
 export class Browser {
   /**
    * @param {object} options
+   * @param {string} options.user the user's name, in every {@link Answer}
    * @param {string} options.appBase the proxy's URL, e.g. `http://127.0.0.1:40001`
    * @param {string} options.issuer the provider's URL
    * @param {(answer: Answer) => void} options.onAnswer receives every answer of the app
    */
-  constructor({ appBase, issuer, onAnswer }) {
+  constructor({ user, appBase, issuer, onAnswer }) {
+    this.user = user;
     this.appBase = appBase;
     this.appOrigin = new URL(appBase).origin;
     this.issuer = issuer;
@@ -169,7 +172,7 @@ export class Browser {
     const end = Date.now();
     for (const setCookie of page.setCookies) await jar.setCookie(setCookie, url, { ignoreError: true });
     if (isApp) {
-      this.onAnswer({ route: route ?? `${verb} ${new URL(url).pathname}`, start, end, status: page.status, instance: page.instance, ended: page.ended });
+      this.onAnswer({ user: this.user, route: route ?? `${verb} ${new URL(url).pathname}`, start, end, status: page.status, instance: page.instance, ended: page.ended });
     }
     return page;
   }

@@ -233,6 +233,7 @@ export function formatReport(record, checks) {
   out.push('', 'refreshes');
   out.push(`  due: ${r.due} access tokens reached exp − refreshMargin while their session was in use (a guarded request sent at or after that moment,`);
   out.push('       or an answer showing a new exp without an explicit refresh), counted once per access token');
+  out.push(`       ${record.books.refreshes.dueInBurst} of them on a step of two requests at once (both instances may refresh the same token)`);
   out.push(`  explicit: ${r.explicit} POST /api/refresh that reached the provider (answered 200, or 401 with the refresh refused)`);
   out.push(`  grants at the provider (grant_type=refresh_token): ${r.grants} = ${r.ok} ok + ${r.refused} refused; per refresh due: ${Number.isNaN(r.ratio) ? 'n/a' : r.ratio.toFixed(3)} (target 1.000)`);
 

@@ -12,9 +12,11 @@
  *
  * Options (or environment): `--minutes` (SOAK_MINUTES, 3), `--users` (SOAK_USERS, 20),
  * `--outage-seconds` (SOAK_OUTAGE_SECONDS, 5), `--access-token-ttl` (SOAK_ACCESS_TOKEN_TTL, 20),
- * `--seed` (SOAK_SEED, 1), `--keep` (keep the temporary folder of Redis's and the provider's data).
+ * `--seed` (SOAK_SEED, 1), `--keep` (keep the temporary folder of Redis's and the provider's data),
+ * `--trace FILE` (every answer of the app and event of the provider, one JSON line each, times in
+ * ms since the users started).
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +35,7 @@ const { values: args } = parseArgs({
     'access-token-ttl': { type: 'string' },
     seed: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    trace: { type: 'string' },
   },
 });
 
@@ -64,7 +67,7 @@ const settings = {
   refreshMargin: 5,
   burstShare: 0.25,
   refreshShare: 0.04,
-  logoutShare: Number(process.env.SOAK_DEBUG_LOGOUT_SHARE ?? 0.02),
+  logoutShare: 0.02,
 };
 if (settings.accessTokenTtl <= settings.refreshMargin) {
   throw new TypeError(`--access-token-ttl must be longer than the app's refreshMargin (${settings.refreshMargin} s)`);
@@ -96,8 +99,12 @@ process.on('SIGINT', () => process.exit(130));
 
 /** @type {Record<string, number>} */
 const providerEvents = {};
+/** The provider's events as they came, for `--trace`. */
+/** @type {{ at: number, event: string, [key: string]: unknown }[]} */
+const providerLog = [];
 /** @param {any} message */
 function onProviderEvent(message) {
+  if (args.trace !== undefined) providerLog.push({ at: Date.now(), ...message });
   const key = message.event === 'grant' ? `grant ${message.grantType} ${message.ok ? 'ok' : message.error}`
     : message.event === 'backchannel' ? `backchannel logout ${message.ok ? 'ok' : `failed: ${message.error}`}`
       : `${message.event}: ${message.error}`;
@@ -160,7 +167,7 @@ async function main() {
   /** @type {import('./user.js').Books} */
   const books = {
     onAnswer: (answer) => { answers.push(answer); },
-    refreshes: { due: 0, explicit: 0 },
+    refreshes: { due: 0, dueInBurst: 0, explicit: 0 },
     surprises: [],
     logoutProblems: [],
     flows: {},
@@ -271,6 +278,16 @@ async function main() {
   checks.unshift({ name: 'both instances ran to the end', pass: running.length === apps.length, detail: `running at the end: ${running.join(', ') || 'none'}` });
   process.stdout.write(`\n${formatReport(record, checks)}\n`);
   if (args.keep) process.stderr.write(`state kept in ${stateDir}\n`);
+  if (args.trace !== undefined) {
+    const lines = [
+      ...answers.map((a) => ({ at: a.start - runStart, kind: 'answer', ...a, start: undefined, ms: a.end - a.start, end: undefined })),
+      ...providerLog.map((e) => ({ ...e, at: e.at - runStart, kind: 'provider', type: undefined })),
+      ...faults.map((f) => ({ at: f.downAt - runStart, kind: 'fault', name: f.name, upAt: f.upAt - runStart })),
+      ...books.surprises.map((x) => ({ ...x, at: x.at - runStart, kind: 'session ended' })),
+    ].sort((x, y) => x.at - y.at);
+    writeFileSync(args.trace, lines.map((line) => JSON.stringify(line)).join('\n') + '\n');
+    process.stderr.write(`trace written to ${args.trace}\n`);
+  }
   return checks.every((c) => c.pass) ? 0 : 1;
 }
 

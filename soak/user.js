@@ -42,7 +42,7 @@ export function seededRandom(seed) {
 /**
  * @typedef {object} Books what every user adds to
  * @property {(answer: import('./browser.js').Answer) => void} onAnswer
- * @property {{ due: number, explicit: number }} refreshes
+ * @property {{ due: number, dueInBurst: number, explicit: number }} refreshes `dueInBurst`: refreshes due on a step of two requests at once (the two instances may both refresh)
  * @property {{ at: number, user: string, reason: string }[]} surprises sessions that ended without a logout: a 401 on a signed-in session
  * @property {{ at: number, user: string, problem: string }[]} logoutProblems a logged-out session still accepted
  * @property {Record<string, number>} flows logins and logouts, done and failed, by kind
@@ -86,7 +86,7 @@ export class SoakUser {
     this.settings = settings;
     this.books = books;
     this.logoutsAllowed = logoutsAllowed;
-    this.browser = new Browser({ appBase, issuer, onAnswer: books.onAnswer });
+    this.browser = new Browser({ user: name, appBase, issuer, onAnswer: books.onAnswer });
   }
 
   /**
@@ -227,7 +227,7 @@ export class SoakUser {
   /** @param {number} parallel */
   async browse(parallel) {
     this.phase = 'browsing';
-    this.noteSend(Date.now());
+    if (this.noteSend(Date.now()) && parallel > 1) this.books.refreshes.dueInBurst++;
     const answers = await Promise.all(Array.from({ length: parallel }, () => this.browser.api('GET', '/api/me')));
     for (const answer of answers) {
       if (answer.status === 200) this.noteToken(answer.json?.expiresAt);
