@@ -24,7 +24,7 @@ import { existsSync, openSync, readFileSync, renameSync, writeFileSync, writeSyn
  * The adapter class for oidc-provider's `adapter` option, its entries kept in `file`.
  *
  * @param {string} file created when missing
- * @returns {new (model: string) => object}
+ * @returns {import('oidc-provider').AdapterConstructor}
  */
 export function fileAdapter(file) {
   /** @type {Map<string, Entry>} */

@@ -66,7 +66,7 @@ const settings = {
   httpTimeout: 3,
   refreshMargin: 5,
   burstShare: 0.25,
-  refreshShare: 0.04,
+  refreshShare: 0.01,
   logoutShare: 0.02,
 };
 if (settings.accessTokenTtl <= settings.refreshMargin) {
@@ -123,7 +123,9 @@ async function main() {
     backchannel_logout_session_required: true,
   };
 
+  let startingAt = Date.now();
   redis = await startRedis(/** @type {number} */ (redisPort), join(stateDir, 'redis'));
+  const redisStartMs = Date.now() - startingAt;
   progress(`redis-server on ${redis.url} (append-only file, fsync always)`);
 
   const providerEnv = {
@@ -133,7 +135,9 @@ async function main() {
     SOAK_ACCESS_TOKEN_TTL: String(settings.accessTokenTtl),
   };
   const startProvider = () => startNode(join(here, 'provider.js'), { env: providerEnv, onEvent: onProviderEvent });
+  startingAt = Date.now();
   let { child: provider, ready: providerReady } = await startProvider();
+  const providerStartMs = Date.now() - startingAt;
   const issuer = /** @type {string} */ (providerReady.issuer);
   progress(`provider at ${issuer}`);
 
@@ -212,24 +216,26 @@ async function main() {
    * @param {string} name
    * @param {() => Promise<void>} stop
    * @param {() => Promise<void>} start
+   * @param {number} startMs how long its first start took: the restart begins that much before the outage's end
    * @returns {Promise<import('./report.js').Fault>}
    */
-  async function fault(name, stop, start) {
+  async function fault(name, stop, start, startMs) {
     faultActive = true;
     // Logouts in flight finish first (their back-channel mark needs Redis, their confirmation the provider).
     const waitUntil = Date.now() + 10_000;
     while (users.some((u) => u.phase === 'logout') && Date.now() < waitUntil) await sleep(50);
     const snapshot = users.filter((u) => u.state === 'in' && u.phase === 'browsing' && u.token !== undefined);
+    const sessions = snapshot.map((u) => u.session);
     for (const u of snapshot) u.held = true;
     const downAt = Date.now();
     await stop();
     progress(`${name} down (${snapshot.length} sessions signed in)`);
-    await sleep(downAt + settings.outageSeconds * 1000 - Date.now());
+    await sleep(downAt + settings.outageSeconds * 1000 - startMs - Date.now());
     await start();
     const upAt = Date.now();
     progress(`${name} back after ${((upAt - downAt) / 1000).toFixed(1)} s; checking those sessions in ${graceMs(settings) / 1000} s`);
     await sleep(graceMs(settings));
-    const outcomes = await Promise.all(snapshot.map((u) => u.requestCheck(upAt + graceMs(settings) + 15_000)));
+    const outcomes = await Promise.all(snapshot.map((u, i) => u.requestCheck(upAt + graceMs(settings) + 15_000, /** @type {number} */ (sessions[i]))));
     for (const u of snapshot) u.held = false;
     faultActive = false;
     progress(`${name}: ${outcomes.filter((o) => o.outcome === 'kept').length} of ${snapshot.length} sessions kept`);
@@ -240,11 +246,11 @@ async function main() {
   const faults = [];
   await sleep(runStart + runMs / 3 - Date.now());
   const store = /** @type {NonNullable<typeof redis>} */ (redis);
-  faults.push(await fault('Redis', () => store.down(), () => store.up()));
+  faults.push(await fault('Redis', () => store.down(), () => store.up(), redisStartMs));
   await sleep(runStart + (2 * runMs) / 3 - Date.now());
   faults.push(await fault('provider', () => provider.stop(), async () => {
     ({ child: provider } = await startProvider());
-  }));
+  }, providerStartMs));
   faultsDone = true;
 
   await Promise.all(loops);

@@ -94,20 +94,24 @@ export class SoakUser {
    * or no answer until `deadline`.
    *
    * @param {number} deadline milliseconds since the epoch
+   * @param {number} session the session to check ({@link SoakUser#session} when the fault began): another one means it ended
    * @returns {Promise<CheckOutcome>}
    */
-  requestCheck(deadline) {
+  requestCheck(deadline, session) {
     return new Promise((resolve) => {
-      if (this.state !== 'in') {
-        resolve({ user: this.name, outcome: 'ended', reason: this.lastEndReason ?? 'none', at: Date.now() });
+      if (this.state !== 'in' || this.session !== session) {
+        resolve({ user: this.name, outcome: 'ended', reason: this.endReasons.get(session) ?? 'logged out', at: Date.now() });
         return;
       }
       this.check = { deadline, resolve };
     });
   }
 
-  /** @type {string | undefined} why the user's last session ended without a logout */
-  lastEndReason;
+  /** The user's sessions, numbered from 1 as they log in; 0: never logged in. */
+  session = 0;
+  /** Why each session that ended without a logout ended, by its number. */
+  /** @type {Map<number, string>} */
+  endReasons = new Map();
 
   /**
    * Runs until `stopped()` says so (and no check is pending).
@@ -176,18 +180,20 @@ export class SoakUser {
   /**
    * The session ended without a logout (a 401 on a signed-in session).
    *
-   * @param {string | undefined} reason
+   * @param {string | undefined} reason the app's (`x-soak-session-ended`); none: no session was found (its record gone)
+   * @param {boolean} [twoAtOnce] it ended on a step of two requests at once
    */
-  signedOut(reason) {
+  signedOut(reason, twoAtOnce = false) {
     if (this.state !== 'in') return;
     this.state = 'out';
     this.token = undefined;
-    this.lastEndReason = reason ?? 'none';
-    this.books.surprises.push({ at: Date.now(), user: this.name, reason: reason ?? 'none (no session found)' });
+    const why = `${reason ?? 'none: no session found'}${twoAtOnce ? ', on two requests at once' : ''}`;
+    this.endReasons.set(this.session, why);
+    this.books.surprises.push({ at: Date.now(), user: this.name, reason: why });
     const check = this.check;
     if (check !== undefined) {
       this.check = undefined;
-      check.resolve({ user: this.name, outcome: 'ended', reason: this.lastEndReason, at: Date.now() });
+      check.resolve({ user: this.name, outcome: 'ended', reason: why, at: Date.now() });
     }
   }
 
@@ -214,8 +220,8 @@ export class SoakUser {
     try {
       await this.browser.login(this.name);
       this.state = 'in';
+      this.session++;
       this.token = undefined;
-      this.lastEndReason = undefined;
       this.flowDone('login');
     } catch (err) {
       this.flowFailed('login', err);
@@ -233,7 +239,7 @@ export class SoakUser {
       if (answer.status === 200) this.noteToken(answer.json?.expiresAt);
     }
     const refused = answers.find((a) => a.status === 401);
-    if (refused !== undefined) this.signedOut(refused.ended);
+    if (refused !== undefined) this.signedOut(refused.ended, parallel > 1);
   }
 
   async refresh() {
