@@ -12,7 +12,8 @@
  *
  * Options (or environment): `--minutes` (SOAK_MINUTES, 3), `--users` (SOAK_USERS, 20),
  * `--outage-seconds` (SOAK_OUTAGE_SECONDS, 5), `--access-token-ttl` (SOAK_ACCESS_TOKEN_TTL, 20),
- * `--seed` (SOAK_SEED, 1), `--keep` (keep the temporary folder of Redis's and the provider's data),
+ * `--seed` (SOAK_SEED, 1), `--two-at-once` (SOAK_TWO_AT_ONCE, 0.25: the share of browsing steps
+ * that send two requests at once; 0 leaves out the cross-instance refresh race), `--keep` (keep the temporary folder of Redis's and the provider's data),
  * `--trace FILE` (every answer of the app and event of the provider, one JSON line each, times in
  * ms since the users started).
  */
@@ -34,6 +35,7 @@ const { values: args } = parseArgs({
     'outage-seconds': { type: 'string' },
     'access-token-ttl': { type: 'string' },
     seed: { type: 'string' },
+    'two-at-once': { type: 'string' },
     keep: { type: 'boolean', default: false },
     trace: { type: 'string' },
   },
@@ -55,6 +57,22 @@ function setting(given, envName, fallback) {
   return number;
 }
 
+/**
+ * A share in [0, 1] from the command line, else the environment, else `fallback`.
+ *
+ * @param {string | undefined} given
+ * @param {string} envName
+ * @param {number} fallback
+ * @returns {number}
+ */
+function shareSetting(given, envName, fallback) {
+  const value = given ?? process.env[envName];
+  if (value === undefined || value === '') return fallback;
+  const number = Number(value);
+  if (!Number.isFinite(number) || number < 0 || number > 1) throw new TypeError(`${envName} (or its option) must be a number from 0 to 1, got "${value}"`);
+  return number;
+}
+
 /** @type {import('./report.js').SoakRecord['settings']} */
 const settings = {
   minutes: setting(args.minutes, 'SOAK_MINUTES', 3),
@@ -65,7 +83,7 @@ const settings = {
   storeTimeout: 2,
   httpTimeout: 3,
   refreshMargin: 5,
-  burstShare: 0.25,
+  burstShare: shareSetting(args['two-at-once'], 'SOAK_TWO_AT_ONCE', 0.25),
   refreshShare: 0.01,
   logoutShare: 0.02,
 };

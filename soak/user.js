@@ -53,7 +53,7 @@ export function seededRandom(seed) {
  * @typedef {object} CheckOutcome
  * @property {string} user
  * @property {'kept' | 'ended' | 'unavailable'} outcome `kept`: a 200; `ended`: a 401 (with `reason`); `unavailable`: no 200 or 401 before the deadline
- * @property {string} [reason] the session end reason the app reported (`none`: no session found, e.g. its store record gone)
+ * @property {string} [reason] why it ended: the reason the app reported (`none: no session found`: its store record or cookie gone), or `logged out`
  * @property {number} at milliseconds since the epoch
  */
 
@@ -65,6 +65,11 @@ export class SoakUser {
   /** The access token the user's session last showed: its expiry (seconds) and whether its refresh was counted due. */
   /** @type {{ exp: number, counted: boolean } | undefined} */
   token;
+  /** The user's sessions, numbered from 1 as they log in; 0: never logged in. */
+  session = 0;
+  /** Why each session that ended without a logout ended, by its number. */
+  /** @type {Map<number, string>} */
+  endReasons = new Map();
   /** No logout while the orchestrator holds the user (a fault is on, its check pending). */
   held = false;
   /** @type {{ deadline: number, resolve: (outcome: CheckOutcome) => void } | undefined} */
@@ -106,12 +111,6 @@ export class SoakUser {
       this.check = { deadline, resolve };
     });
   }
-
-  /** The user's sessions, numbered from 1 as they log in; 0: never logged in. */
-  session = 0;
-  /** Why each session that ended without a logout ended, by its number. */
-  /** @type {Map<number, string>} */
-  endReasons = new Map();
 
   /**
    * Runs until `stopped()` says so (and no check is pending).
