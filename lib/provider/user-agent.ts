@@ -13,7 +13,7 @@ export type Fetch = (url: string, init: RequestInit) => Promise<Response>;
 // package.json is two folders up from both lib/provider/ (ts-jest) and dist/provider/ (the build).
 const manifest = createRequire(import.meta.url)('../../package.json') as { name: string; version: string };
 
-/** This package's product token, e.g. `express-oidc-callback/0.3.0` (RFC 9110 §10.1.5). */
+/** This package's product token, e.g. `express-oidc-callback/0.4.0` (RFC 9110 §10.1.5). */
 export const USER_AGENT = `${manifest.name}/${manifest.version}`;
 
 /**
@@ -25,7 +25,7 @@ const LIBRARY_AGENT = /^(?:openid-client|oauth4webapi|jose)\//;
 /**
  * `base` (the `customFetch` option; the global `fetch`, looked up at each call, when `undefined`)
  * with this package's `User-Agent` on every request: alone when the request has none, before a
- * library's own product token (`express-oidc-callback/0.3.0 openid-client/v6.8.9`). A
+ * library's own product token (`express-oidc-callback/0.4.0 openid-client/v6.8.9`). A
  * `User-Agent` the app set itself (e.g. in `req.oidc.fetchResource()`'s headers) is kept as it is.
  * `base` is called after this, so a `customFetch` may still replace the header.
  */
