@@ -137,7 +137,7 @@ export class RequestAuth {
     if (session === undefined) throw new AuthError('unauthorized', 401, 'Authentication required: sign in first');
     try {
       const refreshed = await refreshSession(context, this.#req, session, 'app', params);
-      attach(this.#req, context, await context.sessions.writeRefreshed(this.#req, this.#res, session, refreshed.tokens, refreshed.claims));
+      attach(this.#req, context, await context.sessions.writeRefreshed(this.#req, this.#res, session, refreshed.tokens, refreshed.claims, refreshed.expiresAt));
     } catch (err) {
       if (err instanceof AuthError && err.code === 'session_ended') {
         if (!this.#res.headersSent) await context.sessions.end(this.#req, this.#res, session);

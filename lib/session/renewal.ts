@@ -63,8 +63,8 @@ export function renewalOf(options: ResolvedOptions, session: AuthSession, now: n
  *   cleared and the store record deleted, and the request goes on as anonymous: browsers are
  *   sent to login, APIs get 401)
  * @throws AuthError `refresh_failed` (503) when the provider failed during a refresh of an
- *   expired access token: the session is left as it was (a failed early refresh, within
- *   `refreshMargin`, keeps the still-valid session quietly); `store_unavailable` (503)
+ *   expired access token: the session is left as it was; `store_unavailable` (503). A failed
+ *   early refresh (within `refreshMargin`, for either reason) keeps the still-valid session quietly.
  */
 async function renewSession(context: RenewalDeps, req: HttpRequest, res: HttpResponse, session: AuthSession, renewal: Renewal): Promise<AuthSession | undefined> {
   if (renewal === 'reseal') {
@@ -73,11 +73,14 @@ async function renewSession(context: RenewalDeps, req: HttpRequest, res: HttpRes
   }
   try {
     const refreshed = await refreshSession(context, req, session, 'auto');
-    return await context.sessions.writeRefreshed(req, res, session, refreshed.tokens, refreshed.claims);
+    return await context.sessions.writeRefreshed(req, res, session, refreshed.tokens, refreshed.claims, refreshed.expiresAt);
   } catch (err) {
-    if (err instanceof AuthError && err.code === 'refresh_failed' && (session.tokens.expiresAt ?? 0) > Date.now() / 1000) {
-      debugRefresh('early refresh failed, the access token is still valid: the session goes on, the next request tries again');
-      return session; // refreshed early, within refreshMargin: the next request tries again
+    // Refreshed early, within refreshMargin, the access token still valid: a provider or a store
+    // that failed (the refreshed tokens kept unwritten by the refresh, see `RefreshFlights`) does
+    // not fail the request; the next request tries again (and writes them).
+    if (err instanceof AuthError && (err.code === 'refresh_failed' || err.code === 'store_unavailable') && (session.tokens.expiresAt ?? 0) > Date.now() / 1000) {
+      debugRefresh('early refresh failed (%s), the access token is still valid: the session goes on, the next request tries again', err.code);
+      return session;
     }
     if (!(err instanceof AuthError) || err.code !== 'session_ended') throw err;
     debugRefresh('session ended: the provider refused the refresh');

@@ -91,6 +91,11 @@ export interface AuthSession {
   staleKey: boolean;
   /** The store record's id, with `sessionStorage: 'store'`. */
   ref?: string;
+  /**
+   * When the store record expires (its seal's `exp`, as the instance that last wrote it set it),
+   * in seconds since the epoch: with `sessionStorage: 'store'`, for a session read from its record.
+   */
+  recordExpiresAt?: number;
 }
 
 /** `true` when `value` is a {@link SessionReference} still to be looked up. */

@@ -115,13 +115,20 @@ export class Sessions {
    * @param ref - the store record to rewrite; a new one when omitted
    * @param recordSaved - `true` when the store record `ref` already holds `tokens` (a refresh
    *   wrote it, see {@link Sessions.saveRecord}): only the cookie is written
+   * @param recordExpiresAt - with `recordSaved`: when that record expires (seconds since the
+   *   epoch, what {@link Sessions.saveRecord} returned): the cookie is sealed until then, not
+   *   past it; computed from the clock when omitted
    * @returns the session as later requests will read it
    * @throws AuthError `session_too_large` (500), `store_unavailable` (503)
    */
-  async write(req: HttpRequest, res: HttpResponse, tokens: SealedTokens, claims: UserClaims, createdAt: number, ref?: string, recordSaved = false): Promise<AuthSession> {
+  async write(
+    req: HttpRequest, res: HttpResponse, tokens: SealedTokens, claims: UserClaims, createdAt: number, ref?: string, recordSaved = false, recordExpiresAt?: number,
+  ): Promise<AuthSession> {
     const now = Math.floor(Date.now() / 1000);
     const sealedTokens = pickTokens(tokens.idToken === undefined ? { ...tokens, claims } : tokens);
-    const expiresAt = sessionExpiry(this.#options, createdAt, now, providerSessionEnd(sealedTokens, claims));
+    const expiresAt = recordSaved && recordExpiresAt !== undefined
+      ? recordExpiresAt
+      : sessionExpiry(this.#options, createdAt, now, providerSessionEnd(sealedTokens, claims));
     const saved = await this.#storage.save(req, sealedTokens, createdAt, expiresAt, ref, !recordSaved);
     const cookies = this.#cookie.write(req, res, saved.value, expiresAt);
     debug('session sealed %s: %d bytes of cookie%s, ends in %d s', saved.ref === undefined ? 'in the cookie' : 'in the store (the cookie holds its reference)',
@@ -141,13 +148,16 @@ export class Sessions {
    * Writes the tokens of a refresh over `session`'s: its cookie, when the response's headers are
    * not sent yet (an app that refreshed while streaming cannot change it). A server-side session's
    * record was written by the refresh already ({@link Sessions.saveRecord}), once for every request
-   * sharing it: only the cookie is written here.
+   * sharing it: only the cookie is written here, sealed until the record's expiry (`recordExpiresAt`,
+   * as the instance that wrote the record set it), so that the cookie never outlives its record.
    *
+   * @param recordExpiresAt - when the refresh's record expires, in seconds since the epoch
+   *   (the refresh's `expiresAt`); the clock's {@link sessionExpiry} when omitted
    * @returns the session as later requests will read it
    */
-  async writeRefreshed(req: HttpRequest, res: HttpResponse, session: AuthSession, tokens: SealedTokens, claims: UserClaims): Promise<AuthSession> {
+  async writeRefreshed(req: HttpRequest, res: HttpResponse, session: AuthSession, tokens: SealedTokens, claims: UserClaims, recordExpiresAt?: number): Promise<AuthSession> {
     if (res.headersSent) return { ...session, tokens, claims };
-    return await this.write(req, res, tokens, claims, session.createdAt, session.ref, session.ref !== undefined);
+    return await this.write(req, res, tokens, claims, session.createdAt, session.ref, session.ref !== undefined, recordExpiresAt);
   }
 
   /**
@@ -161,11 +171,12 @@ export class Sessions {
    * that refuses the write is asked again, every {@link RETRY_MS} ms, until `storeTimeout` has
    * passed since the first attempt (each attempt itself held to `storeTimeout`).
    *
+   * @returns when the record expires, in seconds since the epoch: its cookies are sealed until then
    * @throws AuthError `store_unavailable` (503) when the store failed throughout; the record is
    *   then unchanged, and the refreshed tokens are lost unless the store applies the write late (a
    *   store that queued it) or this instance reuses the refresh (see `RefreshFlights`)
    */
-  async saveRecord(req: HttpRequest, tokens: SealedTokens, claims: UserClaims, createdAt: number, ref: string): Promise<void> {
+  async saveRecord(req: HttpRequest, tokens: SealedTokens, claims: UserClaims, createdAt: number, ref: string): Promise<number> {
     const deadline = Date.now() + this.#options.storeTimeout * 1000;
     const now = Math.floor(Date.now() / 1000);
     const sealedTokens = pickTokens(tokens.idToken === undefined ? { ...tokens, claims } : tokens);
@@ -173,7 +184,7 @@ export class Sessions {
     for (;;) {
       try {
         await this.#storage.save(req, sealedTokens, createdAt, expiresAt, ref);
-        return;
+        return expiresAt;
       } catch (err) {
         if (!(err instanceof AuthError) || err.code !== 'store_unavailable' || Date.now() + RETRY_MS >= deadline) throw err;
         debug('refreshed tokens not written, the store failed: trying again');

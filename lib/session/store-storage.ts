@@ -56,7 +56,7 @@ export class StoreStorage implements SessionStorage {
     }
     const { ref, ...times } = reference;
     const session = sessionOfTokens(opened.payload, times);
-    return session && { ...session, ref };
+    return session && { ...session, ref, recordExpiresAt: opened.payload.exp };
   }
 
   async save(req: HttpRequest, tokens: SealedTokens, createdAt: number, expiresAt: number, ref: string | undefined, persist = true): Promise<{ value: string; ref: string }> {

@@ -12,7 +12,6 @@ import { asAuthError, AuthError } from '../errors.js';
 import { emit, sidOf } from '../events.js';
 import type { HttpRequest } from '../http.js';
 import { boundKey } from '../provider/dpop-key.js';
-import type { UserClaims } from '../provider/provider.js';
 import type { ProviderRegistry } from '../provider/provider-registry.js';
 import { refreshUnderLease, type LeaseDeps, type Refreshed } from './refresh-lease.js';
 import type { AuthSession, SealedTokens } from './session.js';
@@ -39,23 +38,52 @@ export type RefreshedSession = Refreshed;
 const REUSE_MS = 30_000;
 
 /**
+ * The longest a refresh whose tokens could not be written (`unsaved`) is kept for the requests
+ * that write them, in milliseconds (10 minutes), and never past the session's end: its tokens
+ * are the session's only live ones (the provider may have rotated the refresh token), so it is
+ * kept until a write succeeds, {@link REUSE_MS} after that, or until this bound. A store down for
+ * longer loses them: the session ends at its next refresh. (Another instance may refresh from the
+ * record's old refresh token once the refresh lease has run out, with the same outcome.)
+ */
+const UNSAVED_KEEP_MS = 10 * 60_000;
+
+/**
  * Refreshes in flight (and just finished), by the tokens they replace: requests of one session
  * share one token endpoint call (single flight).
  */
 export class RefreshFlights {
   readonly #flights = new Map<string, Promise<RefreshedSession>>();
+  readonly #timers = new Map<string, NodeJS.Timeout>();
 
-  /** Runs `start` for `key`, unless a refresh of that key is in flight or just succeeded. */
-  run(key: string, start: () => Promise<RefreshedSession>): Promise<RefreshedSession> {
+  /**
+   * Runs `start` for `key`, unless a refresh of that key is in flight or just succeeded. A
+   * success is kept for {@link REUSE_MS}; an `unsaved` one until {@link RefreshFlights.saved},
+   * at most {@link UNSAVED_KEEP_MS} and until `keepUntil` (the session's end, in milliseconds
+   * since the epoch). A failure is not kept: the next request tries again.
+   */
+  run(key: string, start: () => Promise<RefreshedSession>, keepUntil = Infinity): Promise<RefreshedSession> {
     const running = this.#flights.get(key);
     if (running !== undefined) return running;
     const flight = start();
     this.#flights.set(key, flight);
     flight.then(
-      () => setTimeout(() => this.#flights.delete(key), REUSE_MS).unref(),
-      () => this.#flights.delete(key), // a failure is not reused: the next request tries again
+      (refreshed) => this.#forgetIn(key, refreshed.unsaved === true ? Math.min(UNSAVED_KEEP_MS, keepUntil - Date.now()) : REUSE_MS),
+      () => this.#flights.delete(key),
     );
     return flight;
+  }
+
+  /** The `unsaved` refresh of `key` is written now: kept for {@link REUSE_MS} from now. */
+  saved(key: string): void {
+    if (this.#flights.has(key)) this.#forgetIn(key, REUSE_MS);
+  }
+
+  #forgetIn(key: string, ms: number): void {
+    clearTimeout(this.#timers.get(key));
+    this.#timers.set(key, setTimeout(() => {
+      this.#flights.delete(key);
+      this.#timers.delete(key);
+    }, Math.max(0, ms)).unref());
   }
 
   /** Refreshes in flight or kept for reuse (for tests and diagnostics). */
@@ -102,27 +130,55 @@ export function refreshSession(
   // still be asked again once the refreshed access token is itself due. And by the call's own
   // parameters: a refresh asking for another `resource` must not be answered with another's tokens.
   const asked = params === undefined || Object.keys(params).length === 0 ? '' : `\n${JSON.stringify(params)}`;
-  const flight = context.refreshes.run(`${refreshToken}\n${session.tokens.accessToken}${asked}`, () => {
-    const refresh = (current: AuthSession): Promise<RefreshedSession> => refreshAtProvider(context, req, current, trigger, params);
+  const key = `${refreshToken}\n${session.tokens.accessToken}${asked}`;
+  const flight = context.refreshes.run(key, async () => {
+    let providerAsked = false;
+    const refresh = (current: AuthSession): Promise<RefreshedSession> => {
+      providerAsked = true;
+      return refreshAtProvider(context, req, current, trigger, params);
+    };
     const { ref } = session;
-    return ref === undefined ? refresh(session) : refreshUnderLease(context, req, { ...session, ref }, params, refresh);
-  });
+    if (ref === undefined) return refresh(session);
+    const started = performance.now();
+    try {
+      return await refreshUnderLease(context, req, { ...session, ref }, params, refresh);
+    } catch (err) {
+      // No token request (refreshAtProvider emits its own): another instance's refresh not
+      // waited out in time, or a lease too short to start one. Still a refresh that failed.
+      if (!providerAsked && err instanceof AuthError && err.code === 'refresh_failed') {
+        const { iss: issuer, sub } = session.claims;
+        emit(context.options.events, {
+          type: 'refreshFailed', issuer, sub, sid: sidOf(session.claims), code: 'refresh_failed', status: err.status,
+          durationMs: performance.now() - started, trigger, error: err,
+        }, req);
+      }
+      throw err;
+    }
+  }, session.expiresAt * 1000);
   const { ref } = session;
-  return ref === undefined ? flight : flight.then((refreshed) => writeUnsaved(context, req, session, ref, refreshed));
+  return ref === undefined ? flight : flight.then((refreshed) => writeUnsaved(context, req, session, ref, key, refreshed));
 }
 
 /**
  * The shared result of a refresh whose record write failed (`unsaved`), written now: by this
- * request, or by a later one that reuses the refresh (`RefreshFlights`). The provider may have
- * rotated the refresh token, so these tokens are the session's only live ones: they stay with the
- * refresh, not lost, until a write succeeds.
+ * request, or by a later one that reuses the refresh (`RefreshFlights` keeps it until then). The
+ * provider may have rotated the refresh token, so these tokens are the session's only live ones:
+ * they stay with the refresh, not lost, until a write succeeds; then the refresh lease kept for
+ * them is given up, and the refresh is reused for {@link REUSE_MS} more.
  *
  * @throws AuthError `store_unavailable` (503) when the store still fails
  */
-async function writeUnsaved(context: RefreshDeps, req: HttpRequest, session: AuthSession, ref: string, refreshed: RefreshedSession): Promise<RefreshedSession> {
+async function writeUnsaved(
+  context: RefreshDeps, req: HttpRequest, session: AuthSession, ref: string, key: string, refreshed: RefreshedSession,
+): Promise<RefreshedSession> {
   if (refreshed.unsaved !== true) return refreshed;
-  await context.sessions.saveRecord(req, refreshed.tokens, refreshed.claims, session.createdAt, ref);
-  refreshed.unsaved = false; // shared by the requests reusing this refresh: written once is enough
+  refreshed.expiresAt = await context.sessions.saveRecord(req, refreshed.tokens, refreshed.claims, session.createdAt, ref);
+  // Shared by the requests reusing this refresh: written once is enough.
+  refreshed.unsaved = false;
+  context.refreshes.saved(key);
+  const release = refreshed.release;
+  delete refreshed.release;
+  await release?.();
   debug('refreshed tokens written to the store after it failed');
   return refreshed;
 }
