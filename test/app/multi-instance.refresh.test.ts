@@ -15,7 +15,7 @@ import express, { type Express } from 'express';
 import session from 'express-session';
 import { RedisStore } from 'connect-redis';
 import { createClient } from 'redis';
-import { authCallback, requireAuth, type AuthCallbackConfig, type RefreshLock } from 'express-oidc-callback';
+import { authCallback, requireAuth, type AuthCallbackConfig, type RefreshFailedEvent, type RefreshLock } from 'express-oidc-callback';
 import { recordKey } from '../../lib/session/record-store.js';
 import { leaseMs } from '../../lib/session/refresh-lease.js';
 import { Sealer } from '../../lib/session/seal.js';
@@ -27,7 +27,7 @@ import { roundRobinProxy, type RoundRobinProxy } from '../support/round-robin-pr
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { SECRET, SESSION_SECRET, authorizationResponse, startTestbed, type Testbed } from '../support/testbed.js';
 
-/** authCallback()'s timeouts here, in seconds: the lease lasts 2 × 2 + 2 × 1 + 2 = 8 s. */
+/** authCallback()'s timeouts here, in seconds: the lease lasts 4 × 2 + 4 × 1 + 2 = 14 s. */
 const HTTP_TIMEOUT = 2;
 const STORE_TIMEOUT = 1;
 const LEASE_MS = leaseMs({ httpTimeout: HTTP_TIMEOUT, storeTimeout: STORE_TIMEOUT });
@@ -62,6 +62,9 @@ interface Setup {
   /** The `refreshLock` option of both instances, built on the instance's Redis client; unset: found on connect-redis's. */
   lock?: (client: RedisClient) => RefreshLock;
 }
+
+/** The `refreshFailed` events of both instances since the test began. */
+const refreshFailures: RefreshFailedEvent[] = [];
 
 /** Calls of the app's own RefreshLock, across both instances. */
 const lockCalls = { acquired: 0, refused: 0, released: 0 };
@@ -110,6 +113,7 @@ describe.each(setups)('two instances behind a round-robin proxy, $label', ({ loc
     app.use(session({ store: new RedisStore({ client }), secret: SESSION_SECRET, resave: false, saveUninitialized: false }));
     app.use(authCallback({
       ...auth, sessionStorage: 'store', httpTimeout: HTTP_TIMEOUT, storeTimeout: STORE_TIMEOUT, refreshMargin: 0,
+      events: { refreshFailed: (event) => { refreshFailures.push(event); } },
       ...(lock !== undefined && { refreshLock: lock(client) }),
     }));
     app.get('/api/me', requireAuth(), (req, res) => {
@@ -174,6 +178,7 @@ describe.each(setups)('two instances behind a round-robin proxy, $label', ({ loc
     op.refreshGrants = 0;
     op.grantErrors.length = 0;
     op.refreshes.length = 0;
+    refreshFailures.length = 0;
     Object.assign(lockCalls, { acquired: 0, refused: 0, released: 0 });
   });
 
@@ -296,22 +301,26 @@ describe.each(setups)('two instances behind a round-robin proxy, $label', ({ loc
   }, 30_000);
 
   if (lock === undefined) {
-    test('a lease whose holder crashed (taken, never given up) runs out: after the lease time a waiting request refreshes', async () => {
+    test('a lease whose holder crashed (taken, never given up) runs out: the requests that waited it out answer 503 refresh_failed at their deadline (taking it over then would outlast it), and the next request refreshes', async () => {
       const cookie = await signedInWithExpiredToken();
       expect(await inspector.set(leaseKey(cookie), 'a-crashed-instance', { NX: true, PX: LEASE_MS })).toBe('OK');
 
       const started = Date.now();
       const [first, second] = await Promise.all([send(cookie), send(cookie)]);
       const waited = Date.now() - started;
-      expect([first.status, second.status]).toEqual([200, 200]);
-      expect(first.body.accessToken).toBe(second.body.accessToken);
-      expect(waited).toBeGreaterThanOrEqual(LEASE_MS - 500);
-      expect(waited).toBeLessThan(LEASE_MS + STORE_TIMEOUT * 1000 + 2000);
+      expect([first, second].map((a) => [a.status, a.body.code])).toEqual([[503, 'refresh_failed'], [503, 'refresh_failed']]);
+      expect(waited).toBeGreaterThanOrEqual(LEASE_MS + STORE_TIMEOUT * 1000 - 500);
+      expect(waited).toBeLessThan(LEASE_MS + STORE_TIMEOUT * 1000 + 3000);
+      expect(op.refreshGrants).toBe(0);
+
+      const next = await send(cookie);
+      expect(next.status).toBe(200);
+      expect(next.body.sub).toBe('alice');
       expect(op.refreshGrants).toBe(1);
       expect(op.grantErrors).toEqual([]);
-      expect((await send(cookie)).status).toBe(200);
+      expect((await send(cookie)).body.accessToken).toBe(next.body.accessToken);
       expect(op.refreshGrants).toBe(1);
-    }, 30_000);
+    }, 40_000);
 
     test('when no new tokens appear within the lease time and storeTimeout (a lease held too long), the waiting requests are a 503 refresh_failed and the session is kept', async () => {
       const cookie = await signedInWithExpiredToken();
@@ -324,13 +333,18 @@ describe.each(setups)('two instances behind a round-robin proxy, $label', ({ loc
       expect(waited).toBeGreaterThanOrEqual(LEASE_MS + STORE_TIMEOUT * 1000 - 500);
       expect(waited).toBeLessThan(LEASE_MS + STORE_TIMEOUT * 1000 + 3000);
       expect(op.refreshGrants).toBe(0);
+      // One refreshFailed per instance's refresh (the requests were split across both), though no token request was sent.
+      expect(refreshFailures).toEqual([0, 1].map(() => expect.objectContaining({
+        type: 'refreshFailed', code: 'refresh_failed', status: 503, trigger: 'auto', sub: 'alice', durationMs: expect.any(Number),
+      })));
+      expect(refreshFailures[0]!.durationMs).toBeGreaterThanOrEqual(LEASE_MS);
 
       await inspector.del(leaseKey(cookie));
       const after = await send(cookie);
       expect(after.status).toBe(200);
       expect(after.body.sub).toBe('alice');
       expect(op.refreshGrants).toBe(1);
-    }, 30_000);
+    }, 40_000);
 
     test('requests waiting for another instance\'s refresh end too when that instance ends the session (its record deleted)', async () => {
       const cookie = await signedInWithExpiredToken();

@@ -17,7 +17,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/gl
 import { RedisStore } from 'connect-redis';
 import express, { type Express } from 'express';
 import session from 'express-session';
-import { authCallback, requireAuth, type AuthCallbackConfig } from 'express-oidc-callback';
+import { authCallback, requireAuth, type AuthCallbackConfig, type RefreshLock } from 'express-oidc-callback';
 import { createClient } from 'redis';
 import { recordKey } from '../../lib/session/record-store.js';
 import { Sealer } from '../../lib/session/seal.js';
@@ -417,6 +417,15 @@ describe('a refresh whose tokens cannot be written (the provider rotated the ref
     expect(elsewhere.status).toBe(200);
     expect(await elsewhere.json()).toMatchObject({ sub: USER });
     expect(hostile.refreshRequests().length).toBe(refreshesBefore + 1);
+    if (fault === 'down') {
+      // The late write gave the refresh lease up (kept while the tokens were unwritten): an explicit
+      // refresh now goes to the provider at once, not after the lease time (62 s with the defaults).
+      expect(await inspector.exists(redisKey(recordKey('refresh-lock', (await referenceOf(browser, app)).ref)))).toBe(0);
+      const { answer: explicit, ms } = await timed(() => browser.request(`${app.baseURL}/api/refresh`, { method: 'POST', headers: JSON_ACCEPT }));
+      expect(explicit.status).toBe(200);
+      expect(ms).toBeLessThan(ANSWER_BOUND_MS);
+      expect(hostile.refreshRequests().length).toBe(refreshesBefore + 2);
+    }
   });
   test('Redis down for a moment, disableOfflineQueue: the write is tried again within storeTimeout, and the request succeeds', async () => {
     const app = await startApp({ storeTimeout: 3 }, { disableOfflineQueue: true });
@@ -441,6 +450,71 @@ describe('a refresh whose tokens cannot be written (the provider rotated the ref
     const elsewhere = await fetch(`${other.baseURL}/api/me`, { headers: { ...JSON_ACCEPT, cookie: `${COOKIE}=${await cookieOf(browser, app)}` } });
     expect(elsewhere.status).toBe(200);
     expect(hostile.refreshRequests().length).toBe(refreshesBefore + 1);
+  });
+});
+
+describe('an early refresh (the access token still valid, within refreshMargin) whose tokens cannot be written', () => {
+  test('Redis down, disableOfflineQueue: the request is served with the still-valid session (200, not 503), and the next request once Redis is back writes the refreshed tokens without refreshing again', async () => {
+    const app = await startApp({ refreshMargin: 120 }, { disableOfflineQueue: true });
+    hostile.behaviour.expiresIn = 60; // due at once (within refreshMargin), valid for a minute
+    const browser = await signIn(app);
+    hostile.behaviour.expiresIn = 3600;
+    const cookie = await cookieOf(browser, app);
+    const refreshesBefore = hostile.refreshRequests().length;
+
+    onNextTokenRequest(() => redis.down());
+    let page: Page;
+    try {
+      page = await me(browser, app);
+    } finally {
+      await redis.up();
+    }
+    expect(page.status).toBe(200);
+    expect(JSON.parse(page.body)).toMatchObject({ sub: USER });
+    expect(await cookieOf(browser, app)).toBe(cookie);
+    expect(hostile.refreshRequests().length).toBe(refreshesBefore + 1);
+
+    const back = await meOnceBack(browser, app);
+    expect(back.status).toBe(200);
+    expect(hostile.refreshRequests().length).toBe(refreshesBefore + 1); // the kept tokens written, not refreshed again
+    const other = await startApp({ refreshMargin: 120 });
+    const elsewhere = await fetch(`${other.baseURL}/api/me`, { headers: { ...JSON_ACCEPT, cookie: `${COOKIE}=${await cookieOf(browser, app)}` } });
+    expect(elsewhere.status).toBe(200);
+    expect(hostile.refreshRequests().length).toBe(refreshesBefore + 1);
+  });
+});
+
+describe('the cookie of a refreshed server-side session never outlives its store record', () => {
+  test('sealed until the record\'s expiry as the refresh wrote it, not from the clock when the cookie is written (here 2 s later: a slow lease release)', async () => {
+    const lockClient = createClient({ url: redis.url });
+    lockClient.on('error', () => undefined);
+    await lockClient.connect();
+    try {
+      const refreshLock: RefreshLock = {
+        async acquire(key, token, ttlMs) {
+          return await lockClient.set(`own:${key}`, token, { NX: true, PX: ttlMs }) !== null;
+        },
+        async release(key, token) {
+          await new Promise((resolve) => setTimeout(resolve, 2200));
+          if (await lockClient.get(`own:${key}`) === token) await lockClient.del(`own:${key}`);
+        },
+      };
+      const app = await startApp({ storeTimeout: 3, sessionIdleDuration: 600, refreshLock });
+      hostile.behaviour.expiresIn = 1;
+      const browser = await signIn(app);
+      hostile.behaviour.expiresIn = 3600;
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      const before = await referenceOf(browser, app);
+
+      expect((await me(browser, app)).status).toBe(200);
+      const reference = await referenceOf(browser, app);
+      expect(reference.iat).toBeGreaterThan(before.iat); // resealed by the refresh
+      const pttl = await inspector.pTTL(redisKey(recordKey('session', reference.ref)));
+      expect(pttl).toBeGreaterThan(0);
+      expect(reference.exp * 1000).toBeLessThanOrEqual(Date.now() + pttl + 100);
+    } finally {
+      lockClient.destroy();
+    }
   });
 });
 
