@@ -54,6 +54,8 @@ const UNSAVED_KEEP_MS = 10 * 60_000;
 export class RefreshFlights {
   readonly #flights = new Map<string, Promise<RefreshedSession>>();
   readonly #timers = new Map<string, NodeJS.Timeout>();
+  /** The `unsaved` refreshes kept, by their new access token. */
+  readonly #unsaved = new Map<string, { key: string; refreshed: RefreshedSession }>();
 
   /**
    * Runs `start` for `key`, unless a refresh of that key is in flight or just succeeded. A
@@ -67,7 +69,14 @@ export class RefreshFlights {
     const flight = start();
     this.#flights.set(key, flight);
     flight.then(
-      (refreshed) => this.#forgetIn(key, refreshed.unsaved === true ? Math.min(UNSAVED_KEEP_MS, keepUntil - Date.now()) : REUSE_MS),
+      (refreshed) => {
+        if (refreshed.unsaved !== true) {
+          this.#forgetIn(key, REUSE_MS);
+          return;
+        }
+        this.#unsaved.set(refreshed.tokens.accessToken, { key, refreshed });
+        this.#forgetIn(key, Math.min(UNSAVED_KEEP_MS, keepUntil - Date.now()));
+      },
       () => this.#flights.delete(key),
     );
     return flight;
@@ -78,11 +87,25 @@ export class RefreshFlights {
     if (this.#flights.has(key)) this.#forgetIn(key, REUSE_MS);
   }
 
+  /**
+   * The `unsaved` refresh whose tokens are `tokens`, read from the store record (a store that
+   * queued the failed write applied it late): written after all, so marked saved and returned,
+   * for its lease to be given up. `undefined` when none.
+   */
+  landed(tokens: SealedTokens): RefreshedSession | undefined {
+    const kept = this.#unsaved.get(tokens.accessToken);
+    if (kept === undefined || kept.refreshed.unsaved !== true || kept.refreshed.tokens.refreshToken !== tokens.refreshToken) return undefined;
+    kept.refreshed.unsaved = false;
+    this.saved(kept.key);
+    return kept.refreshed;
+  }
+
   #forgetIn(key: string, ms: number): void {
     clearTimeout(this.#timers.get(key));
     this.#timers.set(key, setTimeout(() => {
       this.#flights.delete(key);
       this.#timers.delete(key);
+      for (const [accessToken, kept] of this.#unsaved) if (kept.key === key) this.#unsaved.delete(accessToken);
     }, Math.max(0, ms)).unref());
   }
 
@@ -131,6 +154,16 @@ export function refreshSession(
   // parameters: a refresh asking for another `resource` must not be answered with another's tokens.
   const asked = params === undefined || Object.keys(params).length === 0 ? '' : `\n${JSON.stringify(params)}`;
   const key = `${refreshToken}\n${session.tokens.accessToken}${asked}`;
+  if (session.ref !== undefined) {
+    // The record holds the tokens of a refresh kept unsaved: its write landed late. Its lease goes.
+    const landed = context.refreshes.landed(session.tokens);
+    if (landed?.release !== undefined) {
+      const { release } = landed;
+      delete landed.release;
+      debug('refreshed tokens found written to the store after it failed: the refresh lease kept for them given up');
+      return release().then(() => refreshSession(context, req, session, trigger, params));
+    }
+  }
   const flight = context.refreshes.run(key, async () => {
     let providerAsked = false;
     const refresh = (current: AuthSession): Promise<RefreshedSession> => {

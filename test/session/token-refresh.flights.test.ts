@@ -2,7 +2,7 @@
  * RefreshFlights (lib/session/token-refresh.ts), the single flight of a session's refresh, on
  * Jest's fake timers: a refresh is reused for 30 s after it succeeded; one whose tokens could not
  * be written (`unsaved`, the provider may have rotated the refresh token) is kept until they are
- * (then 30 s more), at most 10 minutes and never past the session's end.
+ * (then 30 s more), at most 10 minutes and never past the session's end; or found written late.
  */
 import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals';
 import type { RefreshedSession } from '../../lib/session/token-refresh.js';
@@ -62,6 +62,18 @@ describe('RefreshFlights', () => {
     await jest.advanceTimersByTimeAsync(91_000);
     expect(flights.size).toBe(1); // b: its session ended
     await jest.advanceTimersByTimeAsync(10 * 60_000);
+    expect(flights.size).toBe(0);
+  });
+
+  test('an unsaved refresh whose tokens the record turns out to hold (the store applied the write late) is marked written by landed(), and reused for 30 s more', async () => {
+    const flights = new RefreshFlights();
+    const unsaved = refreshed(true);
+    await started(flights, 'k', unsaved);
+    expect(flights.landed({ accessToken: 'at-2', tokenType: 'Bearer', refreshToken: 'rt-other' })).toBeUndefined();
+    expect(flights.landed(unsaved.tokens)).toBe(unsaved);
+    expect(unsaved.unsaved).toBe(false);
+    expect(flights.landed(unsaved.tokens)).toBeUndefined(); // once
+    await jest.advanceTimersByTimeAsync(31_000);
     expect(flights.size).toBe(0);
   });
 
