@@ -23,6 +23,10 @@ export type { LoginOptions, RoutesConfig } from './config/login-options.js';
 export type { SessionOptions, CookieConfig } from './config/session-options.js';
 export type { LogoutOptions } from './config/logout-options.js';
 export type { HookOptions, AfterCallbackSession, AfterCallbackResult, JsonValue } from './config/hook-options.js';
+export type {
+  EventOptions, AuthCallbackEvents, AuthEvent, AuthEventListener, SessionIdentity, LoginEvent, LoginFailedEvent, RefreshEvent, RefreshFailedEvent,
+  RefreshTrigger, LogoutEvent, BackchannelLogoutEvent, SessionExpiredEvent, SessionEndReason,
+} from './config/event-options.js';
 export type { TenantsConfig, TenantClient } from './config/tenants.js';
 export {
   readProviderJson, checkProviderUrl, authorizationRequestUrl,

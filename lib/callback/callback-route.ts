@@ -10,13 +10,17 @@ import { checkAuthentication, checkSessionExpiry } from './authentication-checks
 import { checkAuthorizationResponse, readAuthorizationResponse } from './authorization-response.js';
 import { authSessionOf, type Context } from '../runtime.js';
 import { boundKey } from '../provider/dpop-key.js';
-import { AuthError, oauthErrorCode, plainText } from '../errors.js';
+import { asAuthError, AuthError, oauthErrorCode, plainText } from '../errors.js';
+import { debugOf } from '../debug.js';
+import { emit, sidOf } from '../events.js';
 import { renewExpressSession } from '../transaction/express-session.js';
 import { handleIdpInitiatedLogin } from './idp-initiated-login.js';
 import type { Provider } from '../provider/provider.js';
 import { tokenTypeName } from '../provider/token-set.js';
 import { userClaims } from '../session/user-claims.js';
 import type { Transaction } from '../transaction/transaction.js';
+
+const debug = debugOf('callback');
 
 /** Errors of a `prompt=none` login that mean "the user is not signed in at the provider" (OpenID Connect Core 1.0 §3.1.2.6). */
 const SILENT_LOGIN_ERRORS = new Set(['login_required', 'consent_required', 'interaction_required', 'account_selection_required']);
@@ -41,25 +45,38 @@ function authorizationError(error: string, description: string | null): AuthErro
  * browser's login is refused as such, so an attacker's `error_description` is never shown.
  */
 function transactionFor(context: Context, req: HttpRequest, res: HttpResponse, params: URLSearchParams): Transaction & { signedOut?: true } | 'stale' {
-  const taken = context.transactionCookie.take(req, res, params.get('state') ?? undefined, Math.floor(Date.now() / 1000));
+  const now = Math.floor(Date.now() / 1000);
+  const taken = context.transactionCookie.take(req, res, params.get('state') ?? undefined, now);
   // A callback already used, or of a login given up on (the back button after signing in), in
   // a browser that is signed in: nothing to exchange, and nothing to report either.
-  if (taken.kind !== 'found' && authSessionOf(req) !== undefined && req.method === 'GET') return 'stale';
+  if (taken.kind !== 'found' && authSessionOf(req) !== undefined && req.method === 'GET') {
+    debug('callback without its pending login (%s) in a signed-in browser: used already or given up on, back to the app', taken.kind);
+    return 'stale';
+  }
   switch (taken.kind) {
     case 'found':
+      debug('pending login found: started at %s %d s ago%s', taken.transaction.issuer, now - taken.transaction.createdAt, taken.transaction.silent === true ? ', prompt=none' : '');
       break;
     case 'none':
+      debug('no pending login in this browser: refused');
       throw new AuthError('missing_transaction', 400, 'No login is pending in this browser: start again from the login page');
     case 'state_mismatch':
+      debug('the callback\'s state matches none of the pending logins: refused');
       throw new AuthError('state_mismatch', 400, 'The callback\'s state does not match the pending login: start again from the login page');
     case 'expired':
+      debug('pending login found but expired (transactionDuration): refused');
       throw new AuthError('transaction_expired', 400, 'The login took too long: start again from the login page');
   }
   const error = params.get('error');
   if (error !== null) {
     // OpenID Connect Core 1.0 §3.1.2.6: a silent login the provider cannot complete without the user.
-    if (taken.transaction.silent === true && SILENT_LOGIN_ERRORS.has(error)) return { ...taken.transaction, signedOut: true };
-    throw authorizationError(error, params.get('error_description'));
+    if (taken.transaction.silent === true && SILENT_LOGIN_ERRORS.has(error)) {
+      debug('silent login answered %s: not signed in at the provider, back to the page anonymous', error);
+      return { ...taken.transaction, signedOut: true };
+    }
+    const refused = authorizationError(error, params.get('error_description'));
+    debug('the provider answered the login with an error: %s', refused.code);
+    throw refused;
   }
   if (!params.get('code')) throw new AuthError('missing_code', 400, 'Authorization code not found in the callback');
   return taken.transaction;
@@ -115,6 +132,31 @@ function basePathOf(redirectUri: string, context: Context): string {
  * token set cannot fit in the cookie; `store_unavailable` (503).
  */
 export async function handleCallback(context: Context, req: HttpRequest, res: HttpResponse): Promise<void> {
+  const attempt: CallbackAttempt = { started: performance.now(), issuer: undefined, silent: false };
+  try {
+    await answerCallback(context, req, res, attempt);
+  } catch (err) {
+    const error = asAuthError(err);
+    const issuer = attempt.issuer ?? context.options.issuerIdentifier ?? context.options.adapter?.issuer;
+    emit(context.options.events, {
+      type: 'loginFailed', issuer, code: error.code, status: error.status, stage: 'callback', silent: attempt.silent, durationMs: performance.now() - attempt.started, error,
+    }, req);
+    throw err;
+  }
+}
+
+/** What {@link answerCallback} learnt of the login it answers, for its events. */
+interface CallbackAttempt {
+  /** When the callback began, `performance.now()`. */
+  readonly started: number;
+  /** The pending login's issuer, once found. */
+  issuer: string | undefined;
+  /** The pending login was a `prompt=none` one. */
+  silent: boolean;
+}
+
+/** {@link handleCallback}'s work; `attempt` filled in as it goes. */
+async function answerCallback(context: Context, req: HttpRequest, res: HttpResponse, attempt: CallbackAttempt): Promise<void> {
   // RFC 9700 §4.2.4: the authorization response must not leak through the Referer header.
   setHeaders(res, { 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' });
   const params = await readAuthorizationResponse(req);
@@ -133,6 +175,8 @@ export async function handleCallback(context: Context, req: HttpRequest, res: Ht
     redirect(res, `${context.options.basePath}/`);
     return;
   }
+  attempt.issuer = transaction.issuer;
+  attempt.silent = transaction.silent === true;
   if (transaction.signedOut === true) {
     redirect(res, context.options.basePath + transaction.returnTo);
     return;
@@ -156,6 +200,9 @@ export async function handleCallback(context: Context, req: HttpRequest, res: Ht
   }, transaction.dpopKey);
   // RFC 9449 §5: the tokens are DPoP-bound only when the provider says so; bearer tokens drop the key.
   const dpopKey = boundKey({ tokenType: tokenSet.tokenType, dpopKey: transaction.dpopKey });
+  debug('code exchanged at %s: ID token valid, %s access token%s%s', transaction.issuer, tokenTypeName(tokenSet.tokenType),
+    tokenSet.expiresAt === undefined ? ' (no expiry given)' : ` expiring in ${Math.round(tokenSet.expiresAt - Date.now() / 1000)} s`,
+    tokenSet.refreshToken === undefined ? ', no refresh token' : ', a refresh token');
   if (transaction.dpopKey !== undefined && dpopKey === undefined && context.options.dpop === 'required') {
     throw new AuthError('dpop_unsupported', 502,
       `dpop is 'required' but the provider did not bind the tokens (token_type ${plainText(tokenSet.tokenType, 20)}, not DPoP; RFC 9449 §5)`);
@@ -177,8 +224,15 @@ export async function handleCallback(context: Context, req: HttpRequest, res: Ht
     loginState: transaction.loginState,
   }, options.identityClaimFilter);
   if (!decision.signIn) {
-    if (res.headersSent) return; // the hook answered the request itself
-    throw new AuthError('login_refused', 403, 'This app did not accept the sign-in');
+    debug('afterCallback refused the sign-in%s', res.headersSent ? ' and answered the request itself' : '');
+    const refused = new AuthError('login_refused', 403, 'This app did not accept the sign-in');
+    if (!res.headersSent) throw refused;
+    // The hook answered the request itself: nothing goes to next(), the refusal is still counted.
+    emit(options.events, {
+      type: 'loginFailed', issuer: transaction.issuer, code: refused.code, status: refused.status, stage: 'callback', silent: attempt.silent,
+      durationMs: performance.now() - attempt.started, error: refused,
+    }, req);
+    return;
   }
 
   await context.sessions.forget(req, authSessionOf(req)); // a session this browser had is replaced
@@ -191,4 +245,9 @@ export async function handleCallback(context: Context, req: HttpRequest, res: Ht
   };
   await context.sessions.write(req, res, tokens, tokenSet.claims, Date.now() / 1000);
   redirect(res, options.basePath + transaction.returnTo);
+  const durationMs = performance.now() - attempt.started;
+  debug('signed in at %s: the callback took %d ms', transaction.issuer, Math.round(durationMs));
+  emit(options.events, {
+    type: 'login', issuer: transaction.issuer, sub: tokenSet.claims.sub, sid: sidOf(tokenSet.claims), durationMs, silent: attempt.silent,
+  }, req);
 }

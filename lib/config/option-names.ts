@@ -9,6 +9,7 @@
  */
 import { ConfigurationError } from '../errors.js';
 import type { ClientCertificate } from './client-options.js';
+import type { AuthCallbackEvents } from './event-options.js';
 import type { RoutesConfig } from './login-options.js';
 import type { AuthCallbackConfig } from './options.js';
 import type { CookieConfig } from './session-options.js';
@@ -26,12 +27,15 @@ const TOP_LEVEL: Names<AuthCallbackConfig> = {
   sessionDuration: true, sessionIdleDuration: true, sessionTouchInterval: true, sessionStorage: true, session: true,
   storeTimeout: true, autoRefresh: true, refreshMargin: true, cookie: true, identityClaimFilter: true,
   loginState: true, afterCallback: true, idpLogout: true, logoutParams: true, attemptSilentLogin: true,
-  requestObject: true, tokenEndpointParams: true, refreshParams: true,
+  requestObject: true, tokenEndpointParams: true, refreshParams: true, events: true,
 };
 const ROUTES: Names<RoutesConfig> = { login: true, callback: true, logout: true, backchannelLogout: true };
 const COOKIE: Names<CookieConfig> = { name: true, domain: true, sameSite: true };
 const TENANTS: Names<TenantsConfig> = { issuer: true, client: true, cacheSize: true, allowSharedCallback: true };
 const CLIENT_CERTIFICATE: Names<ClientCertificate> = { cert: true, key: true, passphrase: true, ca: true };
+const EVENTS: Names<AuthCallbackEvents> = {
+  login: true, loginFailed: true, refresh: true, refreshFailed: true, logout: true, backchannelLogout: true, sessionExpired: true,
+};
 
 /**
  * express-openid-connect's options (and a few common slips) that are not names here, with what
@@ -102,16 +106,17 @@ function checkNames(given: unknown, known: Readonly<Record<string, true>>, prefi
 
 /**
  * Refuses a key `authCallback()` does not know, at the top level and in `routes`, `cookie`,
- * `tenants` and `clientCertificate` (`authorizationParams` is the provider's to define).
+ * `tenants`, `clientCertificate` and `events` (`authorizationParams` is the provider's to define).
  *
  * @throws ConfigurationError (`ERR_INVALID_OPTION`) naming the key and the closest known name,
  *   e.g. `option "sesionDuration" is not an option: did you mean "sessionDuration"?`
  */
 export function checkOptionNames(config: object): void {
   checkNames(config, TOP_LEVEL, '');
-  const { routes, cookie, tenants, clientCertificate } = config as AuthCallbackConfig;
+  const { routes, cookie, tenants, clientCertificate, events } = config as AuthCallbackConfig;
   checkNames(routes, ROUTES, 'routes.');
   checkNames(cookie, COOKIE, 'cookie.');
   checkNames(tenants, TENANTS, 'tenants.');
   checkNames(clientCertificate, CLIENT_CERTIFICATE, 'clientCertificate.');
+  checkNames(events, EVENTS, 'events.');
 }

@@ -6,6 +6,7 @@
  */
 import type { ProviderAdapter } from '../provider/adapters/adapter.js';
 import type { ClientOptions } from './client-options.js';
+import type { EventOptions } from './event-options.js';
 import type { HookOptions } from './hook-options.js';
 import type { LogoutOptions } from './logout-options.js';
 import type { LoginOptions } from './login-options.js';
@@ -16,11 +17,11 @@ import type { TenantsConfig } from './tenants.js';
  * Options of {@link authCallback}. Required: `baseURL`, `secret`, and either `issuer` and
  * `clientId`, or `tenants`, or `adapter` and `clientId`. The others are grouped by what they are
  * about: {@link ClientOptions}, {@link LoginOptions}, {@link LogoutOptions}, {@link SessionOptions},
- * {@link HookOptions}.
+ * {@link HookOptions}, {@link EventOptions}.
  *
  * Every duration is in **seconds**, as OAuth's own `expires_in` (RFC 6749 §5.1).
  */
-export interface AuthCallbackConfig extends ClientOptions, LoginOptions, LogoutOptions, SessionOptions, HookOptions {
+export interface AuthCallbackConfig extends ClientOptions, LoginOptions, LogoutOptions, SessionOptions, HookOptions, EventOptions {
   /**
    * Issuer identifier of the OpenID Provider, an absolute URL. Its metadata is discovered at
    * `issuer + '/.well-known/openid-configuration'` (OpenID Connect Discovery 1.0 §4) and its

@@ -17,6 +17,7 @@ import {
 import { checkClient, checkClientCertificate } from './client-checks.js';
 import { authorizationParamsOf, essentialAcrOf, loginParamsOf } from './login-policy.js';
 import { tokenParamsOf } from './token-params.js';
+import type { AuthCallbackEvents } from './event-options.js';
 import type { AuthCallbackConfig } from './options.js';
 import type { ResolvedOptions } from './resolved-options.js';
 import type { TenantClient } from './tenants.js';
@@ -241,7 +242,25 @@ function silentLoginOf(given: unknown, authorizationParams: Readonly<Record<stri
   return on;
 }
 
-/** The app's hooks (functions, when set) and the logout options. */
+/**
+ * The `events` option: an object of listeners, each a function when set (its names were checked
+ * by `checkOptionNames()`), copied and frozen.
+ */
+function eventsOf(given: unknown): Readonly<AuthCallbackEvents> {
+  if (given === undefined) return Object.freeze({});
+  if (given === null || typeof given !== 'object' || Array.isArray(given)) {
+    fail('events', 'must be an object of listeners, e.g. { login: (event) => logins.inc() }');
+  }
+  const listeners: Record<string, unknown> = {};
+  for (const [name, listener] of Object.entries(given)) {
+    if (listener === undefined) continue;
+    if (typeof listener !== 'function') fail(`events.${name}`, `must be a function (event, req) => void (got ${listener === null ? 'null' : typeof listener})`);
+    listeners[name] = listener;
+  }
+  return Object.freeze(listeners) as Readonly<AuthCallbackEvents>;
+}
+
+/** The app's hooks and listeners (functions, when set) and the logout options. */
 function resolveHooks(config: AuthCallbackConfig) {
   for (const key of ['loginState', 'afterCallback'] as const) {
     if (config[key] !== undefined && typeof config[key] !== 'function') fail(key, 'must be a function');
@@ -249,6 +268,7 @@ function resolveHooks(config: AuthCallbackConfig) {
   return {
     loginState: config.loginState,
     afterCallback: config.afterCallback,
+    events: eventsOf(config.events),
     idpLogout: assertBoolean(config.idpLogout, 'idpLogout', true),
     logoutParams: checkLogoutParams(config.logoutParams, 'logoutParams', fail),
   } as const;

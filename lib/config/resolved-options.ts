@@ -7,6 +7,7 @@ import type { RequestHandler } from 'express';
 import type { JWK } from 'jose';
 import type { ProviderAdapter } from '../provider/adapters/adapter.js';
 import type { ClientAuthMethod } from './client-options.js';
+import type { AuthCallbackEvents } from './event-options.js';
 import type { HookOptions } from './hook-options.js';
 import type { TenantsConfig } from './tenants.js';
 
@@ -85,6 +86,8 @@ export interface ResolvedOptions {
   readonly attemptSilentLogin: boolean;
   readonly logoutParams: Readonly<Record<string, string>>;
   readonly afterCallback: HookOptions['afterCallback'];
+  /** The `events` listeners (each a function when set), frozen. */
+  readonly events: Readonly<AuthCallbackEvents>;
   readonly cookie: {
     readonly name: string;
     readonly domain: string | undefined;

@@ -132,7 +132,7 @@ export class RequestAuth {
     const session = authSessionOf(this.#req);
     if (session === undefined) throw new AuthError('unauthorized', 401, 'Authentication required: sign in first');
     try {
-      const refreshed = await refreshSession(context, session, params);
+      const refreshed = await refreshSession(context, this.#req, session, 'app', params);
       const renewed = this.#res.headersSent
         ? { ...session, tokens: refreshed.tokens, claims: refreshed.claims }
         : await context.sessions.write(this.#req, this.#res, refreshed.tokens, refreshed.claims, session.createdAt, session.ref);

@@ -39,6 +39,8 @@ export interface LoginRequest {
   silent: boolean;
   /** The issuer a third party named (`iss`, OpenID Connect Core 1.0 §4), not yet checked. */
   iss: string | undefined;
+  /** The names of the parameters the request itself asked for (the query's `loginParams`, a signed token's), for the debug line. */
+  asked: readonly string[];
 }
 
 /** The one value of `name` in `query`; `undefined` when absent. @throws AuthError 400 when repeated */
@@ -146,6 +148,7 @@ function heldToPolicy(asked: Readonly<Record<string, string>>, returnTo: string,
     acrValues: acrValuesOf(params.acr_values, options.essentialAcr),
     silent: params.prompt === 'none',
     iss,
+    asked: Object.keys(asked),
   };
 }
 

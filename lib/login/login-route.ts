@@ -6,16 +6,19 @@
  */
 import { originalUrl, redirect, type HttpRequest, type HttpResponse } from '../http.js';
 import type { Context } from '../runtime.js';
-import { AuthError } from '../errors.js';
+import { asAuthError, AuthError } from '../errors.js';
 import { randomChecks } from '../provider/oidc/checks.js';
 import { readFormPost } from '../callback/authorization-response.js';
 import { dpopThumbprint, generateDPoPKey } from '../provider/dpop-key.js';
 import { readLoginRequest, silentLoginRequest, type LoginRequest } from './login-request.js';
 import { pageReturnTo } from './return-to.js';
-import { debug } from '../debug.js';
+import { debugOf } from '../debug.js';
+import { emit } from '../events.js';
 import type { Provider } from '../provider/provider.js';
 import type { Transaction } from '../transaction/transaction.js';
 import { loginStateOf } from './login-state.js';
+
+const debug = debugOf('login');
 
 /** `Sec-Fetch-Dest` values of a navigation (Fetch Metadata Request Headers): a page or a frame's. */
 const NAVIGATION_DESTINATIONS: ReadonlySet<string> = new Set(['document', 'iframe', 'frame', 'fencedframe']);
@@ -69,12 +72,37 @@ export function checkNavigation(req: HttpRequest): void {
  * when `tenants.issuer()` names none; and those of `startLogin()`.
  */
 export async function handleLogin(context: Context, req: HttpRequest, res: HttpResponse): Promise<void> {
-  checkNavigation(req);
-  const raw = req.method === 'POST' ? `?${(await readFormPost(req)).toString()}` : originalUrl(req);
-  const login = readLoginRequest(raw, context.options);
-  const provider = login.iss === undefined ? await context.providers.forRequest(req) : await context.providers.forNamedIssuer(login.iss, req);
-  if (provider === undefined) throw new AuthError('issuer_mismatch', 400, 'The login names an issuer this app does not sign in with');
-  await startLogin(context, req, res, provider, login);
+  const started = performance.now();
+  let provider: Provider | undefined;
+  let silent = false;
+  try {
+    checkNavigation(req);
+    const raw = req.method === 'POST' ? `?${(await readFormPost(req)).toString()}` : originalUrl(req);
+    const login = readLoginRequest(raw, context.options);
+    silent = login.silent;
+    provider = login.iss === undefined ? await context.providers.forRequest(req) : await context.providers.forNamedIssuer(login.iss, req);
+    if (provider === undefined) throw new AuthError('issuer_mismatch', 400, 'The login names an issuer this app does not sign in with');
+    await startLogin(context, req, res, provider, login);
+  } catch (err) {
+    loginNotStarted(context, req, provider, silent, started, err);
+    throw err;
+  }
+}
+
+/** `loginFailed` (stage `start`) and its debug line, for a login that could not start because of `err`. */
+function loginNotStarted(context: Context, req: HttpRequest, provider: Provider | undefined, silent: boolean, started: number, err: unknown): void {
+  const error = asAuthError(err);
+  const issuer = issuerOf(context, provider);
+  debug('%s not started%s: %s (%d)', silent ? 'silent login' : 'login', issuer === undefined ? '' : ` at ${issuer}`, error.code, error.status);
+  emit(context.options.events, { type: 'loginFailed', issuer, code: error.code, status: error.status, stage: 'start', silent, durationMs: performance.now() - started, error }, req);
+}
+
+/**
+ * The issuer a failing login was for, for its event: `provider`'s when it was resolved, else the
+ * configured one; `undefined` with `tenants` before one is resolved.
+ */
+function issuerOf(context: Context, provider: Provider | undefined): string | undefined {
+  return provider?.issuer ?? context.options.issuerIdentifier ?? context.options.adapter?.issuer;
 }
 
 /**
@@ -116,6 +144,12 @@ export async function startLogin(context: Context, req: HttpRequest, res: HttpRe
   context.transactionCookie.write(req, res, checks.state, transaction);
   res.setHeader('Cache-Control', 'no-store');
   redirect(res, authorizationUrl.href);
+  debug('login started at %s: %s%s%s%s; parameters from the request: %s', transaction.issuer,
+    authorizationUrl.searchParams.has('request_uri') ? 'pushed (PAR)' : 'by redirect',
+    context.options.requestObject !== undefined && context.options.adapter === undefined ? ', signed request object (JAR)' : '',
+    dpopKey === undefined ? '' : ', DPoP',
+    login.silent ? ', prompt=none' : '',
+    login.asked.length === 0 ? 'none' : login.asked.join(', '));
 }
 
 /**
@@ -126,14 +160,16 @@ export async function startLogin(context: Context, req: HttpRequest, res: HttpRe
  *   unreachable): the page is served anonymous, as it would be without the option
  */
 export async function startSilentLogin(context: Context, req: HttpRequest, res: HttpResponse): Promise<boolean> {
+  const started = performance.now();
   context.silentLogin.markTried(res);
+  debug('silent login tried on a page load without a session');
+  let provider: Provider | undefined;
   try {
-    const provider = await context.providers.forRequest(req);
-    if (provider === undefined) return false;
+    provider = await context.providers.forRequest(req);
     await startLogin(context, req, res, provider, silentLoginRequest(pageReturnTo(req, context.options.basePath), context.options));
     return true;
   } catch (err) {
-    debug('silent login not started: %s', (err as Error).message);
+    loginNotStarted(context, req, provider, true, started, err);
     return false;
   }
 }

@@ -18,6 +18,10 @@ import { providerKeys } from '../provider/provider-keys.js';
 import { AuthError } from '../errors.js';
 import { storeOf } from '../session/record-store.js';
 import { LogoutMarks } from './logout-marks.js';
+import { debugOf } from '../debug.js';
+import { emit } from '../events.js';
+
+const debug = debugOf('backchannel');
 
 /** The `events` member that makes a JWT a logout token (§2.4). */
 const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
@@ -27,6 +31,7 @@ const LOGOUT_TOKEN_MAX_AGE = 120;
 
 /** The §2.8 error answer: 400 with an OAuth-style body, never cached. */
 function refuse(res: HttpResponse, description: string): void {
+  debug('logout token refused (400): %s', description);
   res.setHeader('Cache-Control', 'no-store');
   sendJson(res, 400, { error: 'invalid_request', error_description: description });
 }
@@ -126,4 +131,6 @@ export async function handleBackchannelLogout(context: Context, req: HttpRequest
   await marks.remember(iss, jti, LOGOUT_TOKEN_MAX_AGE + 2 * context.options.clockTolerance);
   res.setHeader('Cache-Control', 'no-store');
   sendStatus(res, 200);
+  debug('logout token of %s accepted: mark written by %s', iss, sid === undefined ? 'sub (the user\'s sessions started before now)' : 'sid (that provider session)');
+  emit(context.options.events, { type: 'backchannelLogout', issuer: iss, sub, sid }, req);
 }

@@ -8,6 +8,10 @@ import { redirect, type HttpRequest, type HttpResponse } from '../http.js';
 import { authSessionOf, type Context } from '../runtime.js';
 import { destroyExpressSession } from '../transaction/express-session.js';
 import { LogoutStateCookie } from './logout-state.js';
+import { debugOf } from '../debug.js';
+import { emit, sidOf } from '../events.js';
+
+const debug = debugOf('logout');
 
 /** How one logout goes. */
 export interface LogoutRequest {
@@ -24,7 +28,7 @@ export interface LogoutRequest {
  * provider's `end_session_endpoint` with `id_token_hint`, `post_logout_redirect_uri` (`baseURL`)
  * and `state` (see `logout-state.ts`), or straight to `returnTo` when `idpLogout` is off or the
  * provider has no such endpoint or cannot be reached. The provider is the session's issuer (with
- * `tenants`; without a session, the request's).
+ * `tenants`; without a session, the request's). A session ended emits `logout`.
  *
  * @throws AuthError `store_unavailable` (503); the express-session store's error when it fails to destroy the session
  */
@@ -51,6 +55,14 @@ export async function endSession(context: Context, req: HttpRequest, res: HttpRe
   if (endSessionUrl?.searchParams.get('state') === state) context.logoutState.keep(res, state, logout.returnTo);
   res.setHeader('Cache-Control', 'no-store');
   redirect(res, endSessionUrl?.href ?? local);
+  const why = endSessionUrl !== undefined ? 'on to the provider\'s end_session_endpoint'
+    : logout.idpLogout ? 'local only: the provider has no usable end_session_endpoint, or could not be reached' : 'local only: idpLogout is off';
+  debug('%s; %s', session === undefined ? 'logout without a session' : `logged out of ${session.claims.iss}`, why);
+  if (session !== undefined) {
+    emit(options.events, {
+      type: 'logout', issuer: session.claims.iss, sub: session.claims.sub, sid: sidOf(session.claims), idpLogout: endSessionUrl !== undefined,
+    }, req);
+  }
 }
 
 /**
@@ -63,6 +75,7 @@ export async function endSession(context: Context, req: HttpRequest, res: HttpRe
 export function returnFromLogout(context: Context, req: HttpRequest, res: HttpResponse): boolean {
   const url = new URL(req.url ?? '/', 'http://return.invalid');
   const returnTo = context.logoutState.take(req, res, url.searchParams.get('state'));
+  debug('back from the provider\'s logout: %s', returnTo === undefined ? 'not with this logout\'s state, the page is served' : 'its state matched, on to its returnTo');
   if (returnTo === undefined) return false;
   res.setHeader('Cache-Control', 'no-store');
   redirect(res, `${context.options.basePath}${returnTo}`);

@@ -172,6 +172,11 @@ export interface Provider {
   readonly clientId: string;
   /** The `redirect_uri` of logins at this server (RFC 6749 §3.1.2): the callback URL. */
   readonly redirectUri: string;
+  /**
+   * The issuer identifier as configured, known without discovery: what {@link Provider.identifier}
+   * resolves to (discovery refuses a document naming another). For events and debug lines.
+   */
+  readonly issuer: string;
   /** The issuer identifier: sessions and transactions are bound to it (RFC 9700 §4.4.2). */
   identifier(): Promise<string>;
   /** `true` when every authorization response must carry `iss` (RFC 9207 §3). */

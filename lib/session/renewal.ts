@@ -9,7 +9,8 @@
  */
 import type { HttpRequest, HttpResponse } from '../http.js';
 import type { ResolvedOptions } from '../config/resolved-options.js';
-import { debug } from '../debug.js';
+import { debugOf } from '../debug.js';
+import { emit, sidOf } from '../events.js';
 import { AuthError } from '../errors.js';
 import { LogoutMarks } from '../logout/logout-marks.js';
 import type { ProviderRegistry } from '../provider/provider-registry.js';
@@ -18,6 +19,10 @@ import { providerSessionEnd } from './session-codec.js';
 import type { AuthSession, SessionReference } from './session.js';
 import type { Sessions } from './sessions.js';
 import { refreshSession, type RefreshDeps } from './token-refresh.js';
+
+const debug = debugOf('session');
+const debugRefresh = debugOf('refresh');
+const debugBackchannel = debugOf('backchannel');
 
 /** What renewal needs of `authCallback()`'s parts: handed in, so that `session/` imports no route. */
 export interface RenewalDeps extends RefreshDeps {
@@ -62,17 +67,20 @@ export function renewalOf(options: ResolvedOptions, session: AuthSession, now: n
  *   `refreshMargin`, keeps the still-valid session quietly); `store_unavailable` (503)
  */
 async function renewSession(context: RenewalDeps, req: HttpRequest, res: HttpResponse, session: AuthSession, renewal: Renewal): Promise<AuthSession | undefined> {
-  if (renewal === 'reseal') return context.sessions.write(req, res, session.tokens, session.claims, session.createdAt, session.ref);
+  if (renewal === 'reseal') {
+    debug('session resealed: %s', session.staleKey ? 'sealed with an older secret' : 'its idle lifetime extended');
+    return context.sessions.write(req, res, session.tokens, session.claims, session.createdAt, session.ref);
+  }
   try {
-    const refreshed = await refreshSession(context, session);
+    const refreshed = await refreshSession(context, req, session, 'auto');
     return await context.sessions.write(req, res, refreshed.tokens, refreshed.claims, session.createdAt, session.ref);
   } catch (err) {
     if (err instanceof AuthError && err.code === 'refresh_failed' && (session.tokens.expiresAt ?? 0) > Date.now() / 1000) {
-      debug('early refresh failed, the access token is still valid: %s', err.message);
+      debugRefresh('early refresh failed, the access token is still valid: the session goes on, the next request tries again');
       return session; // refreshed early, within refreshMargin: the next request tries again
     }
     if (!(err instanceof AuthError) || err.code !== 'session_ended') throw err;
-    debug('session ended by a refresh: %s', err.message);
+    debugRefresh('session ended: the provider refused the refresh');
     await context.sessions.end(req, res, session);
     return undefined;
   }
@@ -102,7 +110,8 @@ export async function resolveSession(
   }
   if (options.routes.backchannelLogout !== false
     && await new LogoutMarks(storeOf(req, options.storeTimeout), options.sessionDuration).ended(session.claims, session.createdAt)) {
-    debug('session ended by a back-channel logout');
+    debugBackchannel('session ended by a back-channel logout mark of %s', session.claims.iss);
+    emit(options.events, { type: 'sessionExpired', reason: 'backchannel', issuer: session.claims.iss, sub: session.claims.sub, sid: sidOf(session.claims) }, req);
     await sessions.end(req, res, session);
     return undefined;
   }

@@ -6,14 +6,16 @@
  * @packageDocumentation
  */
 import { decodeJwt } from 'jose';
-import { debug } from '../debug.js';
+import { debugOf } from '../debug.js';
 import type { ResolvedOptions } from '../config/resolved-options.js';
 import { isDPoPKey } from '../provider/dpop-key.js';
 import type { UserClaims } from '../provider/provider.js';
 import { idTokenBytes, idTokenOfBytes } from './id-token-bytes.js';
 import type { Sealer, Unsealed } from './seal.js';
-import type { AuthSession, SealedReference, SealedSession, SealedTokens } from './session.js';
+import { isReference, type AuthSession, type SealedReference, type SealedSession, type SealedTokens, type SessionReference } from './session.js';
 import { loginClaimsOf, userClaims } from './user-claims.js';
+
+const debug = debugOf('session');
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
@@ -62,6 +64,19 @@ export function sessionExpiry(options: ResolvedOptions, createdAt: number, now: 
 }
 
 /**
+ * Why a session that `sessionExpiry()` sealed until `session.expiresAt` ended then: `absolute`
+ * when that was `sessionDuration` after its login, `provider` when it was the provider's own
+ * session end ({@link providerSessionEnd}; unknown for a store session's reference, whose tokens
+ * are in the store), else `idle` (no activity for `sessionIdleDuration`).
+ */
+export function timeEndReason(options: Pick<ResolvedOptions, 'sessionDuration' | 'sessionIdleDuration'>, session: AuthSession | SessionReference): 'idle' | 'absolute' | 'provider' {
+  if (session.expiresAt >= Math.floor(session.createdAt) + options.sessionDuration) return 'absolute';
+  const providerEnd = isReference(session) ? undefined : providerSessionEnd(session.tokens, session.claims);
+  if (providerEnd !== undefined && session.expiresAt >= Math.floor(providerEnd)) return 'provider';
+  return options.sessionIdleDuration === undefined ? 'absolute' : 'idle';
+}
+
+/**
  * Seals a cookie session's payload, its ID token as bytes after the JSON (see
  * {@link idTokenBytes}; as text inside it when the token is not canonical base64url).
  *
@@ -76,9 +91,12 @@ export function sealCookiePayload(sealer: Sealer, payload: SealedSession, expire
 /**
  * Opens a session cookie's value: a {@link SealedSession} (its ID token given back as text) or a
  * {@link SealedReference}; `undefined` when it does not open, or its attachment is not an ID token.
+ *
+ * @param now - the time its `exp` is held to, in seconds since the epoch (default: the clock);
+ *   `-Infinity` opens it whatever its age
  */
-export function unsealCookiePayload(sealer: Sealer, sealed: string): Unsealed<Partial<SealedSession & SealedReference>> | undefined {
-  const opened = sealer.unseal<Partial<SealedSession & SealedReference>>(sealed);
+export function unsealCookiePayload(sealer: Sealer, sealed: string, now?: number): Unsealed<Partial<SealedSession & SealedReference>> | undefined {
+  const opened = sealer.unseal<Partial<SealedSession & SealedReference>>(sealed, now);
   if (opened?.attachment === undefined) return opened;
   const idToken = idTokenOfBytes(opened.attachment);
   if (idToken === undefined || opened.payload.idToken !== undefined) return undefined;

@@ -93,8 +93,9 @@ export class SessionCookie {
    *
    * @param value - cookie-safe characters (base64url and `.`)
    * @param expiresAt - the cookie's expiry, in seconds since the epoch (never later than the seal's)
+   * @returns how many cookies carry the value: 1, or its number of chunks
    */
-  write(req: IncomingMessage, res: ServerResponse, value: string, expiresAt: number): void {
+  write(req: IncomingMessage, res: ServerResponse, value: string, expiresAt: number): number {
     const expires = new Date(expiresAt * 1000);
     const attributes = { ...this.#attributes, expires };
     const written = new Set<string>();
@@ -114,6 +115,7 @@ export class SessionCookie {
       if (!written.has(name)) headers.push(this.#expired(name));
     }
     appendSetCookie(res, headers);
+    return written.size;
   }
 
   /** Clears the cookie and all its chunks that the request carries. */

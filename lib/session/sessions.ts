@@ -7,17 +7,20 @@
  */
 import type { HttpRequest, HttpResponse } from '../http.js';
 import type { ResolvedOptions } from '../config/resolved-options.js';
-import { debug } from '../debug.js';
+import { debugOf } from '../debug.js';
+import { emit, sidOf } from '../events.js';
 import type { UserClaims } from '../provider/provider.js';
 import { CookieStorage } from './cookie-storage.js';
 import { Sealer } from './seal.js';
 import { SessionCache } from './session-cache.js';
-import { pickTokens, providerSessionEnd, sessionExpiry, unsealCookiePayload } from './session-codec.js';
+import { pickTokens, providerSessionEnd, sessionExpiry, timeEndReason, unsealCookiePayload } from './session-codec.js';
 import { SessionCookie } from './session-cookie.js';
 import { isReference, type AuthSession, type SealedTokens, type SessionReference } from './session.js';
 import type { SessionStorage } from './storage.js';
 import { StoreStorage } from './store-storage.js';
 import { userClaims } from './user-claims.js';
+
+const debug = debugOf('session');
 
 /** The sessions of one `authCallback()`. Times are in seconds since the epoch. */
 export class Sessions {
@@ -46,26 +49,48 @@ export class Sessions {
   /**
    * The request's session cookie, opened: a session, or (`sessionStorage: 'store'`) a reference
    * to {@link Sessions.load}. A missing, tampered, truncated, foreign or expired cookie is "no
-   * session" (a debug line, never an error).
+   * session" (a debug line, never an error); one that ended by time (its seal's `exp`: idle,
+   * absolute or the provider's end) also emits `sessionExpired`, once per request.
    */
   read(req: HttpRequest): AuthSession | SessionReference | undefined {
     const sealed = this.#cookie.read(req);
     if (sealed === undefined) return undefined;
-    const cached = this.#cache.get(sealed, Date.now() / 1000);
+    const now = Date.now() / 1000;
+    const cached = this.#cache.get(sealed, now);
     if (cached !== undefined) return cached;
-    const session = this.#open(sealed);
+    const session = this.#open(req, sealed, now);
     if (session !== undefined) this.#cache.set(sealed, session);
     return session;
   }
 
-  #open(sealed: string): AuthSession | SessionReference | undefined {
-    const opened = unsealCookiePayload(this.#sealer, sealed);
+  #open(req: HttpRequest, sealed: string, now: number): AuthSession | SessionReference | undefined {
+    // Opened whatever its age, so that a session that ended by time is told from a forged cookie.
+    const opened = unsealCookiePayload(this.#sealer, sealed, -Infinity);
     if (opened === undefined || typeof opened.payload.createdAt !== 'number') {
-      debug('session cookie "%s" ignored: not sealed by a configured secret, tampered or expired', this.#cookie.name);
+      debug('session cookie "%s" ignored: not sealed by a configured secret, or tampered', this.#cookie.name);
       return undefined;
     }
     const { payload, staleKey } = opened;
-    return this.#storage.open(payload, { createdAt: payload.createdAt!, touchedAt: payload.iat, expiresAt: payload.exp, staleKey });
+    const session = this.#storage.open(payload, { createdAt: payload.createdAt!, touchedAt: payload.iat, expiresAt: payload.exp, staleKey });
+    if (payload.exp > now) return session;
+    if (session !== undefined) this.#ended(req, session, now);
+    else debug('session cookie "%s" ignored: expired, and not of this sessionStorage', this.#cookie.name);
+    return undefined;
+  }
+
+  /** The debug line and `sessionExpired` of a session whose cookie came back after its seal's end. */
+  #ended(req: HttpRequest, session: AuthSession | SessionReference, now: number): void {
+    const options = this.#options;
+    const reason = timeEndReason(options, session);
+    const claims = isReference(session) ? undefined : session.claims;
+    debug('session ended by time (%s) %d s ago: its cookie is ignored', reason, Math.round(now - session.expiresAt));
+    emit(options.events, {
+      type: 'sessionExpired',
+      reason,
+      issuer: claims?.iss ?? options.issuerIdentifier ?? options.adapter?.issuer,
+      sub: claims?.sub,
+      sid: claims === undefined ? undefined : sidOf(claims),
+    }, req);
   }
 
   /**
@@ -92,7 +117,9 @@ export class Sessions {
     const sealedTokens = pickTokens(tokens.idToken === undefined ? { ...tokens, claims } : tokens);
     const expiresAt = sessionExpiry(this.#options, createdAt, now, providerSessionEnd(sealedTokens, claims));
     const saved = await this.#storage.save(req, sealedTokens, createdAt, expiresAt, ref);
-    this.#cookie.write(req, res, saved.value, expiresAt);
+    const cookies = this.#cookie.write(req, res, saved.value, expiresAt);
+    debug('session sealed %s: %d bytes of cookie%s, ends in %d s', saved.ref === undefined ? 'in the cookie' : 'in the store (the cookie holds its reference)',
+      saved.value.length, cookies > 1 ? ` in ${cookies} chunks` : '', expiresAt - now);
     return {
       tokens: sealedTokens,
       claims: userClaims(claims, sealedTokens.userinfo, sealedTokens.loginClaims),

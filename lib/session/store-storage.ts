@@ -7,12 +7,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { HttpRequest } from '../http.js';
-import { debug } from '../debug.js';
+import { debugOf } from '../debug.js';
 import { recordKey, storeOf } from './record-store.js';
 import type { Sealer } from './seal.js';
 import { sessionOfTokens } from './session-codec.js';
 import type { AuthSession, SealedReference, SealedTokens, SessionReference } from './session.js';
 import type { SessionStorage, SessionTimes } from './storage.js';
+
+const debug = debugOf('session');
 
 /** A store record: the tokens, sealed with the record key. */
 interface StoredSession {
@@ -49,7 +51,7 @@ export class StoreStorage implements SessionStorage {
     const record = await storeOf(req, this.#timeout).get<StoredSession>(sessionKey(reference.ref));
     const opened = typeof record?.sealed === 'string' ? this.#recordSealer.unseal<SealedTokens>(record.sealed) : undefined;
     if (opened === undefined) {
-      debug('session "%s" not in the store: logged out, revoked or expired', reference.ref.slice(0, 6));
+      debug('session not in the store: logged out, revoked or expired');
       return undefined;
     }
     const { ref, ...times } = reference;

@@ -5,16 +5,22 @@
  * @packageDocumentation
  */
 import type { ResolvedOptions } from '../config/resolved-options.js';
-import { AuthError } from '../errors.js';
+import type { RefreshTrigger } from '../config/event-options.js';
+import { debugOf } from '../debug.js';
+import { asAuthError, AuthError } from '../errors.js';
+import { emit, sidOf } from '../events.js';
+import type { HttpRequest } from '../http.js';
 import { boundKey } from '../provider/dpop-key.js';
 import type { UserClaims } from '../provider/provider.js';
 import type { ProviderRegistry } from '../provider/provider-registry.js';
 import type { AuthSession, SealedTokens } from './session.js';
 import { loginClaimsOf, sealedClaimsOf } from './user-claims.js';
 
+const debug = debugOf('refresh');
+
 /** What a refresh needs of `authCallback()`'s parts: handed in, so that `session/` imports no route. */
 export interface RefreshDeps {
-  readonly options: Pick<ResolvedOptions, 'dpop'>;
+  readonly options: Pick<ResolvedOptions, 'dpop' | 'events'>;
   readonly providers: Pick<ProviderRegistry, 'forSession'>;
   /** Token refreshes in flight, shared by the requests of one session. */
   readonly refreshes: RefreshFlights;
@@ -67,6 +73,11 @@ export class RefreshFlights {
  * logout still finds it and `requireAuth({ acr, maxAge })` still judges the login. The refresh
  * token, scope and UserInfo claims are kept when the provider sends no new ones.
  *
+ * Each token request emits `refresh` or `refreshFailed` (once, however many requests share it),
+ * and a refused one `sessionExpired` (reason `refresh-refused`), on `req`: the request that
+ * started it.
+ *
+ * @param trigger - `'auto'` (`autoRefresh`, before the app's handler) or `'app'` (`req.oidc.refresh()`)
  * @param params - this refresh's own token request parameters (`req.oidc.refresh({ tokenEndpointParams })`),
  *   checked by the caller, over the `refreshParams` option's
  * @throws AuthError `session_ended` (401) when the provider refuses the refresh token
@@ -75,7 +86,9 @@ export class RefreshFlights {
  *   malformed answer): the session is kept and a later request may try again.
  *   `refresh_unavailable` (400) when the session holds no refresh token.
  */
-export function refreshSession(context: RefreshDeps, session: AuthSession, params?: Readonly<Record<string, string>>): Promise<RefreshedSession> {
+export function refreshSession(
+  context: RefreshDeps, req: HttpRequest, session: AuthSession, trigger: RefreshTrigger, params?: Readonly<Record<string, string>>,
+): Promise<RefreshedSession> {
   const refreshToken = session.tokens.refreshToken;
   if (refreshToken === undefined) {
     return Promise.reject(new AuthError('refresh_unavailable', 400, 'This session has no refresh token: sign in again to get new tokens'));
@@ -85,47 +98,72 @@ export function refreshSession(context: RefreshDeps, session: AuthSession, param
   // parameters: a refresh asking for another `resource` must not be answered with another's tokens.
   const asked = params === undefined || Object.keys(params).length === 0 ? '' : `\n${JSON.stringify(params)}`;
   return context.refreshes.run(`${refreshToken}\n${session.tokens.accessToken}${asked}`, async () => {
-    let refreshed;
+    const started = performance.now();
+    const { iss: issuer, sub } = session.claims;
+    const sid = sidOf(session.claims);
+    const { events } = context.options;
     try {
-      refreshed = await (await context.providers.forSession(session.claims)).refresh(refreshToken, boundKey(session.tokens), params);
+      const refreshed = await refreshedSession(context, session, refreshToken, params);
+      const durationMs = performance.now() - started;
+      debug('tokens refreshed at %s in %d ms (%s)%s', issuer, Math.round(durationMs), trigger === 'auto' ? 'autoRefresh' : 'req.oidc.refresh()',
+        refreshed.tokens.refreshToken === refreshToken ? '' : ', refresh token rotated');
+      emit(events, { type: 'refresh', issuer, sub, sid, durationMs, trigger }, req);
+      return refreshed;
     } catch (err) {
-      const code = (err as AuthError).code;
-      if (code === 'invalid_grant' || code === 'invalid_id_token' || code === 'session_ended') {
-        throw new AuthError('session_ended', 401, 'The provider no longer accepts this session: sign in again', { cause: err });
-      }
-      throw new AuthError('refresh_failed', 503, 'The tokens could not be refreshed because the provider failed: try again shortly', { cause: err });
+      const error = asAuthError(err);
+      const durationMs = performance.now() - started;
+      const code = error.code === 'session_ended' ? 'session_ended' : 'refresh_failed';
+      debug('refresh at %s failed in %d ms: %s%s', issuer, Math.round(durationMs), code,
+        error.cause instanceof AuthError ? ` (${error.cause.code})` : '');
+      emit(events, { type: 'refreshFailed', issuer, sub, sid, code, status: error.status, durationMs, trigger, error }, req);
+      if (code === 'session_ended') emit(events, { type: 'sessionExpired', reason: 'refresh-refused', issuer, sub, sid }, req);
+      throw err;
     }
-    if (refreshed.claims !== undefined && (refreshed.claims.sub !== session.claims.sub || refreshed.claims.iss !== session.claims.iss)) {
-      throw new AuthError('session_ended', 401, 'The refreshed ID token names another user or issuer (OpenID Connect Core 1.0 §12.2): sign in again');
-    }
-    // What the login established, kept over a new ID token's (which may leave sid out).
-    const loginClaims = refreshed.claims === undefined ? session.tokens.loginClaims : session.tokens.loginClaims ?? loginClaimsOf(sealedClaimsOf(session.tokens));
-    if (typeof refreshed.claims?.sid === 'string' && typeof loginClaims?.sid === 'string' && refreshed.claims.sid !== loginClaims.sid) {
-      throw new AuthError('session_ended', 401, 'The refreshed ID token names another provider session (sid) than the login\'s: sign in again');
-    }
-    const dpopKey = refreshed.tokenType.toLowerCase() === 'dpop' ? boundKey(session.tokens) : undefined;
-    if (context.options.dpop === 'required' && dpopKey === undefined) {
-      throw new AuthError('session_ended', 401, 'dpop is \'required\' but the refreshed tokens are not DPoP-bound (RFC 9449 §5): sign in again');
-    }
-    const idToken = refreshed.idToken ?? session.tokens.idToken;
-    const tokens: SealedTokens = {
-      ...(idToken !== undefined && { idToken }),
-      // The refresh answer's members over the login's: what it leaves out (WorkOS's
-      // authentication_method, how the user signed in) is kept.
-      ...(session.tokens.extra !== undefined || refreshed.extra !== undefined ? { extra: { ...session.tokens.extra, ...refreshed.extra } } : {}),
-      accessToken: refreshed.accessToken,
-      tokenType: refreshed.tokenType,
-      refreshToken: refreshed.refreshToken ?? refreshToken,
-      ...(refreshed.expiresAt !== undefined && { expiresAt: refreshed.expiresAt }),
-      ...((refreshed.scope ?? session.tokens.scope) !== undefined && { scope: refreshed.scope ?? session.tokens.scope }),
-      ...(session.tokens.userinfo !== undefined && { userinfo: session.tokens.userinfo }),
-      ...(dpopKey !== undefined && { dpopKey }),
-      ...(loginClaims !== undefined && Object.keys(loginClaims).length > 0 && { loginClaims }),
-      ...(session.tokens.appClaims !== undefined && { appClaims: session.tokens.appClaims }),
-      // A refresh may extend the provider's session (its idle timeout): its new answer counts.
-      ...((refreshed.providerSessionExpiresAt ?? session.tokens.providerSessionExpiresAt) !== undefined
-        && { providerSessionExpiresAt: refreshed.providerSessionExpiresAt ?? session.tokens.providerSessionExpiresAt }),
-    };
-    return { tokens, claims: refreshed.claims === undefined ? session.claims : { ...refreshed.claims, ...loginClaims } };
   });
+}
+
+/** The token request of {@link refreshSession}, and the checks of what it returns. */
+async function refreshedSession(context: RefreshDeps, session: AuthSession, refreshToken: string, params: Readonly<Record<string, string>> | undefined): Promise<RefreshedSession> {
+  let refreshed;
+  try {
+    refreshed = await (await context.providers.forSession(session.claims)).refresh(refreshToken, boundKey(session.tokens), params);
+  } catch (err) {
+    const code = (err as AuthError).code;
+    if (code === 'invalid_grant' || code === 'invalid_id_token' || code === 'session_ended') {
+      throw new AuthError('session_ended', 401, 'The provider no longer accepts this session: sign in again', { cause: err });
+    }
+    throw new AuthError('refresh_failed', 503, 'The tokens could not be refreshed because the provider failed: try again shortly', { cause: err });
+  }
+  if (refreshed.claims !== undefined && (refreshed.claims.sub !== session.claims.sub || refreshed.claims.iss !== session.claims.iss)) {
+    throw new AuthError('session_ended', 401, 'The refreshed ID token names another user or issuer (OpenID Connect Core 1.0 §12.2): sign in again');
+  }
+  // What the login established, kept over a new ID token's (which may leave sid out).
+  const loginClaims = refreshed.claims === undefined ? session.tokens.loginClaims : session.tokens.loginClaims ?? loginClaimsOf(sealedClaimsOf(session.tokens));
+  if (typeof refreshed.claims?.sid === 'string' && typeof loginClaims?.sid === 'string' && refreshed.claims.sid !== loginClaims.sid) {
+    throw new AuthError('session_ended', 401, 'The refreshed ID token names another provider session (sid) than the login\'s: sign in again');
+  }
+  const dpopKey = refreshed.tokenType.toLowerCase() === 'dpop' ? boundKey(session.tokens) : undefined;
+  if (context.options.dpop === 'required' && dpopKey === undefined) {
+    throw new AuthError('session_ended', 401, 'dpop is \'required\' but the refreshed tokens are not DPoP-bound (RFC 9449 §5): sign in again');
+  }
+  const idToken = refreshed.idToken ?? session.tokens.idToken;
+  const tokens: SealedTokens = {
+    ...(idToken !== undefined && { idToken }),
+    // The refresh answer's members over the login's: what it leaves out (WorkOS's
+    // authentication_method, how the user signed in) is kept.
+    ...(session.tokens.extra !== undefined || refreshed.extra !== undefined ? { extra: { ...session.tokens.extra, ...refreshed.extra } } : {}),
+    accessToken: refreshed.accessToken,
+    tokenType: refreshed.tokenType,
+    refreshToken: refreshed.refreshToken ?? refreshToken,
+    ...(refreshed.expiresAt !== undefined && { expiresAt: refreshed.expiresAt }),
+    ...((refreshed.scope ?? session.tokens.scope) !== undefined && { scope: refreshed.scope ?? session.tokens.scope }),
+    ...(session.tokens.userinfo !== undefined && { userinfo: session.tokens.userinfo }),
+    ...(dpopKey !== undefined && { dpopKey }),
+    ...(loginClaims !== undefined && Object.keys(loginClaims).length > 0 && { loginClaims }),
+    ...(session.tokens.appClaims !== undefined && { appClaims: session.tokens.appClaims }),
+    // A refresh may extend the provider's session (its idle timeout): its new answer counts.
+    ...((refreshed.providerSessionExpiresAt ?? session.tokens.providerSessionExpiresAt) !== undefined
+      && { providerSessionExpiresAt: refreshed.providerSessionExpiresAt ?? session.tokens.providerSessionExpiresAt }),
+  };
+  return { tokens, claims: refreshed.claims === undefined ? session.claims : { ...refreshed.claims, ...loginClaims } };
 }

@@ -2,7 +2,8 @@
  * Unit tests of lib/config/option-names.ts and the options of issue 14: an unknown option is a
  * `ConfigurationError` naming it (a slip, or express-openid-connect's name, would otherwise be
  * ignored: an app that sets `authRequired: true` would protect nothing), with the closest name
- * or what to do instead; the hooks, logout and silent-login options are checked at start-up.
+ * or what to do instead; the hooks, logout and silent-login options (issue 14) and the `events`
+ * listeners (issue 15) are checked at start-up.
  */
 import { describe, expect, test } from '@jest/globals';
 import { resolveOptions } from '../../lib/config/resolve-options.js';
@@ -107,5 +108,37 @@ describe('the options of issue 14 are checked at start-up', () => {
   test('attemptSilentLogin is refused with an adapter (prompt=none is OpenID Connect\'s)', () => {
     const adapter = { issuer: 'https://api.workos.com', authorizationUrl: () => new URL('https://x'), exchangeCode: () => Promise.resolve({}) };
     expect(() => resolveOptions({ ...BASE, issuer: undefined, adapter, attemptSilentLogin: true } as unknown as AuthCallbackConfig)).toThrow(/option "attemptSilentLogin" needs an OpenID Provider/);
+  });
+});
+
+describe('events (issue 15): listeners, checked at start-up', () => {
+  test.each<[string, Record<string, unknown>, RegExp]>([
+    ['events.login', { events: { login: 'count' } }, /must be a function \(event, req\) => void \(got string\)/],
+    ['events.sessionExpired', { events: { sessionExpired: null } }, /must be a function .*\(got null\)/],
+    ['events.refreshFailed', { events: { refreshFailed: { handleEvent() {} } } }, /must be a function .*\(got object\)/],
+    ['events', { events: () => undefined }, /must be an object of listeners/],
+    ['events', { events: [() => undefined] }, /must be an object of listeners/],
+    ['events', { events: null }, /must be an object of listeners/],
+    ['events.logn', { events: { logn: () => undefined } }, /did you mean "events.login"\?/],
+    ['events.sessionEnded', { events: { sessionEnded: () => undefined } }, /did you mean "events.sessionExpired"\?/],
+    ['events.error', { events: { error: () => undefined } }, /the events options are login, loginFailed, refresh, refreshFailed, logout, backchannelLogout, sessionExpired/],
+  ])('option "%s" refused', (option, extra, message) => {
+    const err = refusal(extra);
+    expect(err.option).toBe(option);
+    expect(err.message).toMatch(message);
+  });
+
+  test('the listeners given are kept, frozen, undefined ones left out; none by default', () => {
+    const login = (): void => undefined;
+    const sessionExpired = (): void => undefined;
+    const events = resolveOptions(config({ events: { login, sessionExpired, logout: undefined } })).events;
+    expect(events).toEqual({ login, sessionExpired });
+    expect(Object.isFrozen(events)).toBe(true);
+    expect(resolveOptions(config({})).events).toEqual({});
+  });
+
+  test('an async function is a function: accepted (what it rejects with is caught at the call)', () => {
+    const refresh = async (): Promise<void> => undefined;
+    expect(resolveOptions(config({ events: { refresh } })).events.refresh).toBe(refresh);
   });
 });

@@ -63,6 +63,10 @@ export class AdapterProvider implements Provider {
     return this.#options.redirectUri.href;
   }
 
+  get issuer(): string {
+    return this.#adapter.issuer;
+  }
+
   /** DPoP needs an OpenID Provider's metadata: `dpop` is refused with an adapter at start-up. */
   async supportsDPoP(): Promise<boolean> {
     return false;

@@ -14,11 +14,14 @@ import { translateError } from './translate-error.js';
 import { withUserAgent } from '../user-agent.js';
 import type { DPoPKey } from '../dpop-key.js';
 import { AuthError } from '../../errors.js';
+import { debugOf } from '../../debug.js';
 import type { IssuerOptions } from '../../config/resolved-options.js';
 import { defaultKeyAlgorithm } from '../../config/key-algorithms.js';
 import type {
   CodeExchangeChecks, EndSessionRequest, EndingSession, Provider, RefreshedTokens, ResourceRequest, TokenSet, UserInfoClaims,
 } from '../provider.js';
+
+const debug = debugOf('provider');
 
 /**
  * Checks that the provider accepts a request object signed with `alg` (RFC 9101) the way it is
@@ -74,6 +77,11 @@ export class OpenIdProvider implements Provider {
     return this.#options.redirectUri.href;
   }
 
+  /** The issuer identifier as configured: discovery refuses a document that names another. */
+  get issuer(): string {
+    return this.#options.issuerIdentifier;
+  }
+
   /**
    * The provider's `openid-client` configuration, discovered on first call (OpenID Connect
    * Discovery 1.0 §4), then cached.
@@ -84,6 +92,7 @@ export class OpenIdProvider implements Provider {
   configuration(): Promise<client.Configuration> {
     if (this.#configuration === undefined) {
       const o = this.#options;
+      const started = performance.now();
       const pending = client
         .discovery(o.issuer, o.clientId, this.#clientMetadata(), client.None(), {
           timeout: o.httpTimeout,
@@ -99,11 +108,17 @@ export class OpenIdProvider implements Provider {
               `The provider's discovery document names the issuer "${published}", not the configured "${o.issuerIdentifier}"; `
               + 'set issuer to exactly the value the provider publishes (OpenID Connect Discovery 1.0 §4.3)');
           }
+          debug('discovered %s in %d ms%s%s%s', o.issuerIdentifier, Math.round(performance.now() - started),
+            metadata.pushed_authorization_request_endpoint === undefined ? '' : ', PAR endpoint',
+            metadata.end_session_endpoint === undefined ? ', no end_session_endpoint' : '',
+            metadata.authorization_response_iss_parameter_supported === true ? ', sends iss' : '');
           return this.#build(metadata);
         })
         .catch((err: unknown) => {
           this.#configuration = undefined;
-          throw translateError(err, 'discovery');
+          const error = translateError(err, 'discovery');
+          debug('discovery of %s failed in %d ms: %s (the next request tries again)', o.issuerIdentifier, Math.round(performance.now() - started), error.code);
+          throw error;
         });
       this.#configuration = pending;
     }
