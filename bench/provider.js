@@ -2,8 +2,9 @@
 /**
  * The OpenID Provider of the benchmark, in its own process: the example app's development
  * provider (oidc-provider, its devInteractions login form) with one client per contestant, and a
- * count of the requests it receives, by endpoint, which the orchestrator reads (`counts`), and its
- * CPU time (`cpu`, µs).
+ * count of the requests it receives, by endpoint, which the orchestrator reads (`counts`), its
+ * CPU time (`cpu`, µs) and its memory (`memory`, without a forced GC) and stored entries
+ * (`entries`: its storage keeps every grant, code and token of the run).
  *
  * Environment: `BENCH_PROVIDER_PORT`; `BENCH_CLIENTS`, a JSON array of
  * `{ client_id, client_secret, redirect_uris }`.
@@ -103,6 +104,8 @@ server.on('request', (/** @type {import('node:http').IncomingMessage} */ req) =>
 
 serveParent({
   counts: () => ({ ...counts }),
+  memory: () => process.memoryUsage(),
+  entries: () => storage.size,
   cpu: () => {
     const { user, system } = process.cpuUsage();
     return user + system;
