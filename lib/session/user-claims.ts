@@ -78,20 +78,53 @@ function copyJson<T>(value: T): T {
 }
 
 /**
- * `req.user`: the session's claims without those in `filter` (option `identityClaimFilter`),
- * with the claims the app's `afterCallback` added over them. A fresh copy for each request: a
- * handler may change it without changing the session or another request's.
+ * `req.user` of one session, worked out once: its members (the claims without the filtered ones,
+ * the app's claims over them) frozen, and the names of those whose value is an object or array,
+ * which each request copies again.
  */
-export function userOf(claims: UserClaims, appClaims: Readonly<Record<string, unknown>> | undefined, filter: ReadonlySet<string>): User {
-  const user: Record<string, unknown> = {};
+interface UserTemplate {
+  readonly appClaims: Readonly<Record<string, unknown>> | undefined;
+  readonly filter: ReadonlySet<string>;
+  readonly members: Readonly<Record<string, unknown>>;
+  readonly nested: readonly string[];
+}
+
+/**
+ * Each session's {@link UserTemplate}, by its claims object: a session's claims are frozen and
+ * shared by every request that reads it (session-cache.ts), so its requests find it here.
+ */
+const templates = new WeakMap<UserClaims, UserTemplate>();
+
+function templateOf(claims: UserClaims, appClaims: Readonly<Record<string, unknown>> | undefined, filter: ReadonlySet<string>): UserTemplate {
+  const known = templates.get(claims);
+  if (known !== undefined && known.appClaims === appClaims && known.filter === filter) return known;
+  const members: Record<string, unknown> = {};
   for (const name of Object.keys(claims)) {
-    if (!filter.has(name)) user[name] = copyJson(claims[name]);
+    if (!filter.has(name)) members[name] = claims[name];
   }
   if (appClaims !== undefined) {
     for (const name of Object.keys(appClaims)) {
-      if (name !== '__proto__') user[name] = copyJson(appClaims[name]);
+      if (name !== '__proto__') members[name] = appClaims[name];
     }
   }
+  const nested = Object.keys(members).filter((name) => members[name] !== null && typeof members[name] === 'object');
+  const template: UserTemplate = { appClaims, filter, members: Object.freeze(members), nested };
+  // Only a frozen claims object is shared and stays as it is; another is read afresh each time.
+  if (Object.isFrozen(claims)) templates.set(claims, template);
+  return template;
+}
+
+/**
+ * `req.user`: the session's claims without those in `filter` (option `identityClaimFilter`),
+ * with the claims the app's `afterCallback` added over them. A fresh copy for each request: a
+ * handler may change it without changing the session or another request's. (Which members it
+ * has is worked out once per session; a request copies them, objects and arrays at every depth.)
+ */
+export function userOf(claims: UserClaims, appClaims: Readonly<Record<string, unknown>> | undefined, filter: ReadonlySet<string>): User {
+  const { members, nested } = templateOf(claims, appClaims, filter);
+  // A spread defines each member as an own data property, `__proto__` included (there is none).
+  const user: Record<string, unknown> = { ...members };
+  for (const name of nested) user[name] = copyJson(members[name]);
   return user as User;
 }
 
