@@ -71,7 +71,11 @@ export function contestants(compare, only) {
       isThisPackage: true, baseline: 'express-session-redis', redis: true, sessionCookie: oidcSession,
       env: { BENCH_SESSION_OPTION: '1', BENCH_SESSION_STORAGE: 'store' },
     },
-    ...(compare === undefined ? [] : [{
+    // BENCH_COMPARE_SESSION_OPTION=1: the compared build with the session option (else app.use(session(…))).
+    ...(compare === undefined ? [] : [process.env.BENCH_COMPARE_SESSION_OPTION === '1' ? {
+      key: 'this-package-compare', script: 'this-package', label: `express-oidc-callback from ${compare}, session option`, logs: true, loginBench: true, memory: true,
+      isThisPackage: true, baseline: 'bare', sessionCookie: oidcSession, env: { BENCH_SESSION_OPTION: '1', BENCH_DIST: resolve(compare, 'index.js') },
+    } : {
       key: 'this-package-compare', script: 'this-package', label: `express-oidc-callback from ${compare}`, logs: true, loginBench: true, memory: true,
       isThisPackage: true, baseline: 'express-session', sessionCookie: oidcSession, env: { BENCH_DIST: resolve(compare, 'index.js') },
     }]),
