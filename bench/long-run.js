@@ -2,7 +2,8 @@
 /**
  * Does throughput fall over a process's life? `npm run bench:long` (builds dist/ first): one
  * contestant's guarded route under steady load for `--minutes` (10) consecutive minutes, one
- * login at the start, one autocannon for the whole run (long-load.js). Each minute: req/s, the
+ * login at the start, one autocannon for the whole run (long-load.js, whose connections keep the
+ * cookie a response sets, as a browser does). Each minute: req/s, the
  * server's CPU µs per request, its heap used and RSS (after a full GC), and the same for the
  * load generator and for this process (the harness), so that a slowdown can be told apart from
  * the harness's own; at the end, the last minute against the first.
@@ -49,6 +50,7 @@ process.on('SIGINT', () => {
  * @property {NodeJS.MemoryUsage} load the load generator's, after a full GC
  * @property {number} loadCpu the load generator's CPU µs per request
  * @property {number} harness this process's heap used
+ * @property {number} setCookies `Set-Cookie` headers the load generator received (session touches)
  * @property {Record<string, number> | undefined} profile µs per request by category, for the profiled minutes
  */
 
@@ -89,10 +91,11 @@ try {
       rps: sample.ok / ((t1 - t0) / 1000), cpu, server: memory, load: sample.memory,
       loadCpu: (loadNow - loadCpu) / sample.ok,
       harness: process.memoryUsage().heapUsed,
+      setCookies: sample.setCookies,
       profile: json === undefined ? undefined : summarise(JSON.parse(json), cpu).perRequest,
     });
     const row = /** @type {Minute} */ (rows.at(-1));
-    process.stderr.write(`[long-run] minute ${minute}/${minutes}: ${row.rps.toFixed(0)} req/s, ${cpu.toFixed(0)} µs/request, server heap ${mb(memory.heapUsed)} MB, RSS ${mb(memory.rss)} MB\n`);
+    process.stderr.write(`[long-run] minute ${minute}/${minutes}: ${row.rps.toFixed(0)} req/s, ${cpu.toFixed(0)} µs/request, server heap ${mb(memory.heapUsed)} MB, RSS ${mb(memory.rss)} MB, ${sample.setCookies} Set-Cookie\n`);
     // The reads above (a GC, a profile) are not part of the next minute.
     serverCpu = await server.call('cpu');
     loadCpu = loadNow;
@@ -104,8 +107,8 @@ try {
   const last = /** @type {Minute} */ (rows.at(-1));
   const out = [`### Long run: ${contestant.label}, ${minutes} × 1 min of load, ${connections} connections, one process each`, ''];
   out.push(table(
-    ['minute', 'req/s', 'server CPU µs/request', 'server heap used / RSS, MB (after GC)', 'load generator CPU µs/request', 'load generator heap / RSS, MB', 'harness heap, MB'],
-    rows.map((r, i) => [String(i + 1), r.rps.toFixed(0), r.cpu.toFixed(0), `${mb(r.server.heapUsed)} / ${mb(r.server.rss)}`, r.loadCpu.toFixed(0),
+    ['minute', 'req/s', 'server CPU µs/request', 'server heap used / RSS, MB (after GC)', 'Set-Cookie received', 'load generator CPU µs/request', 'load generator heap / RSS, MB', 'harness heap, MB'],
+    rows.map((r, i) => [String(i + 1), r.rps.toFixed(0), r.cpu.toFixed(0), `${mb(r.server.heapUsed)} / ${mb(r.server.rss)}`, String(r.setCookies), r.loadCpu.toFixed(0),
       `${mb(r.load.heapUsed)} / ${mb(r.load.rss)}`, mb(r.harness)]),
   ), '');
   out.push(`Last minute against the first: req/s ${(last.rps / first.rps).toFixed(2)} ×, server CPU µs/request ${(last.cpu / first.cpu).toFixed(2)} ×, `

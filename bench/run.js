@@ -278,7 +278,7 @@ try {
       const baseline = results.get(c.baseline ?? 'bare');
       if (baseline !== undefined) g.baselineRatio.push(result.rps / baseline.rps);
     }
-    progress(`round ${round}/${settings.rounds}: req/s ${contestants.map((c) => `${c.key} ${Math.round(results.get(c.key)?.rps ?? NaN)}`).join(', ')}`);
+    progress(`round ${round}/${settings.rounds}: req/s (server CPU µs/request) ${contestants.map((c) => `${c.key} ${Math.round(results.get(c.key)?.rps ?? NaN)} (${Math.round(guarded.get(c.key)?.cpu.at(-1) ?? NaN)})`).join(', ')}`);
 
     // Logins: one user, one login after the other; then 4 users at once.
     for (const c of rotate(contestants.filter((x) => x.loginBench), round - 1)) {
