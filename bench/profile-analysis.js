@@ -3,7 +3,8 @@
  * What a server's CPU goes to under load: a CPU profile of the load window (servers/serve.js
  * `profileStart` / `profileStop`, the inspector's sampling profiler, as `node --cpu-prof`), its
  * self time summed by where the code comes from (this package's dist/, `cookie`, express-session,
- * Express and its helpers, Node's own http/net/stream code, garbage collection, …). Each
+ * openid-client and jose, Express and its helpers, Node's own code: http, net, streams, crypto,
+ * and the native functions it calls; garbage collection, …). Each
  * category's share of the sampled (non-idle) time is applied to the server's CPU time per
  * request over the same window (`process.cpuUsage()`): the profiler samples wall-clock time, which
  * on a shared machine includes time the process waited for a core, so its shares are kept and
@@ -25,7 +26,8 @@ const EXPRESS_FAMILY = new Set([
 ]);
 
 /** The categories, in the order the tables show them. */
-export const CATEGORIES = ['this package', 'cookie', 'accepts', 'express-session', 'connect-redis + redis', 'iron-session + jose', 'express-openid-connect', 'Express', 'node: http, net, streams', 'GC', 'other'];
+export const CATEGORIES = ['this package', 'cookie', 'accepts', 'express-session', 'connect-redis + redis', 'openid-client, jose, undici', 'iron-session',
+  'express-openid-connect', 'Express', 'node core', 'GC', 'other'];
 
 /** This repository's dist/ (and a compared build's, `BENCH_COMPARE`): "this package". */
 const ownDist = [fileURLToPath(new URL('../dist/', import.meta.url)), ...(process.env.BENCH_COMPARE ? [process.env.BENCH_COMPARE] : [])];
@@ -49,12 +51,13 @@ export function categoryOf({ functionName, url }) {
     if (pkg === 'accepts' || pkg === 'negotiator') return 'accepts';
     if (pkg === 'express-session' || pkg === 'uid-safe' || pkg === 'random-bytes' || pkg === 'on-headers' || pkg === 'crc') return 'express-session';
     if (pkg === 'connect-redis' || pkg.startsWith('@redis/') || pkg === 'redis' || pkg === 'cluster-key-slot') return 'connect-redis + redis';
-    if (pkg === 'iron-session' || pkg === 'iron-webcrypto' || pkg === 'jose' || pkg === 'uncrypto') return 'iron-session + jose';
-    if (pkg === 'express-openid-connect' || pkg === 'openid-client' || pkg === 'joi' || pkg === '@hapi/hoek' || pkg === 'futoin-hkdf') return 'express-openid-connect';
+    if (pkg === 'openid-client' || pkg === 'oauth4webapi' || pkg === 'jose' || pkg === 'undici') return 'openid-client, jose, undici';
+    if (pkg === 'iron-session' || pkg === 'iron-webcrypto' || pkg === 'uncrypto') return 'iron-session';
+    if (pkg === 'express-openid-connect' || pkg === 'joi' || pkg.startsWith('@hapi/') || pkg === 'futoin-hkdf' || pkg === 'cb' || pkg === 'url-join') return 'express-openid-connect';
     if (EXPRESS_FAMILY.has(pkg)) return 'Express';
     return 'other';
   }
-  if (path.startsWith('node:') || (url === '' && functionName !== '(program)' && functionName !== '(root)')) return 'node: http, net, streams';
+  if (path.startsWith('node:') || (url === '' && functionName !== '(program)' && functionName !== '(root)')) return 'node core';
   return 'other';
 }
 
@@ -131,16 +134,41 @@ export async function profiledLoad(c, { seconds, connections, saveTo }) {
 }
 
 /**
+ * Logins by `users` at once on `c` for `seconds`, the server profiled meanwhile: µs of server CPU
+ * per login by category, and the provider's CPU per login beside it.
+ *
+ * @param {import('./contestants.js').Contestant} c
+ * @param {import('./child.js').Child} provider
+ * @param {(until: () => boolean) => Promise<number>} logins runs logins until `until()`, returns their count
+ * @param {number} seconds
+ * @returns {Promise<ProfiledLoad & { providerCpu: number }>} `rps` is logins/s, `cpu` µs per login
+ */
+export async function profiledLogins(c, provider, logins, seconds) {
+  const server = /** @type {import('./child.js').Child} */ (c.server);
+  await server.call('profileStart');
+  const [cpuBefore, providerBefore] = [await server.call('cpu'), await provider.call('cpu')];
+  const t0 = performance.now();
+  const deadline = t0 + seconds * 1000;
+  const count = await logins(() => performance.now() >= deadline);
+  const elapsed = (performance.now() - t0) / 1000;
+  const cpu = ((await server.call('cpu')) - cpuBefore) / count;
+  const providerCpu = ((await provider.call('cpu')) - providerBefore) / count;
+  const json = await server.call('profileStop');
+  return { rps: count / elapsed, requests: count, cpu, providerCpu, profile: summarise(JSON.parse(json), cpu) };
+}
+
+/**
  * The table of µs per request by category, one row per contestant (the medians of its runs).
  *
  * @param {{ label: string, runs: ProfiledLoad[] }[]} rows
  * @param {(values: number[]) => string} show e.g. median [min–max]
+ * @param {string} [unit] what one is: `request` (default) or `login`
  * @returns {string}
  */
-export function formatProfiles(rows, show) {
+export function formatProfiles(rows, show, unit = 'request') {
   const used = CATEGORIES.filter((cat) => rows.some((r) => r.runs.some((run) => (run.profile.perRequest[cat] ?? 0) >= 0.5)));
   return table(
-    ['contestant', 'req/s (profiled)', 'server CPU µs/request', ...used.map((cat) => `${cat} µs`)],
+    ['contestant', `${unit === 'request' ? 'req' : 'logins'}/s (profiled)`, `server CPU µs/${unit}`, ...used.map((cat) => `${cat} µs`)],
     rows.map(({ label, runs }) => [label, show(runs.map((r) => r.rps)), show(runs.map((r) => r.cpu)),
       ...used.map((cat) => show(runs.map((r) => r.profile.perRequest[cat] ?? 0)))]),
   );

@@ -51,6 +51,8 @@ import { mb, median, medianRange, table } from './stats.js';
  * @property {CookieResult[]} cookies
  * @property {MemoryResult[]} memory
  * @property {Map<string, import('./profile-analysis.js').ProfiledLoad[]>} profiles `--profile`'s runs, by contestant (empty without it)
+ * @property {Map<string, (import('./profile-analysis.js').ProfiledLoad & { providerCpu: number })[]>} loginProfiles `--profile`'s
+ *   profiled logins, by contestant (`cpu`: µs per login; empty without it)
  * @property {string} footer
  */
 
@@ -94,7 +96,7 @@ function heapGrowth(m) {
  * @param {Report} report
  * @returns {string}
  */
-export function formatReport({ settings, contestants, guarded, logins, cookies, memory, profiles, footer }) {
+export function formatReport({ settings, contestants, guarded, logins, cookies, memory, profiles, loginProfiles, footer }) {
   const out = [];
   const g = (/** @type {import('./contestants.js').Contestant} */ c) => /** @type {GuardedResult} */ (guarded.get(c.key));
   const l = (/** @type {import('./contestants.js').Contestant} */ c) => /** @type {LoginResult} */ (logins.get(c.key));
@@ -190,7 +192,7 @@ export function formatReport({ settings, contestants, guarded, logins, cookies, 
       return value === '' ? mark(ok) : `${value}: ${mark(ok)}`;
     })]),
   ), '');
-  out.push(...limits(contestants, guarded, profiles));
+  out.push(...limits(contestants, guarded, profiles), ...loginLimits(contestants, logins, loginProfiles));
   out.push(footer);
   return out.join('\n');
 }
@@ -226,6 +228,48 @@ function limits(contestants, guarded, profiles) {
       + `${parts.map(([category, d]) => `${category} ${d >= 0 ? '+' : '−'}${Math.abs(d).toFixed(0)}`).join(', ')} µs.`);
   }
   if (!any) out.push('- none missed (or the goal\'s contestants were not profiled).');
+  out.push('');
+  return out;
+}
+
+/**
+ * `--profile`'s logins: the server CPU per login by category, the provider's beside it, and for
+ * each of this package's set-ups that misses a login goal, the difference to
+ * express-openid-connect by category.
+ *
+ * @param {import('./contestants.js').Contestant[]} contestants
+ * @param {Map<string, LoginResult>} logins
+ * @param {Map<string, (import('./profile-analysis.js').ProfiledLoad & { providerCpu: number })[]>} loginProfiles
+ * @returns {string[]} lines
+ */
+function loginLimits(contestants, logins, loginProfiles) {
+  if (loginProfiles.size === 0) return [];
+  const profiled = contestants.filter((c) => loginProfiles.has(c.key));
+  const out = ['### Server CPU per login by category: --profile, 4 users at once (median [min–max])', ''];
+  out.push(formatProfiles(profiled.map((c) => ({ label: c.label, runs: loginProfiles.get(c.key) ?? [] })), (v) => medianRange(v), 'login'), '');
+  out.push(table(['contestant', 'provider CPU µs/login'], profiled.map((c) => [c.label, medianRange((loginProfiles.get(c.key) ?? []).map((r) => r.providerCpu))])), '');
+  const eoc = 'express-openid-connect';
+  const theirs = logins.get(eoc);
+  if (theirs === undefined || !loginProfiles.has(eoc)) return out;
+  /** @type {(key: string, category: string) => number} */
+  const us = (key, category) => median((loginProfiles.get(key) ?? []).map((r) => r.profile.perRequest[category] ?? 0));
+  /** @type {(key: string) => number} */
+  const cpu = (key) => median((loginProfiles.get(key) ?? []).map((r) => r.cpu));
+  out.push('What limits a missed login goal: the server CPU per login over express-openid-connect\'s, by category (the largest first):', '');
+  let any = false;
+  for (const c of profiled.filter((x) => x.isThisPackage)) {
+    const ours = logins.get(c.key);
+    if (ours === undefined) continue;
+    const slower = median(ours.ms) > median(theirs.ms);
+    const fewer = median(ours.perSecond) < median(theirs.perSecond);
+    if (!slower && !fewer) continue;
+    any = true;
+    const parts = CATEGORIES.map((category) => /** @type {[string, number]} */ ([category, us(c.key, category) - us(eoc, category)]))
+      .filter(([, d]) => Math.abs(d) >= 5).sort((a, b) => b[1] - a[1]);
+    out.push(`- **${c.label}** (${[slower && `${median(ours.ms).toFixed(1)} vs ${median(theirs.ms).toFixed(1)} ms`, fewer && `${median(ours.perSecond).toFixed(0)} vs ${median(theirs.perSecond).toFixed(0)} logins/s`].filter(Boolean).join('; ')}): `
+      + `${cpu(c.key).toFixed(0)} against ${cpu(eoc).toFixed(0)} µs of server CPU per login: ${parts.map(([category, d]) => `${category} ${d >= 0 ? '+' : '−'}${Math.abs(d).toFixed(0)}`).join(', ')} µs.`);
+  }
+  if (!any) out.push('- none missed.');
   out.push('');
   return out;
 }

@@ -29,7 +29,7 @@ import { contestants as listContestants } from './contestants.js';
 import { Bench, LOAD_CPU, SERVER_CPU, flag, pinSelf, setting, signIn as signInAt } from './harness.js';
 import { loadTest } from './load.js';
 import { login, User } from './login.js';
-import { profiledLoad } from './profile-analysis.js';
+import { profiledLoad, profiledLogins } from './profile-analysis.js';
 import { formatCounts, formatReport } from './report.js';
 import { mb, median } from './stats.js';
 
@@ -303,6 +303,8 @@ try {
   // --profile: what each server's CPU goes to, to say what limits a goal that is missed.
   /** @type {Map<string, import('./profile-analysis.js').ProfiledLoad[]>} */
   const profiles = new Map();
+  /** @type {Map<string, (import('./profile-analysis.js').ProfiledLoad & { providerCpu: number })[]>} */
+  const loginProfiles = new Map();
   if (profile) {
     for (let run = 1; run <= settings.profileRuns; run++) {
       for (const c of rotate(contestants, run - 1)) {
@@ -312,6 +314,12 @@ try {
         profiles.set(c.key, [...(profiles.get(c.key) ?? []), await profiledLoad(c, { seconds: settings.seconds, connections: settings.connections })]);
       }
       progress(`profile ${run}/${settings.profileRuns}: server CPU µs/request ${contestants.map((c) => `${c.key} ${profiles.get(c.key)?.at(-1)?.cpu.toFixed(0)}`).join(', ')}`);
+      // The logins too: BENCH_LOGIN_SECONDS of 4 users at once, each server profiled.
+      for (const c of rotate(contestants.filter((x) => x.loginBench), run - 1)) {
+        const counted = await profiledLogins(c, provider, async (until) => (await concurrentLogins(c, users, until)).count, settings.loginSeconds);
+        loginProfiles.set(c.key, [...(loginProfiles.get(c.key) ?? []), counted]);
+      }
+      progress(`profile ${run}/${settings.profileRuns}: server CPU µs/login ${[...loginProfiles].map(([key, p]) => `${key} ${p.at(-1)?.cpu.toFixed(0)}`).join(', ')}`);
     }
   }
 
@@ -365,7 +373,7 @@ try {
   const pinning = canPin ? `servers on core ${SERVER_CPU}; load generator, login driver and provider on core ${LOAD_CPU}` : 'not pinned';
   const footer = `${new Date().toISOString().slice(0, 10)}, ${cores} cores (${pinning}), Node.js ${process.version}, \`${command}\`, `
     + `${((performance.now() - started) / 60000).toFixed(1)} min, load average ${loadAtStart.toFixed(1)} at start / ${(loadavg()[0] ?? NaN).toFixed(1)} at end`;
-  process.stdout.write(`\n${formatReport({ settings, contestants, guarded, logins, cookies, memory, profiles, footer })}\n`);
+  process.stdout.write(`\n${formatReport({ settings, contestants, guarded, logins, cookies, memory, profiles, loginProfiles, footer })}\n`);
 } catch (err) {
   process.exitCode = 1;
   process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
