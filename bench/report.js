@@ -255,6 +255,8 @@ function loginLimits(contestants, logins, loginProfiles) {
   const us = (key, category) => median((loginProfiles.get(key) ?? []).map((r) => r.profile.perRequest[category] ?? 0));
   /** @type {(key: string) => number} */
   const cpu = (key) => median((loginProfiles.get(key) ?? []).map((r) => r.cpu));
+  /** @type {(key: string) => number} */
+  const providerCpu = (key) => median((loginProfiles.get(key) ?? []).map((r) => r.providerCpu));
   out.push('What limits a missed login goal: the server CPU per login over express-openid-connect\'s, by category (the largest first):', '');
   let any = false;
   for (const c of profiled.filter((x) => x.isThisPackage)) {
@@ -267,7 +269,8 @@ function loginLimits(contestants, logins, loginProfiles) {
     const parts = CATEGORIES.map((category) => /** @type {[string, number]} */ ([category, us(c.key, category) - us(eoc, category)]))
       .filter(([, d]) => Math.abs(d) >= 5).sort((a, b) => b[1] - a[1]);
     out.push(`- **${c.label}** (${[slower && `${median(ours.ms).toFixed(1)} vs ${median(theirs.ms).toFixed(1)} ms`, fewer && `${median(ours.perSecond).toFixed(0)} vs ${median(theirs.perSecond).toFixed(0)} logins/s`].filter(Boolean).join('; ')}): `
-      + `${cpu(c.key).toFixed(0)} against ${cpu(eoc).toFixed(0)} µs of server CPU per login: ${parts.map(([category, d]) => `${category} ${d >= 0 ? '+' : '−'}${Math.abs(d).toFixed(0)}`).join(', ')} µs.`);
+      + `${cpu(c.key).toFixed(0)} against ${cpu(eoc).toFixed(0)} µs of server CPU per login: ${parts.map(([category, d]) => `${category} ${d >= 0 ? '+' : '−'}${Math.abs(d).toFixed(0)}`).join(', ')} µs; `
+      + `the provider's CPU per login ${providerCpu(c.key).toFixed(0)} against ${providerCpu(eoc).toFixed(0)} µs.`);
   }
   if (!any) out.push('- none missed.');
   out.push('');

@@ -296,7 +296,8 @@ try {
     progress(`round ${round}/${settings.rounds}: login ms ${[...logins].map(([key, l]) => `${key} ${l.ms.at(-1)?.toFixed(1)} (${l.perSecond.at(-1)?.toFixed(0)}/s)`).join(', ')}`);
     // The harness's own drift: the provider keeps every code and token of the run.
     const providerMemory = await provider.call('memory');
-    progress(`round ${round}/${settings.rounds}: provider ${await provider.call('entries')} entries, heap ${mb(providerMemory.heapUsed)} MB, RSS ${mb(providerMemory.rss)} MB; `
+    const entries = /** @type {Record<string, number>} */ (await provider.call('entries'));
+    progress(`round ${round}/${settings.rounds}: provider entries ${Object.entries(entries).map(([model, n]) => `${model} ${n}`).join(', ')}; heap ${mb(providerMemory.heapUsed)} MB, RSS ${mb(providerMemory.rss)} MB; `
       + `this process heap ${mb(process.memoryUsage().heapUsed)} MB; load average ${(loadavg()[0] ?? NaN).toFixed(1)}`);
   }
 
@@ -330,9 +331,10 @@ try {
   for (const c of contestants.filter((x) => x.logs)) {
     cookies.push({ label: c.label, bytes: sessionCookieBytes(c), header: c.cookieHeader?.length, tokenSet: JSON.stringify(await tokenSetOf(c)).length });
   }
-  {
+  const ours = contestants.find((c) => c.key === 'this-package' || c.key === 'this-package-session-option');
+  if (ours !== undefined) {
     const { sealData } = await import('iron-session');
-    const tokens = await tokenSetOf(/** @type {Contestant} */ (contestants.find((c) => c.key === 'this-package')));
+    const tokens = await tokenSetOf(ours);
     const sealed = await sealData(tokens, { password: SECRET });
     cookies.push({ label: 'iron-session sealData() of this package\'s token set', bytes: 'iron_session='.length + sealed.length, header: undefined, tokenSet: JSON.stringify(tokens).length });
   }
