@@ -1,10 +1,12 @@
 /**
- * `userOf()` (lib/session/user-claims.ts): `req.user` for each request of a session. Which
- * members it has is worked out once per session's claims object; each request must still get its
- * own copy, objects and arrays at every depth, with the filter and the app's claims of that call.
+ * `userOf()` (lib/session/user-claims.ts): `req.user` for each request of a session. For the
+ * claims of a cached session (`shareClaims()`, session-cache.ts) which members it has is worked
+ * out once; for others (a store's session, read afresh) they are copied as they are. Either way
+ * each request must get its own copy, objects and arrays at every depth, with the filter and the
+ * app's claims of that call.
  */
 import { describe, expect, test } from '@jest/globals';
-import { deepFreeze, PROTOCOL_CLAIMS, userClaims, userOf } from '../../lib/session/user-claims.js';
+import { deepFreeze, PROTOCOL_CLAIMS, shareClaims, userClaims, userOf } from '../../lib/session/user-claims.js';
 import type { UserClaims } from '../../lib/provider/provider.js';
 
 const FILTER = new Set(PROTOCOL_CLAIMS);
@@ -18,16 +20,21 @@ interface Mutable {
   address: { country: string; lines: string[] };
 }
 
-function claimsOf(): UserClaims {
-  return userClaims({
+function claimsOf(shared: boolean): UserClaims {
+  const claims = userClaims({
     iss: 'https://op.example', sub: 'user-1', aud: 'rp', exp: 2_000_000_000, iat: 1_999_999_000, nonce: 'n',
     name: 'Ada', email_verified: true, groups: ['admin', 'dev'], address: { country: 'NL', lines: ['Main 1'] }, nickname: null,
   } as unknown as UserClaims, undefined);
+  if (shared) shareClaims(claims);
+  return claims;
 }
 
-describe('userOf(): one session\'s requests', () => {
+describe.each([
+  ['a cached session\'s (shared) claims', true],
+  ['claims read afresh (not shared)', false],
+])('userOf() with %s: one session\'s requests', (_name, shared) => {
   test('every call gives a new object equal to the claims without the filtered ones, in their order', () => {
-    const claims = claimsOf();
+    const claims = claimsOf(shared);
     const first = userOf(claims, undefined, FILTER);
     const second = userOf(claims, undefined, FILTER);
     const expected = { sub: 'user-1', name: 'Ada', email_verified: true, groups: ['admin', 'dev'], address: { country: 'NL', lines: ['Main 1'] }, nickname: null };
@@ -40,7 +47,7 @@ describe('userOf(): one session\'s requests', () => {
   });
 
   test('a handler that changes its req.user, at any depth, changes neither the session\'s claims nor the next request\'s', () => {
-    const claims = claimsOf();
+    const claims = claimsOf(shared);
     const first = userOf(claims, undefined, FILTER) as unknown as Mutable;
     first.name = 'Eve';
     first.groups.push('root');
@@ -54,7 +61,7 @@ describe('userOf(): one session\'s requests', () => {
   });
 
   test('the filter and the app\'s claims are those of each call, for the same claims object', () => {
-    const claims = claimsOf();
+    const claims = claimsOf(shared);
     expect(Object.keys(userOf(claims, undefined, FILTER))).not.toContain('iss');
     expect(userOf(claims, undefined, new Set<string>())).toMatchObject({ iss: 'https://op.example', nonce: 'n', sub: 'user-1' });
     const appClaims = deepFreeze({ name: 'Ada L.', roles: ['billing'] });
@@ -64,7 +71,9 @@ describe('userOf(): one session\'s requests', () => {
     expect(appClaims.roles).toEqual(['billing']);
     expect(userOf(claims, undefined, FILTER)).not.toHaveProperty('roles');
   });
+});
 
+describe('userOf() with claims that are not frozen (never shared)', () => {
   test('claims that are not frozen are read as they are on each call', () => {
     const claims = { sub: 'user-2', name: 'Bob' } as Record<string, unknown>;
     expect(userOf(claims as UserClaims, undefined, FILTER)).toEqual({ sub: 'user-2', name: 'Bob' });
