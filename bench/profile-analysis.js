@@ -3,8 +3,10 @@
  * What a server's CPU goes to under load: a CPU profile of the load window (servers/serve.js
  * `profileStart` / `profileStop`, the inspector's sampling profiler, as `node --cpu-prof`), its
  * self time summed by where the code comes from (this package's dist/, `cookie`, express-session,
- * openid-client and jose, Express and its helpers, Node's own code: http, net, streams, crypto,
- * and the native functions it calls; garbage collection, …). Each
+ * openid-client and jose, Express and its helpers, Node's own code: http, net, streams, crypto;
+ * garbage collection, …), a V8 builtin's or native function's counted for its nearest caller
+ * with a script (JSON.stringify in Express's res.json() is Express's, a WeakMap lookup in this
+ * package is this package's, writev in node:net is Node's). Each
  * category's share of the sampled (non-idle) time is applied to the server's CPU time per
  * request over the same window (`process.cpuUsage()`): the profiler samples wall-clock time, which
  * on a shared machine includes time the process waited for a core, so its shares are kept and
@@ -57,7 +59,7 @@ export function categoryOf({ functionName, url }) {
     if (EXPRESS_FAMILY.has(pkg)) return 'Express';
     return 'other';
   }
-  if (path.startsWith('node:') || (url === '' && functionName !== '(program)' && functionName !== '(root)')) return 'node core';
+  if (path.startsWith('node:') || (url === '' && functionName !== '(program)' && functionName !== '(root)')) return 'node core'; // a builtin without a caller with a URL
   return 'other';
 }
 
@@ -79,6 +81,26 @@ export function summarise(profile, cpu) {
   /** @type {Map<number, any>} */
   const nodes = new Map(profile.nodes.map((/** @type {any} */ n) => [n.id, n]));
   /** @type {Map<number, number>} */
+  const parents = new Map();
+  for (const n of profile.nodes) for (const child of n.children ?? []) parents.set(child, n.id);
+  /**
+   * The frame a node's time is counted for: a V8 builtin or a native function (no script URL:
+   * `JSON.stringify`, `WeakMap.prototype.set`, `RegExp.prototype.exec`, `writev`, …) counts for
+   * the nearest caller that has one, so that the work this package asks of V8 is its own.
+   *
+   * @param {number} id
+   * @returns {any}
+   */
+  const frameOf = (id) => {
+    let frame = nodes.get(id)?.callFrame;
+    if (frame === undefined || frame.url !== '' || frame.functionName.startsWith('(')) return frame;
+    for (let up = parents.get(id); up !== undefined; up = parents.get(up)) {
+      const caller = nodes.get(up)?.callFrame;
+      if (caller !== undefined && caller.url !== '') return caller;
+    }
+    return frame;
+  };
+  /** @type {Map<number, number>} */
   const self = new Map();
   const { samples, timeDeltas } = profile;
   for (let i = 0; i < samples.length; i++) self.set(samples[i], (self.get(samples[i]) ?? 0) + Math.max(0, timeDeltas[i + 1] ?? 0));
@@ -90,7 +112,7 @@ export function summarise(profile, cpu) {
   let total = 0;
   for (const us of self.values()) total += us;
   for (const [id, us] of self) {
-    const frame = nodes.get(id)?.callFrame;
+    const frame = frameOf(id);
     const category = frame === undefined ? 'other' : categoryOf(frame);
     if (category === undefined) continue;
     perRequest[category] = (perRequest[category] ?? 0) + us;
