@@ -2,8 +2,9 @@
 /**
  * The OpenID Provider of the benchmark, in its own process: the example app's development
  * provider (oidc-provider, with its development login form) with one client per contestant, and a
- * count of the requests it receives, by endpoint, which the orchestrator reads (`counts`), and its
- * CPU time (`cpu`, µs).
+ * count of the requests it receives, by endpoint, which the orchestrator reads (`counts`), its
+ * CPU time (`cpu`, µs) and its memory (`memory`, without a forced GC) and stored entries
+ * (`entries`: its storage keeps every grant, code and token of the run).
  *
  * Environment: `BENCH_PROVIDER_PORT`; `BENCH_CLIENTS`, a JSON array of
  * `{ client_id, client_secret, redirect_uris }`.
@@ -33,12 +34,27 @@ function endpointOf(path) {
 
 /** @type {Map<string, any>} */
 const storage = new Map();
+/**
+ * The keys of the access tokens in {@link storage}, oldest first.
+ *
+ * @type {string[]}
+ */
+const accessTokens = [];
+
+/** Access tokens kept: the newest ones (see {@link BenchAdapter}). */
+const ACCESS_TOKENS_KEPT = 1000;
 
 /**
  * oidc-provider's storage, in a Map without the limit of its development adapter (1,000 entries,
  * least recently used dropped): there, a user's grant is dropped after a few hundred logins and
  * the next login asks for consent again, which a benchmark of 30,000 logins would count.
- * Nothing is ever removed; the run is short.
+ *
+ * What each login leaves is not kept, or the provider's heap would grow by some 5 MB per 1,000
+ * logins over the run (about 100,000 of them), and its garbage collections with it, on the core
+ * the load generator shares: an authorization code is deleted when it is used (a second use is
+ * refused all the same, as not found), and only the newest {@link ACCESS_TOKENS_KEPT} access
+ * tokens are kept (the benchmark never presents one to the provider). Grants, sessions and
+ * interactions are kept until oidc-provider destroys them.
  */
 class BenchAdapter {
   /** @param {string} model */
@@ -56,6 +72,10 @@ class BenchAdapter {
    * @param {any} payload
    */
   async upsert(id, payload) {
+    if (this.model === 'AccessToken') {
+      accessTokens.push(this.key(id));
+      if (accessTokens.length > ACCESS_TOKENS_KEPT) storage.delete(/** @type {string} */ (accessTokens.shift()));
+    }
     storage.set(this.key(id), payload);
     if (this.model === 'Session') storage.set(`sessionUid:${payload.uid}`, id);
   }
@@ -77,6 +97,10 @@ class BenchAdapter {
 
   /** @param {string} id */
   async consume(id) {
+    if (this.model === 'AuthorizationCode') {
+      storage.delete(this.key(id));
+      return;
+    }
     const payload = storage.get(this.key(id));
     if (payload !== undefined) payload.consumed = Math.floor(Date.now() / 1000);
   }
@@ -103,6 +127,16 @@ server.on('request', (/** @type {import('node:http').IncomingMessage} */ req) =>
 
 serveParent({
   counts: () => ({ ...counts }),
+  memory: () => process.memoryUsage(),
+  entries: () => {
+    /** @type {Record<string, number>} */
+    const byModel = {};
+    for (const key of storage.keys()) {
+      const model = key.slice(0, key.indexOf(':'));
+      byModel[model] = (byModel[model] ?? 0) + 1;
+    }
+    return byModel;
+  },
   cpu: () => {
     const { user, system } = process.cpuUsage();
     return user + system;

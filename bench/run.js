@@ -15,43 +15,26 @@
  * phase (100000); BENCH_COMPARE, the dist/ directory of another build of this package to run
  * as one more contestant (a candidate patch against the current build, in the same run);
  * BENCH_CPU_PROF, a directory where every server writes a CPU profile when the run ends
- * (`node --cpu-prof`).
+ * (`node --cpu-prof`); BENCH_CONTESTANTS, comma-separated keys of contestants.js to run (with
+ * the bare route and their baselines; default all).
+ *
+ * `--profile`: after the rounds, BENCH_PROFILE_RUNS (3) more loads of BENCH_SECONDS on each
+ * contestant with its server's CPU profiled, and a table of µs per request by category (this
+ * package, cookie, express-session, Express, Node's http code, GC, …), which says what limits a
+ * goal that is missed (profile-analysis.js).
  */
-import { spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { canPin, startNode } from './child.js';
+import { canPin } from './child.js';
 import { contestants as listContestants } from './contestants.js';
+import { Bench, LOAD_CPU, SERVER_CPU, flag, pinSelf, setting, signIn as signInAt } from './harness.js';
 import { loadTest } from './load.js';
 import { login, User } from './login.js';
+import { profiledLoad, profiledLogins } from './profile-analysis.js';
 import { formatCounts, formatReport } from './report.js';
-import { median } from './stats.js';
-
-const SERVER_CPU = 0;
-const LOAD_CPU = 1;
+import { mb, median } from './stats.js';
 
 // This process drives the logins: it belongs on the load core, away from the servers.
-if (canPin && process.env.BENCH_PINNED === undefined) {
-  const { status } = spawnSync('taskset', ['-c', String(LOAD_CPU), process.execPath, ...process.argv.slice(1)], {
-    stdio: 'inherit',
-    env: { ...process.env, BENCH_PINNED: '1' },
-  });
-  process.exit(status ?? 1);
-}
-
-/**
- * @param {string} name
- * @param {number} fallback
- * @returns {number}
- */
-function setting(name, fallback) {
-  const value = process.env[name];
-  if (value === undefined || value === '') return fallback;
-  const number = Number(value);
-  if (!Number.isFinite(number) || number <= 0) throw new TypeError(`${name} must be a positive number, got "${value}"`);
-  return number;
-}
+pinSelf();
 
 const settings = {
   rounds: setting('BENCH_ROUNDS', 6),
@@ -64,7 +47,9 @@ const settings = {
   guarded: setting('BENCH_GUARDED', 100000),
   users: 4,
   memoryUsers: 16,
+  profileRuns: setting('BENCH_PROFILE_RUNS', 3),
 };
+const profile = flag('profile');
 /**
  * Seconds a server is left idle before its memory is read: right after a burst of logins this
  * package's heap holds about 20 MB more for some 10 s (garbage not yet collectable: the clone of
@@ -82,46 +67,13 @@ function progress(text) {
   process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${text}\n`);
 }
 
-/** @returns {Promise<number>} a free loopback port */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
-
 /** @typedef {import('./contestants.js').Contestant} Contestant */
 
-const contestants = listContestants(process.env.BENCH_COMPARE || undefined);
-for (const c of contestants) c.port = await freePort();
-
-/** @type {import('./child.js').Child[]} */
-const children = [];
+const contestants = listContestants(process.env.BENCH_COMPARE || undefined, process.env.BENCH_CONTESTANTS || undefined);
+const bench = new Bench();
 process.on('SIGINT', () => {
-  Promise.all(children.map((child) => child.stop())).finally(() => process.exit(130));
+  bench.stop().finally(() => process.exit(130));
 });
-
-/** @type {string} */
-let issuer = '';
-
-/**
- * Starts the server of `c` on the server core, with `--expose-gc` for the memory readings.
- *
- * @param {Contestant} c
- */
-async function startServer(c) {
-  const { child } = await startNode(fileURLToPath(new URL(`servers/${c.script}.js`, import.meta.url)), {
-    cpu: SERVER_CPU,
-    nodeArgs: ['--expose-gc', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])],
-    env: { ...c.env, BENCH_PORT: String(c.port), BENCH_ISSUER: issuer, BENCH_CLIENT_ID: c.clientId, BENCH_CLIENT_SECRET: c.clientSecret },
-  });
-  children.push(child);
-  c.server = child;
-}
 
 /**
  * @param {Contestant} c
@@ -146,10 +98,17 @@ async function settledMemory(server) {
  * @param {Contestant} c
  * @param {User} user
  */
-async function signIn(c, user) {
-  const result = await login(baseOf(c), user);
-  c.cookieHeader = result.cookieHeader;
-  return result;
+function signIn(c, user) {
+  return signInAt(c, user);
+}
+
+/**
+ * The `Cookie` header of a contestant without login that is sent another's ({@link Contestant.cookieFrom}).
+ *
+ * @param {Contestant} c
+ */
+function borrowCookie(c) {
+  if (c.cookieFrom !== undefined) c.cookieHeader = contestants.find((x) => x.key === c.cookieFrom)?.cookieHeader;
 }
 
 /**
@@ -179,6 +138,7 @@ async function concurrentLogins(c, users, until) {
  * @param {{ seconds?: number, amount?: number }} length
  */
 async function guardedLoad(c, length) {
+  borrowCookie(c);
   const server = /** @type {import('./child.js').Child} */ (c.server);
   const cpuBefore = await server.call('cpu');
   const result = await loadTest({ url: `${baseOf(c)}/profile`, cpu: LOAD_CPU, connections: settings.connections, cookie: c.cookieHeader, ...length });
@@ -263,18 +223,11 @@ try {
   if (!canPin) progress('WARNING: cannot pin processes (taskset missing or fewer than 2 cores): numbers will move more between runs');
   progress(`settings ${JSON.stringify(settings)}`);
 
-  // The provider, with one client per contestant.
-  const clients = contestants.filter((c) => c.logs).map((c) => ({
-    client_id: c.clientId, client_secret: c.clientSecret, redirect_uris: [`${baseOf(c)}/callback`],
-  }));
-  const { child: provider, ready } = await startNode(fileURLToPath(new URL('provider.js', import.meta.url)), {
-    cpu: LOAD_CPU,
-    env: { BENCH_PROVIDER_PORT: String(await freePort()), BENCH_CLIENTS: JSON.stringify(clients) },
-  });
-  children.push(provider);
-  issuer = ready.issuer;
-  for (const c of contestants) await startServer(c);
-  progress(`provider ${issuer}; servers (port, pid): ${contestants.map((c) => `${c.key} :${c.port} ${c.server?.pid}`).join(', ')}`);
+  // The provider, with one client per contestant; Redis when a contestant needs it; the servers
+  // with `--expose-gc` for the memory readings.
+  await bench.start(contestants, { nodeArgs: process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [] });
+  const provider = /** @type {import('./child.js').Child} */ (bench.provider);
+  progress(`provider ${bench.issuer}${bench.redis ? `; redis ${bench.redis.url}` : ''}; servers (port, pid): ${contestants.map((c) => `${c.key} :${c.port} ${c.server?.pid}`).join(', ')}`);
 
   // Each user signs in at the provider once (its login form), and consents once per client.
   const users = Array.from({ length: settings.users }, (_, i) => new User(`bench-user-${i}`));
@@ -288,17 +241,15 @@ try {
   }
 
   // Warm-up: logins and load on every contestant before anything is measured.
-  for (const c of contestants) {
-    if (c.logs) {
-      await concurrentLogins(c, users, (done) => done >= 40);
-      await signIn(c, firstUser);
-    }
-    await guardedLoad(c, { seconds: settings.warmup * 2 });
+  for (const c of contestants.filter((x) => x.logs)) {
+    await concurrentLogins(c, users, (done) => done >= 40);
+    await signIn(c, firstUser);
   }
+  for (const c of contestants) await guardedLoad(c, { seconds: settings.warmup * 2 });
   progress('warm-up done');
 
   /** @type {Map<string, import('./report.js').GuardedResult>} */
-  const guarded = new Map(contestants.map((c) => [c.key, { rps: [], ratio: [], p50: [], p99: [], p99ratio: [], cpu: [], setCookie: [] }]));
+  const guarded = new Map(contestants.map((c) => [c.key, { rps: [], ratio: [], baselineRatio: [], p50: [], p99: [], p99ratio: [], cpu: [], setCookie: [] }]));
   /** @type {Map<string, import('./report.js').LoginResult>} */
   const logins = new Map(contestants.filter((c) => c.loginBench).map((c) => [c.key, { ms: [], perSecond: [], counts: [], first: firstLogins.get(c.key) ?? {} }]));
 
@@ -324,8 +275,10 @@ try {
       const g = /** @type {import('./report.js').GuardedResult} */ (guarded.get(c.key));
       g.ratio.push(result.rps / ceiling.rps);
       g.p99ratio.push(result.p99 / ceiling.p99);
+      const baseline = results.get(c.baseline ?? 'bare');
+      if (baseline !== undefined) g.baselineRatio.push(result.rps / baseline.rps);
     }
-    progress(`round ${round}/${settings.rounds}: req/s ${contestants.map((c) => `${c.key} ${Math.round(results.get(c.key)?.rps ?? NaN)}`).join(', ')}`);
+    progress(`round ${round}/${settings.rounds}: req/s (server CPU µs/request) ${contestants.map((c) => `${c.key} ${Math.round(results.get(c.key)?.rps ?? NaN)} (${Math.round(guarded.get(c.key)?.cpu.at(-1) ?? NaN)})`).join(', ')}`);
 
     // Logins: one user, one login after the other; then 4 users at once.
     for (const c of rotate(contestants.filter((x) => x.loginBench), round - 1)) {
@@ -341,6 +294,34 @@ try {
       l.counts.push(perLogin(before, await provider.call('counts'), count));
     }
     progress(`round ${round}/${settings.rounds}: login ms ${[...logins].map(([key, l]) => `${key} ${l.ms.at(-1)?.toFixed(1)} (${l.perSecond.at(-1)?.toFixed(0)}/s)`).join(', ')}`);
+    // The harness's own drift: the provider keeps every code and token of the run.
+    const providerMemory = await provider.call('memory');
+    const entries = /** @type {Record<string, number>} */ (await provider.call('entries'));
+    progress(`round ${round}/${settings.rounds}: provider entries ${Object.entries(entries).map(([model, n]) => `${model} ${n}`).join(', ')}; heap ${mb(providerMemory.heapUsed)} MB, RSS ${mb(providerMemory.rss)} MB; `
+      + `this process heap ${mb(process.memoryUsage().heapUsed)} MB; load average ${(loadavg()[0] ?? NaN).toFixed(1)}`);
+  }
+
+  // --profile: what each server's CPU goes to, to say what limits a goal that is missed.
+  /** @type {Map<string, import('./profile-analysis.js').ProfiledLoad[]>} */
+  const profiles = new Map();
+  /** @type {Map<string, (import('./profile-analysis.js').ProfiledLoad & { providerCpu: number })[]>} */
+  const loginProfiles = new Map();
+  if (profile) {
+    for (let run = 1; run <= settings.profileRuns; run++) {
+      for (const c of rotate(contestants, run - 1)) {
+        if (c.logs) await signIn(c, firstUser);
+        await guardedLoad(c, { seconds: settings.warmup });
+        borrowCookie(c);
+        profiles.set(c.key, [...(profiles.get(c.key) ?? []), await profiledLoad(c, { seconds: settings.seconds, connections: settings.connections })]);
+      }
+      progress(`profile ${run}/${settings.profileRuns}: server CPU µs/request ${contestants.map((c) => `${c.key} ${profiles.get(c.key)?.at(-1)?.cpu.toFixed(0)}`).join(', ')}`);
+      // The logins too: BENCH_LOGIN_SECONDS of 4 users at once, each server profiled.
+      for (const c of rotate(contestants.filter((x) => x.loginBench), run - 1)) {
+        const counted = await profiledLogins(c, provider, async (until) => (await concurrentLogins(c, users, until)).count, settings.loginSeconds);
+        loginProfiles.set(c.key, [...(loginProfiles.get(c.key) ?? []), counted]);
+      }
+      progress(`profile ${run}/${settings.profileRuns}: server CPU µs/login ${[...loginProfiles].map(([key, p]) => `${key} ${p.at(-1)?.cpu.toFixed(0)}`).join(', ')}`);
+    }
   }
 
   // Cookie bytes of each contestant's real session; and iron-session's sealData() of exactly
@@ -350,9 +331,10 @@ try {
   for (const c of contestants.filter((x) => x.logs)) {
     cookies.push({ label: c.label, bytes: sessionCookieBytes(c), header: c.cookieHeader?.length, tokenSet: JSON.stringify(await tokenSetOf(c)).length });
   }
-  {
+  const ours = contestants.find((c) => c.key === 'this-package' || c.key === 'this-package-session-option');
+  if (ours !== undefined) {
     const { sealData } = await import('iron-session');
-    const tokens = await tokenSetOf(/** @type {Contestant} */ (contestants.find((c) => c.key === 'this-package')));
+    const tokens = await tokenSetOf(ours);
     const sealed = await sealData(tokens, { password: SECRET });
     cookies.push({ label: 'iron-session sealData() of this package\'s token set', bytes: 'iron_session='.length + sealed.length, header: undefined, tokenSet: JSON.stringify(tokens).length });
   }
@@ -389,13 +371,14 @@ try {
   }
 
   const env = Object.entries(process.env).filter(([k]) => k.startsWith('BENCH_') && k !== 'BENCH_PINNED').map(([k, v]) => `${k}=${v} `).join('');
+  const command = `${env}npm run bench${profile ? ' -- --profile' : ''}`;
   const pinning = canPin ? `servers on core ${SERVER_CPU}; load generator, login driver and provider on core ${LOAD_CPU}` : 'not pinned';
-  const footer = `${new Date().toISOString().slice(0, 10)}, ${cores} cores (${pinning}), Node.js ${process.version}, \`${env}npm run bench\`, `
+  const footer = `${new Date().toISOString().slice(0, 10)}, ${cores} cores (${pinning}), Node.js ${process.version}, \`${command}\`, `
     + `${((performance.now() - started) / 60000).toFixed(1)} min, load average ${loadAtStart.toFixed(1)} at start / ${(loadavg()[0] ?? NaN).toFixed(1)} at end`;
-  process.stdout.write(`\n${formatReport({ settings, contestants, guarded, logins, cookies, memory, footer })}\n`);
+  process.stdout.write(`\n${formatReport({ settings, contestants, guarded, logins, cookies, memory, profiles, loginProfiles, footer })}\n`);
 } catch (err) {
   process.exitCode = 1;
   process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
 } finally {
-  await Promise.all(children.map((child) => child.stop()));
+  await bench.stop();
 }

@@ -1,18 +1,19 @@
 // @ts-check
 /**
- * express-session with its MemoryStore: the token set of a hand-written openid-client login
+ * express-session with its MemoryStore (connect-redis when `BENCH_REDIS_URL` is set, see
+ * serve.js): the token set of a hand-written openid-client login
  * (./openid-login.js) kept in `req.session`; the guard checks that it is there.
  */
 import express from 'express';
 import session from 'express-session';
 import { decodeJwt } from 'jose';
 import { finishLogin, startLogin } from './openid-login.js';
-import { baseURL, secret, serve } from './serve.js';
+import { baseURL, secret, serve, sessionStore } from './serve.js';
 
 /** @typedef {import('express-session').Session & Partial<{ transaction: import('./openid-login.js').Transaction, tokens: import('./openid-login.js').TokenSet, user: Record<string, unknown> }>} BenchSession */
 
 const app = express();
-const store = new session.MemoryStore();
+const store = await sessionStore();
 app.use(session({ store, secret, resave: false, saveUninitialized: false }));
 app.get('/login', async (req, res) => {
   const { url, transaction } = await startLogin(`${baseURL}/callback`);

@@ -1,13 +1,18 @@
 // @ts-check
 /**
  * What every contestant's server shares: its configuration from the environment, listening on
- * loopback, and the orchestrator's questions: `memory` (answered after a full garbage collection
- * when node runs with `--expose-gc`), `cpu` (the CPU time used so far) and `records` (how many
- * records the app's express-session store holds).
+ * loopback, its express-session store, and the orchestrator's questions: `memory` (answered
+ * after a full garbage collection when node runs with `--expose-gc`), `memoryNow` (without one),
+ * `cpu` (the CPU time used so far), `records` (how many records the app's express-session store
+ * holds), and `profileStart` / `profileStop` (a CPU profile of the time between the two, through
+ * the inspector, as `--cpu-prof` takes one; `profileStop` answers the `.cpuprofile` JSON).
  *
- * Environment: `BENCH_PORT`, `BENCH_ISSUER`, `BENCH_CLIENT_ID`, `BENCH_CLIENT_SECRET`.
+ * Environment: `BENCH_PORT`, `BENCH_ISSUER`, `BENCH_CLIENT_ID`, `BENCH_CLIENT_SECRET`;
+ * `BENCH_REDIS_URL`, when set, makes {@link sessionStore} a connect-redis store on that Redis.
  */
 import { createServer } from 'node:http';
+import { Session } from 'node:inspector/promises';
+import session from 'express-session';
 import { serveParent } from '../child.js';
 
 /** The app's external URL (loopback; the provider is on `localhost`, so the two keep separate cookies). */
@@ -29,6 +34,40 @@ function memory() {
     gc();
   }
   return process.memoryUsage();
+}
+
+/**
+ * The express-session store of the app: connect-redis on `BENCH_REDIS_URL` (one client, as an
+ * app has), else a MemoryStore.
+ *
+ * @returns {Promise<import('express-session').Store>}
+ */
+export async function sessionStore() {
+  const url = process.env.BENCH_REDIS_URL;
+  if (!url) return new session.MemoryStore();
+  const [{ RedisStore }, { createClient }] = await Promise.all([import('connect-redis'), import('redis')]);
+  const client = createClient({ url });
+  await client.connect();
+  return new RedisStore({ client });
+}
+
+/** The inspector session of a running CPU profile. */
+const inspector = new Session();
+inspector.connect();
+
+/** Starts a CPU profile (sampling every `BENCH_PROFILE_INTERVAL` µs, default 200). */
+async function profileStart() {
+  await inspector.post('Profiler.enable');
+  await inspector.post('Profiler.setSamplingInterval', { interval: Number(process.env.BENCH_PROFILE_INTERVAL ?? 200) });
+  await inspector.post('Profiler.start');
+  return true;
+}
+
+/** @returns {Promise<string>} the profile since {@link profileStart}, as `.cpuprofile` JSON */
+async function profileStop() {
+  const { profile } = await inspector.post('Profiler.stop');
+  await inspector.post('Profiler.disable');
+  return JSON.stringify(profile);
 }
 
 /** @returns {number} CPU time this process has used, user and system, in microseconds */
@@ -58,5 +97,7 @@ function recordsOf(store) {
  *   the orchestrator counts (`records`)
  */
 export function serve(app, store) {
-  createServer(app).listen(port, '127.0.0.1', () => serveParent({ memory, cpu, records: () => recordsOf(store) }, { port }));
+  createServer(app).listen(port, '127.0.0.1', () => serveParent({
+    memory, memoryNow: () => process.memoryUsage(), cpu, records: () => recordsOf(store), profileStart, profileStop,
+  }, { port }));
 }

@@ -5,12 +5,13 @@
  * Only values the sealer opened get in (a forged or tampered cookie never does); at most `limit`
  * are kept, the oldest dropped first, so memory does not grow with the number of sessions; an
  * entry is used only until its seal's `exp`. The session is frozen and shared (its claims are
- * frozen from the start); each request gets its own `req.user`, a copy (see `userOf()`).
+ * frozen from the start); each request gets its own `req.user`, a copy (see `userOf()`, which
+ * works out its members once for the claims shared here).
  *
  * @packageDocumentation
  */
 import type { AuthSession, SessionReference } from './session.js';
-import { deepFreeze } from './user-claims.js';
+import { deepFreeze, shareClaims } from './user-claims.js';
 
 /** How many opened cookies one `authCallback()` keeps (about 3 KB each with a typical ID token). */
 const SESSION_CACHE_LIMIT = 256;
@@ -60,7 +61,10 @@ export class SessionCache {
       const oldest = this.#entries.keys().next();
       if (oldest.done !== true) this.#entries.delete(oldest.value);
     }
-    if ('tokens' in session) deepFreeze(session.tokens); // its claims are frozen already (userClaims())
+    if ('tokens' in session) {
+      deepFreeze(session.tokens); // its claims are frozen already (userClaims())
+      shareClaims(session.claims);
+    }
     this.#entries.set(keyOf(sealed), { sealed, session: Object.freeze({ ...session }) });
   }
 }

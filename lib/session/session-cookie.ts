@@ -19,6 +19,24 @@ export const MAX_COOKIE_BYTES = 4000;
 /** At most this many chunks are read back: a larger value is not one this module wrote. */
 const MAX_CHUNKS = 20;
 
+/**
+ * The cookie value between `start` and `end` of a `Cookie` header as the `cookie` package's
+ * `parse()` reads it: without spaces and tabs around it, percent-decoded when it can be.
+ */
+function valueAt(header: string, start: number, end: number): string {
+  let from = start;
+  let to = end;
+  while (from < to && (header.charCodeAt(from) === 0x20 || header.charCodeAt(from) === 0x09)) from++;
+  while (to > from && (header.charCodeAt(to - 1) === 0x20 || header.charCodeAt(to - 1) === 0x09)) to--;
+  const value = header.slice(from, to);
+  if (!value.includes('%')) return value;
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
 /** Attributes of the session cookie. */
 export interface SessionCookieAttributes {
   name: string;
@@ -51,7 +69,7 @@ export class SessionCookie {
     };
     const escaped = attributes.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     this.#chunkName = new RegExp(`^${escaped}\\.(\\d+)$`);
-    this.#occurrence = new RegExp(`(?:^|;)[ \\t]*${escaped}(?:\\.\\d+)?[ \\t]*=`, 'g');
+    this.#occurrence = new RegExp(`(?:^|;)[ \\t]*${escaped}(\\.\\d+)?[ \\t]*=`, 'g');
     const overhead = serialize(`${attributes.name}.${MAX_CHUNKS}`, '', { ...this.#attributes, expires: new Date(8.64e15) }).length;
     this.#chunkSize = MAX_COOKIE_BYTES - overhead;
   }
@@ -71,8 +89,19 @@ export class SessionCookie {
   read(req: IncomingMessage): string | undefined {
     const header = req.headers.cookie;
     if (header === undefined) return undefined;
-    const sent = header.match(this.#occurrence)?.length ?? 0;
-    if (sent === 0) return undefined;
+    // The usual header: the cookie once, unchunked. Its value is read in place, as parse() would
+    // read it, rather than parse() making an object of every cookie the browser sends.
+    const occurrence = this.#occurrence;
+    occurrence.lastIndex = 0;
+    const first = occurrence.exec(header);
+    if (first === null) return undefined;
+    const start = first.index + first[0].length;
+    if (first[1] === undefined && occurrence.exec(header) === null) {
+      const end = header.indexOf(';', start);
+      return valueAt(header, start, end === -1 ? header.length : end);
+    }
+    occurrence.lastIndex = 0;
+    const sent = header.match(occurrence)?.length ?? 0;
     const cookies = parse(header);
     const single = cookies[this.#name];
     if (single !== undefined) return sent === 1 ? single : undefined;

@@ -78,20 +78,69 @@ function copyJson<T>(value: T): T {
 }
 
 /**
- * `req.user`: the session's claims without those in `filter` (option `identityClaimFilter`),
- * with the claims the app's `afterCallback` added over them. A fresh copy for each request: a
- * handler may change it without changing the session or another request's.
+ * `req.user` of one session, worked out once: its members (the claims without the filtered ones,
+ * the app's claims over them) frozen, and the names of those whose value is an object or array,
+ * which each request copies again.
  */
-export function userOf(claims: UserClaims, appClaims: Readonly<Record<string, unknown>> | undefined, filter: ReadonlySet<string>): User {
+interface UserTemplate {
+  readonly appClaims: Readonly<Record<string, unknown>> | undefined;
+  readonly filter: ReadonlySet<string>;
+  readonly members: Readonly<Record<string, unknown>>;
+  readonly nested: readonly string[];
+}
+
+/** The claims objects that the requests of one session share: those of the cache of opened cookies. */
+const sharedClaims = new WeakSet<UserClaims>();
+
+/**
+ * Marks `claims` (frozen) as shared by the requests of one session (session-cache.ts): their
+ * `req.user`'s members are then worked out once, not on each request.
+ */
+export function shareClaims(claims: UserClaims): void {
+  sharedClaims.add(claims);
+}
+
+/** Each shared session's {@link UserTemplate}, by its claims object. */
+const templates = new WeakMap<UserClaims, UserTemplate>();
+
+function templateOf(claims: UserClaims, appClaims: Readonly<Record<string, unknown>> | undefined, filter: ReadonlySet<string>): UserTemplate {
+  const known = templates.get(claims);
+  if (known !== undefined && known.appClaims === appClaims && known.filter === filter) return known;
+  const members = userMembers(claims, appClaims, filter, (value) => value);
+  const nested = Object.keys(members).filter((name) => members[name] !== null && typeof members[name] === 'object');
+  const template: UserTemplate = { appClaims, filter, members: Object.freeze(members), nested };
+  templates.set(claims, template);
+  return template;
+}
+
+/** The members of `req.user`, each value passed through `copy`. */
+function userMembers(claims: UserClaims, appClaims: Readonly<Record<string, unknown>> | undefined, filter: ReadonlySet<string>, copy: <T>(value: T) => T): Record<string, unknown> {
   const user: Record<string, unknown> = {};
   for (const name of Object.keys(claims)) {
-    if (!filter.has(name)) user[name] = copyJson(claims[name]);
+    if (!filter.has(name)) user[name] = copy(claims[name]);
   }
   if (appClaims !== undefined) {
     for (const name of Object.keys(appClaims)) {
-      if (name !== '__proto__') user[name] = copyJson(appClaims[name]);
+      if (name !== '__proto__') user[name] = copy(appClaims[name]);
     }
   }
+  return user;
+}
+
+/**
+ * `req.user`: the session's claims without those in `filter` (option `identityClaimFilter`),
+ * with the claims the app's `afterCallback` added over them. A fresh copy for each request: a
+ * handler may change it without changing the session or another request's. (For a session of
+ * the cache of opened cookies, which members it has is worked out once; a request copies them,
+ * objects and arrays at every depth. Another session's claims are new on each request: they are
+ * copied as they are.)
+ */
+export function userOf(claims: UserClaims, appClaims: Readonly<Record<string, unknown>> | undefined, filter: ReadonlySet<string>): User {
+  if (!sharedClaims.has(claims)) return userMembers(claims, appClaims, filter, copyJson) as User;
+  const { members, nested } = templateOf(claims, appClaims, filter);
+  // A spread defines each member as an own data property, `__proto__` included (there is none).
+  const user: Record<string, unknown> = { ...members };
+  for (const name of nested) user[name] = copyJson(members[name]);
   return user as User;
 }
 

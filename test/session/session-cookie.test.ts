@@ -361,6 +361,25 @@ describe('SessionCookie.read()', () => {
     expect(cookie.read(requestWith(`${NAME}_x=1; x${NAME}=2; ${NAME}.x=3`))).toBeUndefined();
   });
 
+  test('reads the single cookie as the cookie package\'s parse() does: spaces and tabs around it dropped, percent-decoded when it can be', () => {
+    const headers = [
+      `${NAME}=abc`, `a=1;${NAME}=abc`, `a=1; \t${NAME} \t= \tabc.def \t; b=2`, `${NAME}=a%2Eb`, `${NAME}=a%zzb`, `${NAME}=a=b`, `${NAME}=`,
+      `flag; ${NAME}=abc`, `${NAME}_logout=x; ${NAME}=abc; x${NAME}=y`, `${NAME}="abc"`,
+    ];
+    for (const header of headers) {
+      const parsed = parse(header)[NAME];
+      expect({ header, value: cookie.read(requestWith(header)) }).toEqual({ header, value: parsed });
+    }
+    expect(parse(`${NAME}=a%2Eb`)[NAME]).toBe('a.b'); // the comparison above covers decoding
+  });
+
+  test('a name sent twice reads as no session, whether both are single cookies or one is a chunk', () => {
+    expect(cookie.read(requestWith(`${NAME}=abc; ${NAME}=def`))).toBeUndefined();
+    expect(cookie.read(requestWith(`${NAME}=abc; other=1; ${NAME}=abc`))).toBeUndefined();
+    expect(cookie.read(requestWith(`${NAME}=abc; ${NAME}.0=def`))).toBeUndefined();
+    expect(cookie.read(requestWith(`${NAME}.0=def; ${NAME}=abc`))).toBeUndefined();
+  });
+
   test('reads the value through a real express request', async () => {
     const app = express();
     app.get('/', (req, res) => {
