@@ -72,8 +72,8 @@ type RouteHandler = (context: Context, req: HttpRequest, res: HttpResponse) => P
  * Errors passed to `next()` are {@link AuthError}s: see each route's documentation; and
  * `middleware_mounted_twice` (500) when another `authCallback()` already ran on the request.
  * A login asked for at another host than `baseURL`'s (or over http for an https `baseURL`) is
- * first sent to `baseURL`'s origin; one that the app's own express-session cookie could not
- * survive is refused with a 500 naming the setting (`session_cookie_strict`,
+ * first sent to `baseURL`'s origin; one that the app's own express-session cookie could
+ * certainly not survive is refused with a 500 naming the setting (`session_cookie_strict`,
  * `trust_proxy_missing`, `secure_cookie_over_http`). docs/troubleshooting.md maps every code and
  * symptom to its cause and fix.
  */

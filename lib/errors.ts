@@ -121,11 +121,11 @@ export const AuthErrorCodes = {
    */
   REQUEST_OBJECT_UNSUPPORTED: 'request_object_unsupported',
   /**
-   * A login reached the app over plain http from a proxy that ended TLS (it sent
-   * `X-Forwarded-Proto: https`, or the browser came back with a `Secure` cookie), but the app
-   * does not trust that proxy (Express: no `app.set('trust proxy', …)`), and the app's
+   * A login reached an app with an https `baseURL` over plain http from a proxy that ended TLS
+   * and sent no `X-Forwarded-Proto` (the browser came back with a `Secure` cookie), and the app's
    * express-session cookie is `secure: true`: express-session never sets it on such a request,
-   * so the app's session would not survive the login (500): the app's configuration is at fault.
+   * whatever its `proxy` option, so the app's session would not survive the login (500): the
+   * app's configuration is at fault.
    */
   TRUST_PROXY_MISSING: 'trust_proxy_missing',
   /**
@@ -136,8 +136,9 @@ export const AuthErrorCodes = {
    */
   SECURE_COOKIE_OVER_HTTP: 'secure_cookie_over_http',
   /**
-   * The app's express-session cookie is `SameSite=Strict`: browsers do not send it on the
-   * provider's redirect back to the callback (a cross-site navigation), so the login could not
+   * The app's express-session cookie is `SameSite=Strict` and the provider's issuer is certainly
+   * another site than the callback (see `checkExpressSessionCookie()`): browsers do not send it
+   * on the provider's redirect back to the callback (a cross-site navigation), so the login could not
    * renew that session (session fixation) and the app would not see it there (500): the app's
    * configuration is at fault; use `sameSite: 'lax'`.
    */

@@ -242,7 +242,9 @@ function refreshLockOption(given: unknown, sessionStorage: 'cookie' | 'store'): 
   if (sessionStorage !== 'store') {
     fail('refreshLock', 'needs sessionStorage: \'store\' (cookie sessions have no shared record to hand a refresh\'s tokens over): remove it, or set sessionStorage: \'store\'');
   }
-  if (isRedisClient(given)) return redisLock(given);
+  if (isRedisClient(given)) {
+    return redisLock(given) ?? fail('refreshLock', 'is a node-redis client in legacyMode without client.v4, whose callback commands cannot say whether a lease was taken: give a client without legacyMode (or its client.v4)');
+  }
   if (isRefreshLock(given)) return given;
   return fail('refreshLock', 'must be a node-redis or ioredis client, an object with acquire(key, token, ttlMs) and release(key, token), or false');
 }

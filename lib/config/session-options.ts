@@ -121,7 +121,10 @@ export interface SessionOptions {
    *   a shared store whose `client` is something else (another store package, a wrapper), give
    *   its Redis client or a {@link RefreshLock} here. A debug line (`refresh`) says which, once per store.
    * - a node-redis (v4, v5: `SET … { NX, PX }`) or ioredis client (`SET … 'PX', ms, 'NX'`),
-   *   released by a Lua script that deletes the lease only for its owner; keys `oidc:refresh-lock:…`
+   *   released by a Lua script that deletes the lease only for its owner; keys `oidc:refresh-lock:…`.
+   *   A node-redis 4 client in `legacyMode` (connect-redis 6 and earlier) is used through its
+   *   `client.v4` commands; one without them is a `ConfigurationError` here, and no lease when found
+   *   on the store (a debug line)
    * - a {@link RefreshLock} of your own, for another shared store
    * - `false`: no lease, each instance refreshes on its own (concurrent requests of a session
    *   on two instances may then each refresh)

@@ -128,7 +128,7 @@ function issuerOf(context: Context, provider: Provider | undefined): string | un
  * `dpop: 'required'` and a provider that does not advertise DPoP; discovery failures (502/504).
  */
 export async function startLogin(context: Context, req: HttpRequest, res: HttpResponse, provider: Provider, login: LoginRequest): Promise<void> {
-  checkExpressSessionCookie(context.options, req);
+  checkExpressSessionCookie(context.options, req, provider);
   await checkMixUpDefense(context, provider);
   const { dpop } = context.options;
   if (dpop === 'required' && !await provider.supportsDPoP()) {

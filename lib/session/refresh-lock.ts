@@ -54,7 +54,8 @@ export interface RefreshLock {
 /**
  * A node-redis (v4, v5) or ioredis (v5) client, as the `refreshLock` option: the lease is a
  * `SET key token PX ttl NX`, released by a Lua script that deletes it only for its owner.
- * Typed loosely: both clients' overloaded methods fit.
+ * A node-redis 4 client in `legacyMode` (as connect-redis 6 and earlier asked for) is used through
+ * its promise commands, `client.v4`. Typed loosely: both clients' overloaded methods fit.
  */
 export interface RedisLockClient {
   /** `SET`: node-redis `set(key, value, { NX: true, PX: ms })`, ioredis `set(key, value, 'PX', ms, 'NX')`. */
@@ -68,14 +69,43 @@ const RELEASE_SCRIPT = 'if redis.call("get", KEYS[1]) == ARGV[1] then return red
 
 type Call = (...args: unknown[]) => Promise<unknown>;
 
+/** `true` for an object with `set()` and `eval()`. */
+function hasSetAndEval(value: unknown): value is RedisLockClient {
+  return value !== null && typeof value === 'object'
+    && typeof (value as Record<string, unknown>).set === 'function' && typeof (value as Record<string, unknown>).eval === 'function';
+}
+
 /** node-redis has `isOpen`; ioredis a `status` string. `undefined` for anything else. */
 function redisKind(client: unknown): 'node-redis' | 'ioredis' | undefined {
-  if (client === null || typeof client !== 'object') return undefined;
-  const c = client as Record<string, unknown>;
-  if (typeof c.set !== 'function' || typeof c.eval !== 'function') return undefined;
+  if (!hasSetAndEval(client)) return undefined;
+  const c = client as unknown as Record<string, unknown>;
   if (typeof c.isOpen === 'boolean') return 'node-redis';
   if (typeof c.status === 'string') return 'ioredis';
   return undefined;
+}
+
+/** `c[key]`, `undefined` when reading it throws (node-redis 4's `v4` getter outside legacyMode). */
+function readSafely(c: Record<string, unknown>, key: string): unknown {
+  try {
+    return c[key];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The promise commands of a node-redis client: `client.v4` in `legacyMode` (node-redis 4, whose
+ * own `set()` then takes a callback, returns `undefined`, and sends an object argument to Redis as
+ * a malformed command, reported as an `'error'` event of the client), else the client itself.
+ * `undefined` for a legacy-mode client without `v4`.
+ */
+function nodeRedisCommands(client: RedisLockClient): RedisLockClient | undefined {
+  const c = client as unknown as Record<string, unknown>;
+  const v4 = readSafely(c, 'v4');
+  if (hasSetAndEval(v4)) return v4;
+  const options = readSafely(c, 'options');
+  const legacy = options !== null && typeof options === 'object' && (options as { legacyMode?: unknown }).legacyMode === true;
+  return legacy ? undefined : client;
 }
 
 /** `true` for a node-redis or ioredis client. */
@@ -89,23 +119,33 @@ export function isRefreshLock(value: unknown): value is RefreshLock {
     && typeof (value as RefreshLock).acquire === 'function' && typeof (value as RefreshLock).release === 'function';
 }
 
-/** The {@link RefreshLock} of a node-redis or ioredis client, its keys under `prefix`. */
-export function redisLock(client: RedisLockClient, prefix = ''): RefreshLock {
-  const set = (client.set as unknown as Call).bind(client);
-  const evaluate = (client.eval as unknown as Call).bind(client);
+/**
+ * The {@link RefreshLock} of a node-redis or ioredis client, its keys under `prefix`. A lease is
+ * taken only when Redis answers `OK` to the `SET … NX` (`null`: another owner holds it).
+ *
+ * @returns `undefined` for a node-redis client in `legacyMode` without `client.v4`, whose
+ *   callback commands cannot say whether the lease was taken
+ */
+export function redisLock(client: RedisLockClient, prefix = ''): RefreshLock | undefined {
   if (redisKind(client) === 'node-redis') {
+    const commands = nodeRedisCommands(client);
+    if (commands === undefined) return undefined;
+    const set = (commands.set as unknown as Call).bind(commands);
+    const evaluate = (commands.eval as unknown as Call).bind(commands);
     return {
       async acquire(key, token, ttlMs) {
-        return await set(prefix + key, token, { NX: true, PX: ttlMs }) !== null;
+        return await set(prefix + key, token, { NX: true, PX: ttlMs }) === 'OK';
       },
       async release(key, token) {
         await evaluate(RELEASE_SCRIPT, { keys: [prefix + key], arguments: [token] });
       },
     };
   }
+  const set = (client.set as unknown as Call).bind(client);
+  const evaluate = (client.eval as unknown as Call).bind(client);
   return {
     async acquire(key, token, ttlMs) {
-      return await set(prefix + key, token, 'PX', ttlMs, 'NX') !== null;
+      return await set(prefix + key, token, 'PX', ttlMs, 'NX') === 'OK';
     },
     async release(key, token) {
       await evaluate(RELEASE_SCRIPT, 1, prefix + key, token);
@@ -127,11 +167,12 @@ export function refreshLockOf(req: HttpRequest, configured: RefreshLock | 'auto'
   if (store === undefined || store === null || typeof store !== 'object') return undefined;
   let lock = found.get(store);
   if (lock === undefined) {
-    lock = isRedisClient(store.client) ? redisLock(store.client, typeof store.prefix === 'string' ? store.prefix : '') : null;
+    const redis = isRedisClient(store.client);
+    lock = redis ? redisLock(store.client as RedisLockClient, typeof store.prefix === 'string' ? store.prefix : '') ?? null : null;
     found.set(store, lock);
-    debug(lock === null
-      ? 'no refresh lease: the session store has no Redis client (one instance at a time is not ensured; see the refreshLock option)'
-      : 'refresh lease through the session store\'s Redis client');
+    if (lock !== null) debug('refresh lease through the session store\'s Redis client');
+    else if (redis) debug('no refresh lease: the session store\'s node-redis client is in legacyMode without client.v4 (one instance at a time is not ensured; give a client\'s promise API as the refreshLock option)');
+    else debug('no refresh lease: the session store has no Redis client (one instance at a time is not ensured; see the refreshLock option)');
   }
   return lock ?? undefined;
 }

@@ -66,26 +66,48 @@ type ExpressSessionMiddleware = (req: HttpRequest, res: HttpResponse, next: (err
  * answers would leave the response unfinished for ever. After `timeout` seconds the connection is
  * closed instead. No 503 can be answered any more, as the status was sent; the store's late answer
  * finds nothing left to write to.
+ *
+ * Only express-session's wait for its store is timed, not the rest of the response's end: called
+ * before express-session runs, this marks the `res.end` express-session will wrap (and call on,
+ * once its store answered, or at once when it has nothing to write); the function it returns,
+ * called after express-session ran, wraps express-session's own `res.end` and starts the timer
+ * only when express-session did not call on to the marked one. A `res.end` mounted before (the
+ * `compression` middleware's, which ends the response only once zlib and a slow client drained
+ * the body) may take as long as it needs.
+ *
+ * @param timeout - `storeTimeout`, in seconds
+ * @returns what to call once express-session ran on the request (wrapped `res.end` or not)
  */
-function limitEndOfResponseSave(res: HttpResponse, timeout: number): void {
-  const end = res.end as (...args: unknown[]) => HttpResponse;
-  res.end = function endWithinStoreTimeout(this: HttpResponse, ...args: unknown[]): HttpResponse {
-    const returned = end.apply(this, args);
-    if (!res.writableEnded) { // express-session waits for its store before it ends the response
-      const timer = setTimeout(() => {
-        if (res.writableEnded) return;
-        debug('express-session\'s store did not save the session within %d s (storeTimeout): connection closed', timeout);
-        res.destroy();
-      }, timeout * 1000);
-      res.once('close', () => clearTimeout(timer));
-    }
-    return returned;
+function limitEndOfResponseSave(res: HttpResponse, timeout: number): () => void {
+  type End = (...args: unknown[]) => HttpResponse;
+  const below = res.end as End;
+  let reached = false;
+  let timer: NodeJS.Timeout | undefined;
+  res.end = function endBelowExpressSession(this: HttpResponse, ...args: unknown[]): HttpResponse {
+    reached = true; // express-session's store answered, or it had nothing to write
+    clearTimeout(timer);
+    return below.apply(this, args);
   } as typeof res.end;
+  return function limitExpressSessionEnd(): void {
+    const expressSessionEnd = res.end as End;
+    res.end = function endWithinStoreTimeout(this: HttpResponse, ...args: unknown[]): HttpResponse {
+      const returned = expressSessionEnd.apply(this, args);
+      if (!reached && timer === undefined) { // express-session waits for its store before it ends the response
+        timer = setTimeout(() => {
+          if (reached || res.writableEnded) return;
+          debug('express-session\'s store did not save the session within %d s (storeTimeout): connection closed', timeout);
+          res.destroy();
+        }, timeout * 1000);
+        res.once('close', () => clearTimeout(timer));
+      }
+      return returned;
+    } as typeof res.end;
+  };
 }
 
 /**
  * Runs express-session (the `session` option) on a request, its session load held to `timeout`
- * seconds, and its save at the end of the response too (see {@link limitEndOfResponseSave}).
+ * seconds, and its store's answer at the end of the response too (see {@link limitEndOfResponseSave}).
  * express-session returns at once on a request it already ran on. A late answer of its store,
  * after `timeout`, goes nowhere: the request was answered with the 503 already.
  *
@@ -93,12 +115,13 @@ function limitEndOfResponseSave(res: HttpResponse, timeout: number): void {
  * @throws AuthError `store_unavailable` (503) when its store fails or does not answer in time
  */
 export async function runExpressSession(middleware: ExpressSessionMiddleware, req: HttpRequest, res: HttpResponse, timeout: number): Promise<void> {
+  const limitExpressSessionEnd = limitEndOfResponseSave(res, timeout);
   try {
     await callStore(timeout, (done) => middleware(req, res, done));
   } finally {
     // express-session wrapped res.end as it started (before its store answered): wrapped again
     // here, the time limit runs before express-session's own end.
-    limitEndOfResponseSave(res, timeout);
+    limitExpressSessionEnd();
   }
 }
 

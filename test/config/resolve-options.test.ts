@@ -506,6 +506,12 @@ describe('resolveOptions(): refreshLock', () => {
       'option "refreshLock" must be a node-redis or ioredis client, an object with acquire(key, token, ttlMs) and release(key, token), or false');
   });
 
+  test('a node-redis 4 client in legacyMode without client.v4 is refused: its callback commands cannot say whether a lease was taken', () => {
+    const legacy = { isOpen: true, options: { legacyMode: true }, set() {}, eval() {} };
+    expectTypeError(() => resolveOptions(config({ sessionStorage: 'store', refreshLock: legacy })),
+      'option "refreshLock" is a node-redis client in legacyMode without client.v4');
+  });
+
   test('is refused with cookie sessions, which have no shared record to hand a refresh\'s tokens over', () => {
     expectTypeError(() => resolveOptions(config({ refreshLock: ownLock })), 'option "refreshLock" needs sessionStorage: \'store\'');
   });

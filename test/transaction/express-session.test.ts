@@ -3,6 +3,8 @@
  * is needed (its own routes; every signed-in request with `sessionStorage: 'store'` or
  * back-channel logout), against a real OpenID Provider over real HTTP.
  */
+import { get as httpGet } from 'node:http';
+import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, test } from '@jest/globals';
 import express, { type Express, type RequestHandler } from 'express';
 import session, { MemoryStore } from 'express-session';
@@ -204,5 +206,92 @@ describe('session option, checks', () => {
     expect(landed.status).toBe(503);
     expect(JSON.parse(landed.body)).toMatchObject({ code: 'store_unavailable' });
     expect((await browser.jar.getCookies(bed.baseURL)).map((c) => c.key).filter((k) => k.startsWith('oidc_session') && !k.includes('_tx_'))).toEqual([]);
+  });
+});
+
+/**
+ * A middleware that ends the response only once its body went out at the client's pace, as
+ * `compression()` does through zlib (not installed here): `res.write()` and `res.end()` feed a
+ * stream whose output goes to the real ones, paused while the client does not read.
+ */
+const endOnceDrained: RequestHandler = (_req, res, next) => {
+  const write = res.write.bind(res) as (chunk: Buffer) => boolean;
+  const end = res.end.bind(res) as () => void;
+  const stream = new PassThrough();
+  stream.on('data', (chunk: Buffer) => {
+    if (!write(chunk)) stream.pause();
+  });
+  res.on('drain', () => stream.resume());
+  stream.on('end', () => end());
+  res.write = ((chunk: Buffer | string, encoding?: unknown) => stream.write(chunk, typeof encoding === 'string' ? encoding as BufferEncoding : 'utf8')) as typeof res.write;
+  res.end = ((chunk?: unknown, encoding?: unknown) => {
+    if (chunk !== undefined && chunk !== null && typeof chunk !== 'function') stream.write(chunk as Buffer | string, typeof encoding === 'string' ? encoding as BufferEncoding : 'utf8');
+    stream.end();
+    return res;
+  }) as typeof res.end;
+  next();
+};
+
+/** GET `url` with `cookie`, not reading the body for `pauseMs`, then all of it: what arrived, and whether the response completed. */
+function slowGet(url: string, cookie: string, pauseMs: number): Promise<{ status: number | undefined; bytes: number; complete: boolean }> {
+  return new Promise((resolve, reject) => {
+    httpGet(url, { headers: { cookie, accept: 'text/plain' } }, (res) => {
+      let bytes = 0;
+      res.pause();
+      setTimeout(() => {
+        res.on('data', (chunk: Buffer) => { bytes += chunk.length; });
+        res.resume();
+      }, pauseMs);
+      res.on('error', () => undefined); // 'aborted': the close below says it
+      res.on('close', () => resolve({ status: res.statusCode, bytes, complete: res.complete }));
+    }).on('error', reject);
+  });
+}
+
+describe('session option: express-session\'s end of the response held to storeTimeout, and only that', () => {
+  const BODY_BYTES = 32 * 1024 * 1024; // more than the sockets' buffers hold: the server waits for the client
+
+  /**
+   * Signed in with sessionStorage 'store' and storeTimeout 0.3 s, behind {@link endOnceDrained};
+   * `GET /big` writes to the app's express-session (saved at the end of the response) and answers BODY_BYTES.
+   */
+  async function signedInBehindSlowEnd(): Promise<{ bed: Testbed; store: MemoryStore; cookie: string }> {
+    const store = new MemoryStore();
+    const middleware = session({ store, secret: SESSION_SECRET, resave: false, saveUninitialized: false });
+    const body = Buffer.alloc(BODY_BYTES, 'x');
+    const build = (config: AuthCallbackConfig): Express => {
+      const app = express();
+      app.use(endOnceDrained);
+      app.use(authCallback({ ...config, sessionStorage: 'store', storeTimeout: 0.3, session: middleware }));
+      app.get('/', (_req, res) => { res.type('text').send('home'); });
+      app.get('/big', requireAuth(), (req, res) => {
+        (req as unknown as { session: Record<string, unknown> }).session.downloaded = true;
+        res.type('text').send(body);
+      });
+      app.use(errorAsJson);
+      return app;
+    };
+    const bed = await startTestbed({ build });
+    running = bed;
+    const browser = new Browser();
+    expect((await signIn(browser, `${bed.baseURL}/login`)).body).toBe('home');
+    return { bed, store, cookie: await browser.jar.getCookieString(`${bed.baseURL}/big`) };
+  }
+
+  test('a client that reads a large body for longer than storeTimeout, behind a middleware that ends the response once it drained (as compression): the whole body arrives', async () => {
+    const { bed, store, cookie } = await signedInBehindSlowEnd();
+    const saved = storeSize(store);
+    expect(await slowGet(`${bed.baseURL}/big`, cookie, 1000)).toEqual({ status: 200, bytes: BODY_BYTES, complete: true });
+    expect(await storeSize(store)).toBe(await saved + 1); // express-session saved the app's data meanwhile
+  });
+
+  test('the same request while express-session\'s store does not answer its save at the end of the response: the connection is closed after storeTimeout, the body unfinished', async () => {
+    const { bed, store, cookie } = await signedInBehindSlowEnd();
+    store.set = () => undefined; // never calls back
+    const started = Date.now();
+    const got = await slowGet(`${bed.baseURL}/big`, cookie, 0);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect({ status: got.status, complete: got.complete }).toEqual({ status: 200, complete: false });
+    expect(got.bytes).toBeLessThan(BODY_BYTES);
   });
 });
