@@ -14,9 +14,16 @@ import { AuthError } from '../../lib/errors.js';
 import type { HttpRequest } from '../../lib/http.js';
 import { recordKey } from '../../lib/session/record-store.js';
 import { leaseMs, refreshUnderLease, type LeaseDeps, type Refreshed } from '../../lib/session/refresh-lease.js';
-import { redisLock, type RefreshLock } from '../../lib/session/refresh-lock.js';
+import { redisLock as redisLockOf, type RefreshLock } from '../../lib/session/refresh-lock.js';
 import type { AuthSession, SealedTokens } from '../../lib/session/session.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
+
+/** The lock on the test's node-redis client: `redisLockOf()` finds one for every supported client. */
+function redisLock(redis: Parameters<typeof redisLockOf>[0]): RefreshLock {
+  const lock = redisLockOf(redis);
+  if (lock === undefined) throw new Error('no refresh lock on the node-redis client');
+  return lock;
+}
 
 let redis: RedisServer;
 let client: ReturnType<typeof createClient>;
