@@ -27,9 +27,6 @@ export interface RefreshDeps extends LeaseDeps {
   readonly refreshes: RefreshFlights;
 }
 
-/** A refreshed session's tokens, and the claims of its (new or kept) ID token. */
-export type RefreshedSession = Refreshed;
-
 /**
  * How long a finished refresh is handed to later requests that still carry the old cookie, in
  * milliseconds: requests the browser sent before it received the resealed cookie. Without it they
@@ -52,10 +49,10 @@ const UNSAVED_KEEP_MS = 10 * 60_000;
  * share one token endpoint call (single flight).
  */
 export class RefreshFlights {
-  readonly #flights = new Map<string, Promise<RefreshedSession>>();
+  readonly #flights = new Map<string, Promise<Refreshed>>();
   readonly #timers = new Map<string, NodeJS.Timeout>();
   /** The `unsaved` refreshes kept, by their new access token. */
-  readonly #unsaved = new Map<string, { key: string; refreshed: RefreshedSession }>();
+  readonly #unsaved = new Map<string, { key: string; refreshed: Refreshed }>();
 
   /**
    * Runs `start` for `key`, unless a refresh of that key is in flight or just succeeded. A
@@ -63,7 +60,7 @@ export class RefreshFlights {
    * at most {@link UNSAVED_KEEP_MS} and until `keepUntil` (the session's end, in milliseconds
    * since the epoch). A failure is not kept: the next request tries again.
    */
-  run(key: string, start: () => Promise<RefreshedSession>, keepUntil = Infinity): Promise<RefreshedSession> {
+  run(key: string, start: () => Promise<Refreshed>, keepUntil = Infinity): Promise<Refreshed> {
     const running = this.#flights.get(key);
     if (running !== undefined) return running;
     const flight = start();
@@ -92,7 +89,7 @@ export class RefreshFlights {
    * queued the failed write applied it late): written after all, so marked saved and returned,
    * for its lease to be given up. `undefined` when none.
    */
-  landed(tokens: SealedTokens): RefreshedSession | undefined {
+  landed(tokens: SealedTokens): Refreshed | undefined {
     const kept = this.#unsaved.get(tokens.accessToken);
     if (kept === undefined || kept.refreshed.unsaved !== true || kept.refreshed.tokens.refreshToken !== tokens.refreshToken) return undefined;
     kept.refreshed.unsaved = false;
@@ -144,7 +141,7 @@ export class RefreshFlights {
  */
 export function refreshSession(
   context: RefreshDeps, req: HttpRequest, session: AuthSession, trigger: RefreshTrigger, params?: Readonly<Record<string, string>>,
-): Promise<RefreshedSession> {
+): Promise<Refreshed> {
   const refreshToken = session.tokens.refreshToken;
   if (refreshToken === undefined) {
     return Promise.reject(new AuthError('refresh_unavailable', 400, 'This session has no refresh token: sign in again to get new tokens'));
@@ -166,7 +163,7 @@ export function refreshSession(
   }
   const flight = context.refreshes.run(key, async () => {
     let providerAsked = false;
-    const refresh = (current: AuthSession): Promise<RefreshedSession> => {
+    const refresh = (current: AuthSession): Promise<Refreshed> => {
       providerAsked = true;
       return refreshAtProvider(context, req, current, trigger, params);
     };
@@ -202,8 +199,8 @@ export function refreshSession(
  * @throws AuthError `store_unavailable` (503) when the store still fails
  */
 async function writeUnsaved(
-  context: RefreshDeps, req: HttpRequest, session: AuthSession, ref: string, key: string, refreshed: RefreshedSession,
-): Promise<RefreshedSession> {
+  context: RefreshDeps, req: HttpRequest, session: AuthSession, ref: string, key: string, refreshed: Refreshed,
+): Promise<Refreshed> {
   if (refreshed.unsaved !== true) return refreshed;
   refreshed.expiresAt = await context.sessions.saveRecord(req, refreshed.tokens, refreshed.claims, session.createdAt, ref);
   // Shared by the requests reusing this refresh: written once is enough.
@@ -219,7 +216,7 @@ async function writeUnsaved(
 /** The token request of {@link refreshSession} from `session`'s refresh token, its debug line and events. */
 async function refreshAtProvider(
   context: RefreshDeps, req: HttpRequest, session: AuthSession, trigger: RefreshTrigger, params: Readonly<Record<string, string>> | undefined,
-): Promise<RefreshedSession> {
+): Promise<Refreshed> {
   const refreshToken = session.tokens.refreshToken;
   if (refreshToken === undefined) throw new AuthError('refresh_unavailable', 400, 'This session has no refresh token: sign in again to get new tokens');
   const started = performance.now();
@@ -246,7 +243,7 @@ async function refreshAtProvider(
 }
 
 /** The token request of {@link refreshSession}, and the checks of what it returns. */
-async function refreshedSession(context: RefreshDeps, session: AuthSession, refreshToken: string, params: Readonly<Record<string, string>> | undefined): Promise<RefreshedSession> {
+async function refreshedSession(context: RefreshDeps, session: AuthSession, refreshToken: string, params: Readonly<Record<string, string>> | undefined): Promise<Refreshed> {
   let refreshed;
   try {
     refreshed = await (await context.providers.forSession(session.claims)).refresh(refreshToken, boundKey(session.tokens), params);

@@ -5,10 +5,10 @@
  * (then 30 s more), at most 10 minutes and never past the session's end; or found written late.
  */
 import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals';
-import type { RefreshedSession } from '../../lib/session/token-refresh.js';
+import type { Refreshed } from '../../lib/session/refresh-lease.js';
 import { RefreshFlights } from '../../lib/session/token-refresh.js';
 
-const refreshed = (unsaved?: boolean): RefreshedSession => ({
+const refreshed = (unsaved?: boolean): Refreshed => ({
   tokens: { accessToken: 'at-2', tokenType: 'Bearer', refreshToken: 'rt-2' },
   claims: { iss: 'https://op.example', sub: 'alice' },
   ...(unsaved !== undefined && { unsaved }),
@@ -22,7 +22,7 @@ afterEach(() => {
 });
 
 /** Runs a flight of `key` that answers `result`; `true` when `start` ran (no flight reused). */
-async function started(flights: RefreshFlights, key: string, result: RefreshedSession, keepUntil?: number): Promise<boolean> {
+async function started(flights: RefreshFlights, key: string, result: Refreshed, keepUntil?: number): Promise<boolean> {
   let ran = false;
   await flights.run(key, async () => {
     ran = true;
