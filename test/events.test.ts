@@ -14,7 +14,8 @@ import createDebug from 'debug';
 import { format } from 'node:util';
 import { decodeJwt } from 'jose';
 import { AuthError, authCallback, requireAuth, type AuthCallbackEvents, type AuthEvent } from 'express-oidc-callback';
-import { startDevProvider, type DevClient, type DevProvider } from '../example-app/dev-provider.js';
+import type { DevProvider } from '../example-app/dev-provider.js';
+import { startBackchannelProvider } from './support/backchannel-provider.js';
 import { Browser } from './support/browser.js';
 import { errorAsJson } from './support/error-handler.js';
 import { serveApp, type RunningServer } from './support/http-server.js';
@@ -283,32 +284,7 @@ describe('back-channel logout (oidc-provider with features.backchannelLogout)', 
 
   beforeAll(async () => {
     app = await serveApp(async (baseURL) => {
-      const client: DevClient & { backchannel_logout_uri: string; backchannel_logout_session_required: boolean } = {
-        client_id: CLIENT_ID,
-        client_secret: CLIENT_SECRET,
-        redirect_uris: [`${baseURL}/callback`],
-        post_logout_redirect_uris: [baseURL],
-        backchannel_logout_uri: `${baseURL}${ROUTE}`,
-        backchannel_logout_session_required: true,
-      };
-      provider = await startDevProvider({
-        clients: [client],
-        configuration: {
-          features: {
-            devInteractions: { enabled: true },
-            backchannelLogout: { enabled: true },
-            rpInitiatedLogout: {
-              enabled: true,
-              async logoutSource(ctx: { body: string }, logoutForm: string) {
-                ctx.body = `<!doctype html><html><body>${logoutForm}<button form="op.logoutForm" name="logout" value="yes">Sign out</button></body></html>`;
-              },
-              async postLogoutSuccessSource(ctx: { body: string }) {
-                ctx.body = '<!doctype html><html><body>Signed out</body></html>';
-              },
-            },
-          },
-        },
-      });
+      provider = await startBackchannelProvider(baseURL, ROUTE);
       const built = express();
       built.use(session({ store: new MemoryStore(), secret: SESSION_SECRET, resave: false, saveUninitialized: false }));
       built.use(authCallback({

@@ -17,7 +17,8 @@ import express from 'express';
 import { MemoryStore } from 'express-session';
 import type { AuthCallbackConfig } from 'express-oidc-callback';
 import { createApp } from '../../example-app/app.js';
-import { type DevClient, type DevProvider, startDevProvider } from '../../example-app/dev-provider.js';
+import type { DevProvider } from '../../example-app/dev-provider.js';
+import { startBackchannelProvider } from '../support/backchannel-provider.js';
 import { Browser } from '../support/browser.js';
 import { serveApp } from '../support/http-server.js';
 import { quietProviderWarnings } from '../support/log-guard.js';
@@ -71,32 +72,7 @@ describe('end to end with oidc-provider (features.backchannelLogout)', () => {
   beforeAll(async () => {
     const store = new MemoryStore();
     const server = await serveApp(async (baseURL) => {
-      const client: DevClient & { backchannel_logout_uri: string; backchannel_logout_session_required: boolean } = {
-        client_id: CLIENT_ID,
-        client_secret: CLIENT_SECRET,
-        redirect_uris: [`${baseURL}/callback`],
-        post_logout_redirect_uris: [baseURL],
-        backchannel_logout_uri: `${baseURL}${ROUTE}`,
-        backchannel_logout_session_required: true,
-      };
-      provider = await startDevProvider({
-        clients: [client],
-        configuration: {
-          features: {
-            devInteractions: { enabled: true },
-            backchannelLogout: { enabled: true },
-            rpInitiatedLogout: {
-              enabled: true,
-              async logoutSource(ctx: { body: string }, logoutForm: string) {
-                ctx.body = `<!doctype html><html><body>${logoutForm}<button form="op.logoutForm" name="logout" value="yes">Sign out</button></body></html>`;
-              },
-              async postLogoutSuccessSource(ctx: { body: string }) {
-                ctx.body = '<!doctype html><html><body>Signed out</body></html>';
-              },
-            },
-          },
-        },
-      });
+      provider = await startBackchannelProvider(baseURL, ROUTE);
       provider.provider.on('backchannel.success', () => deliveries.push('success'));
       provider.provider.on('backchannel.error', (_ctx: unknown, err: Error) => deliveries.push(`error: ${err.message}`));
       const auth: AuthCallbackConfig = {
