@@ -118,13 +118,17 @@ export function authCallback(config: AuthCallbackConfig): Middleware {
    * response arrived at its login's.
    */
   const ownCallbacks = context.providers.perRequest ? `${options.routes.callback}/` : undefined;
-  function ownCallbackRoute(req: HttpRequest): RouteHandler | undefined {
-    return ownCallbacks !== undefined && (req.method === 'GET' || req.method === 'POST') && requestPath(req).startsWith(ownCallbacks) ? handleCallback : undefined;
+  function ownCallbackRoute(method: string | undefined, path: string): RouteHandler | undefined {
+    return ownCallbacks !== undefined && (method === 'GET' || method === 'POST') && path.startsWith(ownCallbacks) ? handleCallback : undefined;
   }
 
   /** Whether requests need the express-session store: server-side sessions, or back-channel logout marks. */
   const usesStore = options.sessionStorage === 'store' || options.routes.backchannelLogout !== false;
   const sessionMiddleware = options.session;
+  const expressSession = sessionMiddleware === undefined ? undefined
+    : (request: HttpRequest, response: HttpResponse, done: (err?: unknown) => void): void => {
+      sessionMiddleware(request as Request, response as Response, done);
+    };
 
   return function authCallbackMiddleware(req: HttpRequest, res: HttpResponse, next: (err?: unknown) => void): void {
     if (contextOf(req) !== undefined) {
@@ -132,10 +136,11 @@ export function authCallback(config: AuthCallbackConfig): Middleware {
       return;
     }
     // The provider's redirect back after logout, at baseURL: its state, checked.
-    if (req.method === 'GET' && requestPath(req) === '/' && context.logoutState.mayBePresent(req) && returnFromLogout(context, req, res)) return;
+    const path = requestPath(req);
+    if (req.method === 'GET' && path === '/' && context.logoutState.mayBePresent(req) && returnFromLogout(context, req, res)) return;
     const opened = context.sessions.read(req);
     (req as Request).oidc = new RequestAuth(context, req, res);
-    const handler = routes.get(`${req.method} ${requestPath(req)}`) ?? ownCallbackRoute(req);
+    const handler = routes.get(`${req.method} ${path}`) ?? ownCallbackRoute(req.method, path);
     if (handler === undefined && opened === undefined && options.attemptSilentLogin && context.silentLogin.isDue(req)) {
       startSilentLogin(context, req, res).then((started) => {
         if (started) return;
@@ -169,10 +174,7 @@ export function authCallback(config: AuthCallbackConfig): Middleware {
     // or no answer within storeTimeout, is a 503 like every other store fault; its save at the
     // end of the response is held to storeTimeout too.
     // (A login starting without a session needs no store: its pending login is a cookie.)
-    if (sessionMiddleware !== undefined && usesStore && (opened !== undefined || handler !== handleLogin)) {
-      const expressSession = (request: HttpRequest, response: HttpResponse, done: (err?: unknown) => void): void => {
-        sessionMiddleware(request as Request, response as Response, done);
-      };
+    if (expressSession !== undefined && usesStore && (opened !== undefined || handler !== handleLogin)) {
       runExpressSession(expressSession, req, res, options.storeTimeout).then(run, fail);
     } else {
       run();
